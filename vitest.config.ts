@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// One runner for the whole monorepo. Suites that need real servers (NATS, Postgres, Redis, FRR in
+// network namespaces) run in the same `npm test`; they start what they need and skip loudly when
+// a prerequisite (root, a binary) is missing — never silently.
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "apps/**/test/**/*.test.ts", "lab/**/test/**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Suites with servers or namespaces must not trample each other's ports on 2 cores.
+    fileParallelism: false,
+    reporters: ["default", "./test-support/summary-reporter.ts"],
+  },
+});
