@@ -1,0 +1,40 @@
+// `ktsw`: validate, render and explain a homelab described by one ktsw.yaml.
+import { Command, CommanderError } from "commander";
+import { registerCheck } from "./commands/check.ts";
+import { registerDoctor } from "./commands/doctor.ts";
+import { registerInit } from "./commands/init.ts";
+import { registerPlan } from "./commands/plan.ts";
+import { registerRender } from "./commands/render.ts";
+import { exitCodes } from "./commands/shared.ts";
+import { registerValidate } from "./commands/validate.ts";
+
+const program = new Command("ktsw")
+  .description("Kubernetes The Sweaty Way: one config file in, a whole homelab rendered and proven")
+  .option("-c, --config <file>", "the site config", "ktsw.yaml")
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Exit codes:
+  0  everything is fine
+  1  findings: the config or tree has errors, or rendered files are stale
+  2  usage: unknown command, flag or argument
+  3  a prerequisite (tool, root) is missing`,
+  );
+
+for (const register of [registerInit, registerValidate, registerRender, registerPlan, registerDoctor, registerCheck]) {
+  register(program);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+  } else {
+    // An unexpected failure is a bug in ktsw, not in the user's input: say so, briefly.
+    process.stderr.write(`ktsw: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}
