@@ -26,8 +26,35 @@ function finding(
 
 function describeIssue(doc: Document, issue: z.core.$ZodIssue): string {
   const present = doc.hasIn(issue.path as PathSegment[]);
-  if (!present && issue.code === "invalid_type") return `is required (${issue.expected})`;
+  if (!present && issue.code === "invalid_type") return `is required: expected ${issue.expected}`;
   return issue.message;
+}
+
+/** Levenshtein distance, small inputs only: enough to turn "gatway" into a "did you mean". */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** A missing key next to an unknown one is usually the same key misspelt: name it. */
+function unknownKeyMessage(doc: Document, issues: z.core.$ZodIssue[], parent: PathSegment[], key: string): string {
+  const missing = issues
+    .filter((i) => i.code === "invalid_type" && i.path.length === parent.length + 1)
+    .filter((i) => parent.every((seg, n) => i.path[n] === seg) && !doc.hasIn(i.path as PathSegment[]))
+    .map((i) => String(i.path[parent.length]));
+  const guess = missing.find((m) => editDistance(m, key) <= 2);
+  return guess ? `unknown key (did you mean "${guess}"?)` : "unknown key";
 }
 
 function schemaFindings(file: string, doc: Document, lines: LineCounter, issues: z.core.$ZodIssue[]): Finding[] {
@@ -39,7 +66,7 @@ function schemaFindings(file: string, doc: Document, lines: LineCounter, issues:
           file,
           locate(doc, lines, [...path, key], true),
           formatPath([...path, key]),
-          "unknown key",
+          unknownKeyMessage(doc, issues, path, key),
           "config.unknown-key",
         ),
       );
