@@ -13,7 +13,8 @@ for (const p of readPolicySources(root)) {
   const wanted = syncTemplate(current, p.rego, p.libs);
   if (current === wanted) continue;
   stale++;
-  if (check) console.error(`${relative(root, p.templateFile)}: embedded Rego differs from ${relative(root, p.regoFile)}`);
+  if (check)
+    console.error(`${relative(root, p.templateFile)}: embedded Rego differs from ${relative(root, p.regoFile)}`);
   else {
     writeFileSync(p.templateFile, wanted);
     console.log(`updated ${relative(root, p.templateFile)}`);

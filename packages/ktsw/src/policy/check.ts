@@ -1,0 +1,210 @@
+// Policy checks for Kubernetes objects in Git, with Gatekeeper's own engine.
+//
+//   checkPolicies(inputs: PolicyInput[], opts?: CheckPoliciesOptions): Promise<Finding[]>
+//
+// `inputs` are parsed Kubernetes objects with the file and 1-based line where each document starts
+// (and optionally a `locate` callback for field-level positions; `policyInputsFromFiles` in
+// inputs.ts builds them from YAML files). Every ConstraintTemplate and Constraint under
+// kubernetes/platform/gatekeeper is evaluated against all inputs at once, and each violation
+// becomes a Finding on the object's file and line (rule `policy.<constraint name>`).
+//
+// Engine: `gator test` (Gatekeeper's CLI, pinned in deps/go-tools.txt to the chart's release), not
+// plain `opa eval`, because gator applies what Gatekeeper applies in the cluster: the constraint's
+// match (kinds, excludedNamespaces), parameters, enforcement actions, Rego v1 sources and libs, and
+// data.inventory filled from the given objects (so the namespace policy sees the NetworkPolicies in
+// Git). Site variables in constraints (${SITE_DOMAIN}) are substituted like Flux does, from the
+// rendered cluster-settings ConfigMap unless `opts.siteVars` is given.
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { stringify } from "yaml";
+import type { PathSegment } from "../config/locate.ts";
+import type { Finding, Severity } from "../diagnostics.ts";
+import { readClusterSettings, substitute } from "./site.ts";
+import { GATEKEEPER_DIR } from "./templates.ts";
+import { requireTool } from "./tools.ts";
+
+export interface PolicyInput {
+  /** As it should appear in findings (relative to the repository). */
+  file: string;
+  /** 1-based line where the object's document starts. */
+  line: number;
+  /** 1-based column; 1 when omitted. */
+  col?: number;
+  /** The parsed Kubernetes object. Documents without apiVersion, kind and metadata.name are skipped. */
+  object: unknown;
+  /** Optional: position of a field path inside this document, for pointing at the exact field. */
+  locate?: (path: readonly PathSegment[]) => { line: number; col: number };
+}
+
+export interface CheckPoliciesOptions {
+  /** Repository root holding kubernetes/platform/gatekeeper; default the current directory. */
+  root?: string;
+  /** Values for ${VAR} in constraints; default the rendered cluster-settings ConfigMap's data. */
+  siteVars?: Record<string, string>;
+  /** gator binary; default found on PATH or in $(go env GOPATH)/bin. */
+  gator?: string;
+}
+
+/** The part of a `gator test -o json` result we use. */
+interface GatorResult {
+  msg: string;
+  enforcementAction?: string;
+  constraint?: { kind?: string; metadata?: { name?: string }; spec?: { scopedEnforcementActions?: ScopedAction[] } };
+  violatingObject?: { metadata?: { annotations?: Record<string, string> } };
+}
+
+interface ScopedAction {
+  action?: string;
+  enforcementPoints?: { name?: string }[];
+}
+
+/** Marks each object we hand to gator so a violation maps back to its input without guessing. */
+export const INPUT_ANNOTATION = "ktsw.dev/policy-input";
+
+const GATOR_POINT = "gator.gatekeeper.sh";
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+}
+
+function isK8sObject(o: unknown): o is K8sObject {
+  const obj = o as Partial<K8sObject> | null;
+  return (
+    typeof obj === "object" &&
+    obj !== null &&
+    typeof obj.apiVersion === "string" &&
+    typeof obj.kind === "string" &&
+    typeof obj.metadata?.name === "string"
+  );
+}
+
+/** The objects file for gator: each object tagged with its input index. */
+export function taggedObjectsYaml(inputs: readonly PolicyInput[]): string {
+  const docs: string[] = [];
+  inputs.forEach((input, index) => {
+    if (!isK8sObject(input.object)) return;
+    const obj = structuredClone(input.object);
+    obj.metadata.annotations = { ...obj.metadata.annotations, [INPUT_ANNOTATION]: String(index) };
+    docs.push(stringify(obj));
+  });
+  return docs.join("---\n");
+}
+
+/** deny → error; warn and dryrun → warning. `scoped` uses the action set for the gator enforcement point. */
+export function severityOf(result: GatorResult): Severity {
+  let action = result.enforcementAction ?? "deny";
+  if (action === "scoped") {
+    const scoped = result.constraint?.spec?.scopedEnforcementActions ?? [];
+    const applies = scoped.filter((s) => s.enforcementPoints?.some((p) => p.name === GATOR_POINT || p.name === "*"));
+    action = applies.some((s) => s.action === "deny") ? "deny" : (applies[0]?.action ?? "warn");
+  }
+  return action === "deny" ? "error" : "warning";
+}
+
+/**
+ * The field a message is about, as path segments: our policies start the message with it
+ * (`spec.template.spec.hostNetwork: ...`) or put it in parentheses after a container's name.
+ */
+export function pathInMessage(msg: string): PathSegment[] | undefined {
+  const m = /^((?:metadata|spec)(?:\.[A-Za-z]+|\[\d+\])*)|\(((?:metadata|spec)(?:\.[A-Za-z]+|\[\d+\])*)\)/.exec(msg);
+  const found = m?.[1] ?? m?.[2];
+  if (!found) return undefined;
+  return [...found.matchAll(/([A-Za-z]+)|\[(\d+)\]/g)].map((m) =>
+    m[2] !== undefined ? Number(m[2]) : (m[1] as string),
+  );
+}
+
+export function toFinding(result: GatorResult, inputs: readonly PolicyInput[]): Finding {
+  const index = Number(result.violatingObject?.metadata?.annotations?.[INPUT_ANNOTATION]);
+  const input = inputs[index];
+  const path = pathInMessage(result.msg);
+  const at = input && path && input.locate ? input.locate(path) : { line: input?.line ?? 0, col: input?.col ?? 1 };
+  const obj = input?.object as K8sObject | undefined;
+  const what = obj
+    ? `${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata.name}`
+    : "";
+  const constraint = result.constraint?.metadata?.name ?? "unknown";
+  return {
+    file: input?.file ?? "",
+    line: at.line,
+    col: at.col,
+    path: what,
+    message: `${result.msg} [${result.constraint?.kind ?? "constraint"} ${constraint}]`,
+    severity: severityOf(result),
+    rule: `policy.${constraint}`,
+  };
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** Copies templates and constraints into `dir`, substituting site variables in constraints. */
+async function stagePolicies(root: string, dir: string, vars: Record<string, string>): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const sub of ["templates", "constraints"]) {
+    const from = join(root, GATEKEEPER_DIR, sub);
+    for (const name of (await readdir(from)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")) {
+      const { text, unresolved } = substitute(await readFile(join(from, name), "utf8"), vars);
+      if (unresolved.length > 0) {
+        findings.push({
+          file: relative(root, join(from, name)),
+          line: 0,
+          col: 0,
+          path: "",
+          message: `needs ${unresolved.map((v) => `\${${v}}`).join(", ")}; render cluster settings first (\`ktsw render\`) or pass siteVars`,
+          severity: "error",
+          rule: "policy.site-settings",
+        });
+      }
+      await writeFile(join(dir, `${sub}-${name}`), text);
+    }
+  }
+  return findings;
+}
+
+export async function checkPolicies(
+  inputs: readonly PolicyInput[],
+  opts: CheckPoliciesOptions = {},
+): Promise<Finding[]> {
+  const root = opts.root ?? process.cwd();
+  const gator = opts.gator ?? requireTool("gator");
+  const vars = opts.siteVars ?? readClusterSettings(root) ?? {};
+  const dir = await mkdtemp(join(tmpdir(), "ktsw-policy-"));
+  try {
+    const policyDir = join(dir, "policies");
+    await mkdir(policyDir);
+    const setup = await stagePolicies(root, policyDir, vars);
+    if (setup.length > 0) return setup;
+    const objects = taggedObjectsYaml(inputs);
+    if (objects === "") return [];
+    const objectsFile = join(dir, "objects.yaml");
+    await writeFile(objectsFile, objects);
+    const { code, stdout, stderr } = await run(gator, ["test", "-f", policyDir, "-f", objectsFile, "-o", "json"]);
+    let results: GatorResult[] | null;
+    try {
+      results = JSON.parse(stdout) as GatorResult[] | null;
+    } catch {
+      throw new Error(`gator test failed (exit ${code}): ${stderr.trim() || stdout.trim()}`);
+    }
+    return (results ?? []).map((r) => toFinding(r, inputs));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
