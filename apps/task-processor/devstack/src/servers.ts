@@ -1,0 +1,252 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+
+// Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
+// its own temp dir, for the demo and for every test suite. Children are spawned through
+// `setpriv --pdeathsig` so they die with this process even when it is killed before cleaning up.
+
+export interface RunningServer {
+  name: string;
+  port: number;
+  url: string;
+  dir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export class MissingBinary extends Error {}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host });
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+function goBin(): string | undefined {
+  try {
+    return join(execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim(), "bin");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Finds a server binary on PATH, then in the given extra folders; explains how to install it if absent. */
+export function findBinary(
+  name: string,
+  extraDirs: string[] = [],
+  installHint = "bash scripts/install-deps.sh",
+): string {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin", ...extraDirs];
+  for (const d of dirs) {
+    const p = join(d, name);
+    if (d && existsSync(p)) return p;
+  }
+  throw new MissingBinary(
+    `${name} not found on PATH or in ${extraDirs.join(", ") || "the usual places"}; install it with: ${installHint}`,
+  );
+}
+
+function postgresBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "postgres")))
+    : [];
+  const best = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!best)
+    throw new MissingBinary(
+      "PostgreSQL server binaries not found under /usr/lib/postgresql; install with: bash scripts/install-deps.sh",
+    );
+  return join(root, best, "bin");
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** argv prefix: die with the parent; drop to `user` when we are root (initdb/postgres refuse root). */
+function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
+  const setpriv = findBinary("setpriv", [], "apt-get install util-linux");
+  const drop = user && isRoot() ? [`--reuid=${user}`, `--regid=${user}`, "--init-groups"] : [];
+  return [setpriv, ["--pdeathsig", "TERM", ...drop, "--", cmd, ...args]];
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs = 30_000,
+) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with code ${child.exitCode} before becoming ready:\n${output()}`);
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${output()}`);
+}
+
+function launch(name: string, cmd: string, args: string[], user?: string) {
+  const [bin, argv] = wrap(cmd, args, user);
+  const child = spawn(bin, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-4_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return { child, output: () => `[${name}] ${out}` };
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+const children = new Set<ChildProcess>();
+// Last resort when the owner forgets stop(): never leave a server behind.
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+async function tempDir(prefix: string, owner?: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `ktsw-${prefix}-`));
+  if (owner && isRoot()) {
+    const uid = Number(execFileSync("id", ["-u", owner], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", owner], { encoding: "utf8" }).trim());
+    await chown(dir, uid, gid);
+  }
+  return dir;
+}
+
+export async function startNats(port?: number): Promise<RunningServer> {
+  const bin = findBinary("nats-server", goBin() ? [goBin() as string] : []);
+  const p = port ?? (await freePort());
+  const dir = await tempDir("nats");
+  const { child, output } = launch("nats", bin, ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", join(dir, "js")]);
+  await waitFor("nats-server", () => isListening(p), child, output);
+  return {
+    name: "nats",
+    port: p,
+    url: `nats://127.0.0.1:${p}`,
+    dir,
+    process: child,
+    stop: () => stopChild(child, "SIGTERM", dir),
+  };
+}
+
+export async function startRedis(port?: number): Promise<RunningServer> {
+  const bin = findBinary("redis-server");
+  const p = port ?? (await freePort());
+  const dir = await tempDir("redis");
+  const { child, output } = launch("redis", bin, [
+    "--port",
+    String(p),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+  ]);
+  await waitFor("redis-server", () => isListening(p), child, output);
+  return {
+    name: "redis",
+    port: p,
+    url: `redis://127.0.0.1:${p}`,
+    dir,
+    process: child,
+    stop: () => stopChild(child, "SIGTERM", dir),
+  };
+}
+
+export async function startPostgres(port?: number): Promise<RunningServer> {
+  const bin = postgresBinDir();
+  const p = port ?? (await freePort());
+  const user = "postgres";
+  const dir = await tempDir("pg", user);
+  const data = join(dir, "data");
+  const sock = join(dir, "sock");
+  await mkdir(sock);
+  if (isRoot()) execFileSync("chown", [user, sock]);
+  const [ib, ia] = wrap(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "app", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
+    user,
+  );
+  try {
+    execFileSync(ib, ia, { stdio: "pipe" });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+  }
+  // Durability off: these are throw-away servers for tests and the demo, speed matters more.
+  const { child, output } = launch(
+    "postgres",
+    join(bin, "postgres"),
+    [
+      "-D",
+      data,
+      "-p",
+      String(p),
+      "-k",
+      sock,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+    ],
+    user,
+  );
+  const url = `postgres://app@127.0.0.1:${p}/postgres`;
+  const pgIsReady = join(bin, "pg_isready");
+  await waitFor(
+    "postgres",
+    async () => {
+      try {
+        execFileSync(pgIsReady, ["-h", "127.0.0.1", "-p", String(p), "-q"]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    child,
+    output,
+  );
+  // SIGINT is postgres' "fast" shutdown: roll back clients, exit cleanly.
+  return { name: "postgres", port: p, url, dir, process: child, stop: () => stopChild(child, "SIGINT", dir) };
+}

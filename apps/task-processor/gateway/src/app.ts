@@ -1,0 +1,148 @@
+import cors from "@fastify/cors";
+import { type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
+import type { GatewayConfig } from "@ktsw/task-shared/config";
+import { type JobEvent, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { insertQueued, type Pool } from "@ktsw/task-shared/db";
+import { installHealth } from "@ktsw/task-shared/health";
+import { createHttpApp, traced } from "@ktsw/task-shared/http";
+import type { Logger } from "@ktsw/task-shared/logger";
+import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
+import type { Nats } from "@ktsw/task-shared/nats";
+import { problem, unavailable } from "@ktsw/task-shared/problem";
+import { injectTrace } from "@ktsw/task-shared/tracing";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type pg from "pg";
+import { jobId } from "./ids.ts";
+
+export const TRACER = "task-gateway";
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  nats: Nats;
+  pool: Pool;
+  verify: Verifier;
+}
+
+export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const { config, nats, pool, verify } = deps;
+  const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES);
+  const registry = createRegistry("task-gateway");
+  const metrics = jobMetrics(registry);
+  installHttpMetrics(app, registry);
+  let shuttingDown = false;
+  app.addHook("onClose", async () => {
+    shuttingDown = true;
+  });
+  installHealth(
+    app,
+    {
+      nats: async () => nats.jsm.streams.info(config.JOBS_STREAM),
+      postgres: async () => pool.query("SELECT 1"),
+    },
+    () => shuttingDown,
+  );
+  const origins = config.CORS_ORIGINS.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (origins.length > 0)
+    await app.register(cors, { origin: origins, methods: ["POST"], allowedHeaders: ["authorization", "content-type"] });
+
+  app.post("/v1/jobs", (req, reply) =>
+    traced(TRACER, req, async () => {
+      const principal = await verify(req.headers.authorization);
+      requireScope(principal, config.REQUIRED_SCOPE);
+      const parsed = jobRequest.safeParse(req.body);
+      if (!parsed.success) {
+        throw problem(400, "Invalid job request", "the body does not match the job schema", {
+          errors: parsed.error.issues.map((i) => ({ path: `/${i.path.join("/")}`, message: i.message })),
+        });
+      }
+      const { idempotencyKey, ...spec } = parsed.data;
+      const message = {
+        ...spec,
+        id: jobId(principal.sub, idempotencyKey),
+        submittedBy: principal.sub,
+        submittedAt: new Date().toISOString(),
+      } as JobMessage;
+      const { duplicate } = await enqueue(deps, message);
+      metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
+      req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");
+      const statusUrl = `${config.STATUS_BASE_URL}/v1/jobs/${message.id}`;
+      return reply.code(202).header("location", statusUrl).send({ id: message.id, statusUrl, duplicate });
+    }),
+  );
+  return app;
+}
+
+/**
+ * Records the job and publishes it as one unit: the row is inserted in a transaction that commits
+ * only after JetStream's PubAck, so a NATS failure leaves no row and a Postgres failure publishes
+ * nothing. A row that already exists means this is a retried submission: nothing is published again.
+ */
+async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplicate: boolean }> {
+  const { config, nats, pool, logger } = deps;
+  const retry = config.RETRY_AFTER_SEC;
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw unavailable("PostgreSQL", retry, (err as Error).message);
+  }
+  try {
+    let inserted: boolean;
+    try {
+      await client.query("BEGIN");
+      inserted = await insertQueued(client, TRACER, message);
+    } catch (err) {
+      throw unavailable("PostgreSQL", retry, (err as Error).message);
+    }
+    if (!inserted) {
+      await client.query("ROLLBACK");
+      return { duplicate: true };
+    }
+    let duplicate: boolean;
+    try {
+      const h = natsHeaders();
+      injectTrace(h);
+      const ack = await nats.js.publish(SUBJECTS.jobs(message.type), JSON.stringify(message), {
+        msgID: message.id,
+        headers: h,
+        timeout: config.PUBLISH_TIMEOUT_MS,
+      });
+      duplicate = ack.duplicate;
+    } catch (err) {
+      throw unavailable("NATS JetStream", retry, (err as Error).message);
+    }
+    try {
+      await client.query("COMMIT");
+    } catch (err) {
+      // Published but not recorded: the worker's claim inserts the row itself, so the job is not lost.
+      logger.warn({ err, job_id: message.id }, "commit after publish failed; the worker will record the job");
+    }
+    publishEvent(nats, {
+      id: message.id,
+      type: message.type,
+      status: "queued",
+      attempt: 0,
+      at: new Date().toISOString(),
+    });
+    return { duplicate };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function publishEvent(nats: Nats, e: JobEvent): void {
+  try {
+    nats.nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
+  } catch {
+    // Status events are a live view only; the database stays the source of truth.
+  }
+}
+
+export type { Principal };

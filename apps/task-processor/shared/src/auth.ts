@@ -1,0 +1,78 @@
+import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { HttpProblem, problem, unavailable } from "./problem.ts";
+
+export interface AuthSettings {
+  issuer: string;
+  /** Defaults to Keycloak's layout: `<issuer>/protocol/openid-connect/certs`. */
+  jwksUrl?: string;
+  audience: string;
+  clockSkewSec: number;
+  jwksCooldownMs: number;
+}
+
+export interface Principal {
+  sub: string;
+  scopes: Set<string>;
+  claims: JWTPayload;
+}
+
+// Only asymmetric algorithms: `none` and HS256 (which would let a public key act as an HMAC secret)
+// never reach signature checking.
+export const ALLOWED_ALGS = ["RS256", "ES256"];
+
+const unauthorized = (detail: string) =>
+  new HttpProblem(
+    { type: "about:blank", title: "Unauthorized", status: 401, detail },
+    { "www-authenticate": `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` },
+  );
+
+export type Verifier = (authorization: string | undefined) => Promise<Principal>;
+
+/**
+ * Verifies bearer tokens against the issuer's JWKS. jose caches the key set and refetches it when a
+ * token names a `kid` it has not seen (at most once per cooldown), so key rotation needs no restart.
+ */
+export function createVerifier(s: AuthSettings): Verifier {
+  const jwksUrl = new URL(s.jwksUrl ?? `${s.issuer.replace(/\/$/, "")}/protocol/openid-connect/certs`);
+  const jwks = createRemoteJWKSet(jwksUrl, { cooldownDuration: s.jwksCooldownMs, timeoutDuration: 3_000 });
+  return async (authorization) => {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization?.trim() ?? "");
+    if (!match?.[1]) throw unauthorized("missing bearer token (Authorization: Bearer <JWT>)");
+    try {
+      const { payload } = await jwtVerify(match[1], jwks, {
+        issuer: s.issuer,
+        audience: s.audience,
+        algorithms: ALLOWED_ALGS,
+        clockTolerance: s.clockSkewSec,
+        requiredClaims: ["exp", "sub"],
+      });
+      const scopes = new Set(typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : []);
+      return { sub: payload.sub ?? "", scopes, claims: payload };
+    } catch (err) {
+      throw toProblem(err);
+    }
+  };
+}
+
+function toProblem(err: unknown): HttpProblem {
+  if (err instanceof errors.JWTExpired) return unauthorized("token expired");
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const what = err.claim === "nbf" ? "token not yet valid" : `token claim '${err.claim}' rejected: ${err.reason}`;
+    return unauthorized(what);
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return unauthorized(`signing algorithm not allowed (only ${ALLOWED_ALGS.join(", ")})`);
+  if (err instanceof errors.JWKSNoMatchingKey) return unauthorized("token signed by an unknown key");
+  if (err instanceof errors.JWSSignatureVerificationFailed) return unauthorized("signature verification failed");
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
+    return unavailable("the identity provider's key set", 5, err.code);
+  }
+  if (err instanceof errors.JOSEError) return unauthorized(`invalid token (${err.code})`);
+  // fetch() failing to reach the JWKS endpoint is our dependency being down, not a bad token.
+  if (err instanceof TypeError) return unavailable("the identity provider's key set", 5, err.message);
+  return unauthorized("invalid token");
+}
+
+export function requireScope(p: Principal, scope: string): void {
+  if (!p.scopes.has(scope)) throw problem(403, "Forbidden", `token lacks the '${scope}' scope`);
+}

@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+// Every knob comes from the environment and is validated once at start-up: a typo in a Deployment
+// fails fast with the variable's name instead of surfacing as a strange runtime error.
+
+const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+export const baseEnv = z.object({
+  SERVICE_NAME: z.string().default("task-processor"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: int(8080),
+  NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  DATABASE_URL: z.string().min(1).default("postgres://app@127.0.0.1:5432/app"),
+  PG_POOL_MAX: int(10),
+  JOBS_STREAM: z.string().default("JOBS"),
+  DLQ_STREAM: z.string().default("JOBS_DLQ"),
+  CONSUMER_NAME: z.string().default("task-worker"),
+  DEDUP_WINDOW_MS: int(120_000),
+});
+
+export const authEnv = z.object({
+  OIDC_ISSUER: z.url(),
+  OIDC_JWKS_URL: z.url().optional(),
+  OIDC_AUDIENCE: z.string().default("task-api"),
+  CLOCK_SKEW_SEC: int(30),
+  JWKS_COOLDOWN_MS: int(30_000),
+});
+
+export const gatewayEnv = baseEnv.extend({
+  ...authEnv.shape,
+  BODY_LIMIT_BYTES: int(64 * 1024),
+  PUBLISH_TIMEOUT_MS: int(3_000),
+  REQUIRED_SCOPE: z.string().default("jobs:write"),
+  CORS_ORIGINS: z.string().default(""),
+  STATUS_BASE_URL: z.string().default(""),
+  RETRY_AFTER_SEC: int(5),
+});
+
+export const workerEnv = baseEnv.extend({
+  CONCURRENCY: int(4),
+  MAX_ACK_PENDING: int(64),
+  ACK_WAIT_MS: int(30_000),
+  MAX_DELIVER: int(5),
+  BACKOFF_MS: z
+    .string()
+    .default("1000,5000,15000,30000")
+    .transform((s) => s.split(",").map((v) => Number(v.trim())))
+    .pipe(z.array(z.number().int().nonnegative()).min(1)),
+  FETCH_EXPIRES_MS: int(2_000),
+});
+
+export const statusEnv = baseEnv.extend({
+  ...authEnv.shape,
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  CACHE_TTL_SEC: int(3_600),
+  ACTIVE_CACHE_TTL_SEC: int(2),
+  GATEWAY_PUBLIC_URL: z.string().default(""),
+  RETRY_AFTER_SEC: int(5),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayEnv>;
+export type WorkerConfig = z.infer<typeof workerEnv>;
+export type StatusConfig = z.infer<typeof statusEnv>;
+export type BaseConfig = z.infer<typeof baseEnv>;
+
+export class ConfigError extends Error {}
+
+/** Parses `env` with `schema`; on failure names every bad variable and why. */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}

@@ -1,0 +1,202 @@
+import { readdir, readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { JobMessage, JobStatus, JobView } from "./contracts.ts";
+import { SpanKind, withSpan } from "./tracing.ts";
+
+export type Pool = pg.Pool;
+export type Client = pg.PoolClient;
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  return pool;
+}
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/", import.meta.url));
+// Any constant works; it only has to be the same for every replica running `migrate` at once.
+const MIGRATION_LOCK = 7_465_312;
+
+/** Applies pending migrations in order, once, under an advisory lock. Returns the ones applied. */
+export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".sql")).sort();
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const done = new Set(
+      (await client.query("SELECT version FROM schema_migrations")).rows.map((r) => r.version as string),
+    );
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const sql = await readFile(`${dir}/${file}`, "utf8");
+      await client.query("BEGIN");
+      try {
+        await client.query(sql);
+        await client.query("INSERT INTO schema_migrations (version) VALUES ($1)", [file]);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK");
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      applied.push(file);
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+  return applied;
+}
+
+/** A query inside a client span, named like the semantic conventions ask (`db.operation db.table`). */
+export function q<R extends pg.QueryResultRow>(
+  db: pg.Pool | pg.PoolClient,
+  tracerName: string,
+  name: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<pg.QueryResult<R>> {
+  return withSpan(
+    tracerName,
+    name,
+    { "db.system": "postgresql", "db.statement": sql },
+    () => db.query<R>(sql, params),
+    SpanKind.CLIENT,
+  );
+}
+
+/** Runs `fn` in a transaction; rolls back on any error. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const out = await fn(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+interface JobRow {
+  id: string;
+  type: string;
+  status: JobStatus;
+  attempts: number;
+  result: unknown;
+  error: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const toView = (r: JobRow): JobView => ({
+  id: r.id,
+  type: r.type,
+  status: r.status,
+  attempts: r.attempts,
+  result: r.result ?? null,
+  error: r.error,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+export async function findJob(db: pg.Pool, tracerName: string, id: string): Promise<JobView | undefined> {
+  const res = await q<JobRow>(db, tracerName, "SELECT jobs", "SELECT * FROM jobs WHERE id = $1", [id]);
+  return res.rows[0] ? toView(res.rows[0]) : undefined;
+}
+
+/** Records a queued job; a retried submission with the same id leaves the first one untouched. */
+export async function insertQueued(c: pg.PoolClient, tracerName: string, m: JobMessage): Promise<boolean> {
+  const res = await q(
+    c,
+    tracerName,
+    "INSERT jobs",
+    `INSERT INTO jobs (id, type, payload, status, submitted_by, created_at, updated_at)
+     VALUES ($1, $2, $3, 'queued', $4, $5, $5) ON CONFLICT (id) DO NOTHING`,
+    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
+  );
+  return res.rowCount === 1;
+}
+
+/**
+ * Claims a delivery: queued/running → running with attempts+1. Inserting (rather than updating)
+ * covers a message that overtook the gateway's commit: the insert waits on the uncommitted row.
+ * Returns undefined when the job already finished (a redelivery after the ack was lost).
+ */
+export async function claimJob(
+  db: pg.Pool,
+  tracerName: string,
+  m: JobMessage,
+): Promise<{ attempts: number } | undefined> {
+  const res = await q<{ attempts: number }>(
+    db,
+    tracerName,
+    "UPSERT jobs",
+    `INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
+     VALUES ($1, $2, $3, 'running', 1, $4, $5, now())
+     ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = jobs.attempts + 1, updated_at = now()
+       WHERE jobs.status IN ('queued', 'running')
+     RETURNING attempts`,
+    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
+  );
+  return res.rows[0];
+}
+
+/** Writes the effect once and marks the job succeeded, in one transaction. */
+export async function completeJob(db: pg.Pool, tracerName: string, id: string, output: unknown): Promise<void> {
+  await inTransaction(db, async (c) => {
+    await q(
+      c,
+      tracerName,
+      "INSERT job_results",
+      "INSERT INTO job_results (job_id, output) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING",
+      [id, JSON.stringify(output)],
+    );
+    await q(
+      c,
+      tracerName,
+      "UPDATE jobs",
+      "UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, updated_at = now() WHERE id = $1 AND status <> 'failed'",
+      [id, JSON.stringify(output)],
+    );
+  });
+}
+
+export async function failJob(
+  db: pg.Pool | pg.PoolClient,
+  tracerName: string,
+  id: string,
+  error: string,
+): Promise<void> {
+  await q(
+    db,
+    tracerName,
+    "UPDATE jobs",
+    "UPDATE jobs SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'succeeded'",
+    [id, error.slice(0, 2_000)],
+  );
+}
+
+export async function jobCounts(db: pg.Pool, tracerName: string) {
+  const res = await q<{ status: JobStatus; n: string; recent: string }>(
+    db,
+    tracerName,
+    "SELECT jobs",
+    `SELECT status, count(*) AS n, count(*) FILTER (WHERE updated_at > now() - interval '60 seconds') AS recent
+     FROM jobs GROUP BY status`,
+  );
+  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+  let finishedLastMinute = 0;
+  for (const r of res.rows) {
+    counts[r.status] = Number(r.n);
+    if (r.status === "succeeded" || r.status === "failed") finishedLastMinute += Number(r.recent);
+  }
+  return { counts, finishedLastMinute };
+}

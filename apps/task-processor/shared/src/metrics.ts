@@ -1,0 +1,83 @@
+import type { FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+// One registry per service instance (tests run several services in one process).
+
+export interface HttpMetrics {
+  registry: Registry;
+}
+
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** RED metrics per route (rate, errors via status label, duration) and a `/metrics` endpoint. */
+export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by route, method and status code",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by route, method and status code",
+    labelNames: ["route", "method", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    // The route pattern, not the raw URL: job ids must not explode label cardinality.
+    const route = req.routeOptions.url ?? "unmatched";
+    const labels = { route, method: req.method, status: String(reply.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}
+
+export function jobMetrics(registry: Registry) {
+  return {
+    processed: new Counter({
+      name: "jobs_processed_total",
+      help: "Job deliveries handled by the worker, by type and outcome (succeeded, retried, dead_lettered, skipped_duplicate, poison)",
+      labelNames: ["type", "outcome"],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "job_processing_seconds",
+      help: "Time spent executing a job handler, by type and outcome",
+      labelNames: ["type", "outcome"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers: [registry],
+    }),
+    submitted: new Counter({
+      name: "jobs_submitted_total",
+      help: "Jobs accepted by the gateway, by type and whether JetStream deduplicated them",
+      labelNames: ["type", "duplicate"],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Queue depth gauge read from JetStream consumer info at scrape time. */
+export function queueDepthGauge(
+  registry: Registry,
+  read: () => Promise<{ pending: number; ackPending: number } | undefined>,
+) {
+  return new Gauge({
+    name: "jetstream_consumer_pending_messages",
+    help: "JetStream consumer backlog: messages not yet delivered (state=pending) and delivered but unacked (state=ack_pending)",
+    labelNames: ["state"],
+    registers: [registry],
+    async collect() {
+      const depth = await read().catch(() => undefined);
+      if (!depth) return;
+      this.set({ state: "pending" }, depth.pending);
+      this.set({ state: "ack_pending" }, depth.ackPending);
+    },
+  });
+}

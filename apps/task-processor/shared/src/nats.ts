@@ -1,0 +1,104 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { SUBJECTS } from "./contracts.ts";
+
+export interface Nats {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+export async function connectNats(url: string, name: string): Promise<Nats> {
+  const nc = await connect({
+    servers: url.split(","),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    timeout: 3_000,
+  });
+  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+}
+
+export interface StreamNames {
+  jobs: string;
+  dlq: string;
+}
+
+/**
+ * Creates or updates the JOBS work-queue stream and its dead-letter stream. In Kubernetes the NACK
+ * controller owns them (Stream CRDs); services call this only where nobody else does (tests, demo).
+ */
+export async function ensureStreams(jsm: JetStreamManager, names: StreamNames, dedupWindowMs: number): Promise<void> {
+  const upsert = async (cfg: Parameters<JetStreamManager["streams"]["add"]>[0] & { name: string }) => {
+    try {
+      await jsm.streams.info(cfg.name);
+      await jsm.streams.update(cfg.name, cfg);
+    } catch {
+      await jsm.streams.add(cfg);
+    }
+  };
+  await upsert({
+    name: names.jobs,
+    subjects: [SUBJECTS.jobsAll],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(dedupWindowMs),
+    max_age: nanos(7 * 24 * 3600 * 1000),
+  });
+  await upsert({
+    name: names.dlq,
+    subjects: [SUBJECTS.deadLetterAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(30 * 24 * 3600 * 1000),
+  });
+}
+
+export interface ConsumerSettings {
+  stream: string;
+  durable: string;
+  maxAckPending: number;
+  ackWaitMs: number;
+  maxDeliver: number;
+}
+
+/**
+ * The worker's durable pull consumer. Server-side backoff (for deliveries whose ack_wait expired,
+ * e.g. a crashed worker) starts at ack_wait and doubles; handler failures are NAKed with their own
+ * delay by the worker.
+ */
+export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings): Promise<void> {
+  const backoff = Array.from({ length: Math.max(1, Math.min(s.maxDeliver - 1, 5)) }, (_, i) =>
+    nanos(s.ackWaitMs * 2 ** i),
+  );
+  const cfg = {
+    durable_name: s.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(s.ackWaitMs),
+    max_deliver: s.maxDeliver,
+    max_ack_pending: s.maxAckPending,
+    backoff: s.maxDeliver > 1 ? backoff : undefined,
+  };
+  try {
+    await jsm.consumers.info(s.stream, s.durable);
+    await jsm.consumers.update(s.stream, s.durable, cfg);
+  } catch {
+    await jsm.consumers.add(s.stream, cfg);
+  }
+}
+
+/** Backlog of the worker consumer: the number KEDA scales on and the dashboard shows. */
+export async function consumerDepth(jsm: JetStreamManager, stream: string, durable: string) {
+  const info = await jsm.consumers.info(stream, durable);
+  return { pending: info.num_pending, ackPending: info.num_ack_pending };
+}

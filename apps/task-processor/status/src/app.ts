@@ -1,0 +1,119 @@
+import { readFile } from "node:fs/promises";
+import websocket from "@fastify/websocket";
+import type { Verifier } from "@ktsw/task-shared/auth";
+import type { StatusConfig } from "@ktsw/task-shared/config";
+import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
+import { installHealth } from "@ktsw/task-shared/health";
+import { createHttpApp, traced } from "@ktsw/task-shared/http";
+import type { Logger } from "@ktsw/task-shared/logger";
+import { createRegistry, installHttpMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
+import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
+import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
+import type { Subscription } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { JobCache } from "./cache.ts";
+import { LiveHub } from "./live.ts";
+
+export const TRACER = "task-status";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DASHBOARD = new URL("./dashboard.html", import.meta.url);
+
+export interface StatusDeps {
+  config: StatusConfig;
+  logger: Logger;
+  nats: Nats;
+  pool: Pool;
+  redis: Redis;
+  verify: Verifier;
+}
+
+export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
+  const { config, logger, nats, pool, redis, verify } = deps;
+  const app = createHttpApp(logger);
+  const registry = createRegistry("task-status");
+  installHttpMetrics(app, registry);
+  const readDepth = () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME);
+  queueDepthGauge(registry, readDepth);
+  const cache = new JobCache(redis, logger, {
+    terminalSec: config.CACHE_TTL_SEC,
+    activeSec: config.ACTIVE_CACHE_TTL_SEC,
+  });
+  const hub = new LiveHub(verify, logger, (id) => findJob(pool, TRACER, id).catch(() => undefined));
+  let closing = false;
+  installHealth(
+    app,
+    {
+      nats: async () => nats.nc.flush(),
+      postgres: async () => pool.query("SELECT 1"),
+      redis: async () => redis.ping(),
+    },
+    () => closing,
+  );
+
+  // Status transitions from the gateway and workers: drop the cached copy, push to subscribers.
+  const sub: Subscription = nats.nc.subscribe(SUBJECTS.eventsAll, {
+    callback: (err, msg) => {
+      if (err) return;
+      let event: JobEvent;
+      try {
+        event = jobEvent.parse(msg.json());
+      } catch {
+        logger.warn({ subject: msg.subject }, "ignored malformed status event");
+        return;
+      }
+      void cache.invalidate(event.id).then(() => hub.publish(event));
+    },
+  });
+  app.addHook("onClose", async () => {
+    closing = true;
+    sub.unsubscribe();
+    hub.closeAll();
+  });
+
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+  app.get("/v1/ws", { websocket: true }, (socket) => hub.attach(socket));
+
+  app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
+    traced(TRACER, req, async () => {
+      await verify(req.headers.authorization);
+      const { id } = req.params;
+      if (!UUID.test(id)) throw problem(404, "Not Found", `'${id}' is not a job id (expected a UUID)`);
+      const cached = await cache.get(id);
+      if (cached) return reply.header("x-cache", "hit").send(cached);
+      let view: Awaited<ReturnType<typeof findJob>>;
+      try {
+        view = await findJob(pool, TRACER, id);
+      } catch (err) {
+        throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+      }
+      if (!view) throw problem(404, "Not Found", `no job with id ${id}`);
+      await cache.set(view);
+      return reply.header("x-cache", "miss").send(view);
+    }),
+  );
+
+  app.get("/v1/stats", async () => {
+    try {
+      const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
+      return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
+    } catch (err) {
+      if (err instanceof HttpProblem) throw err;
+      throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+    }
+  });
+
+  app.get("/config.json", async () => ({ gatewayUrl: config.GATEWAY_PUBLIC_URL }));
+  const page = await readFile(DASHBOARD, "utf8");
+  app.get("/", async (_req, reply) =>
+    reply
+      .type("text/html; charset=utf-8")
+      .header(
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src *",
+      )
+      .send(page),
+  );
+  return app;
+}

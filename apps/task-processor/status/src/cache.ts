@@ -1,0 +1,48 @@
+import { isTerminal, type JobView, jobView } from "@ktsw/task-shared/contracts";
+import type { Logger } from "@ktsw/task-shared/logger";
+import type { Redis } from "ioredis";
+
+/**
+ * Read-through cache of job views. Redis is an optimisation only: when it is down, every call
+ * quietly falls through to Postgres (and says so in the logs), it never fails a request.
+ */
+export class JobCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly ttl: { terminalSec: number; activeSec: number },
+  ) {}
+
+  private key = (id: string) => `task-processor:job:${id}`;
+
+  async get(id: string): Promise<JobView | undefined> {
+    try {
+      const raw = await this.redis.get(this.key(id));
+      if (!raw) return undefined;
+      const parsed = jobView.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, "redis read failed; using postgres");
+      return undefined;
+    }
+  }
+
+  async set(view: JobView): Promise<void> {
+    // Finished jobs never change again; running ones are cached just long enough to absorb polling.
+    const ttl = isTerminal(view.status) ? this.ttl.terminalSec : this.ttl.activeSec;
+    if (ttl <= 0) return;
+    try {
+      await this.redis.set(this.key(view.id), JSON.stringify(view), "EX", ttl);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, "redis write failed");
+    }
+  }
+
+  async invalidate(id: string): Promise<void> {
+    try {
+      await this.redis.del(this.key(id));
+    } catch {
+      // short TTLs bound the staleness when this fails
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import type { Verifier } from "@ktsw/task-shared/auth";
+import type { JobEvent, JobView } from "@ktsw/task-shared/contracts";
+import type { Logger } from "@ktsw/task-shared/logger";
+import type { WebSocket } from "ws";
+import { z } from "zod";
+
+// The WebSocket protocol, client → server:
+//   {"type":"auth","token":"<JWT>"}            first message, within AUTH_DEADLINE_MS
+//   {"type":"subscribe","ids":["<uuid>",...]}  then any number of these
+//   {"type":"unsubscribe","ids":[...]}
+// server → client: {"type":"ready"} | {"type":"snapshot","job":JobView} | {"type":"event","event":JobEvent}
+//                  | {"type":"error","message":"..."}; close code 4401 when authentication fails.
+
+const AUTH_DEADLINE_MS = 5_000;
+const MAX_SUBSCRIPTIONS = 500;
+
+const clientMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("auth"), token: z.string().min(1).max(8192) }),
+  z.object({ type: z.literal("subscribe"), ids: z.array(z.uuid()).min(1).max(100) }),
+  z.object({ type: z.literal("unsubscribe"), ids: z.array(z.uuid()).min(1).max(100) }),
+]);
+
+export class LiveHub {
+  private readonly byJob = new Map<string, Set<WebSocket>>();
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(
+    private readonly verify: Verifier,
+    private readonly logger: Logger,
+    private readonly snapshot: (id: string) => Promise<JobView | undefined>,
+  ) {}
+
+  attach(socket: WebSocket): void {
+    this.sockets.add(socket);
+    const mine = new Set<string>();
+    let authed = false;
+    const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
+    const deadline = setTimeout(() => socket.close(4401, "authenticate first"), AUTH_DEADLINE_MS);
+
+    // Messages are handled one after another, so a subscribe sent right behind the auth waits for it.
+    let queue = Promise.resolve();
+    const onMessage = async (data: unknown) => {
+      let msg: z.infer<typeof clientMessage>;
+      try {
+        msg = clientMessage.parse(JSON.parse(String(data)));
+      } catch (err) {
+        const detail =
+          err instanceof z.ZodError
+            ? err.issues.map((i) => `${i.path.join(".") || "message"}: ${i.message}`).join("; ")
+            : "not JSON";
+        send({ type: "error", message: `bad message: ${detail}` });
+        return;
+      }
+      if (msg.type === "auth") {
+        try {
+          await this.verify(`Bearer ${msg.token}`);
+          authed = true;
+          clearTimeout(deadline);
+          send({ type: "ready" });
+        } catch (err) {
+          socket.close(4401, String((err as Error).message).slice(0, 100));
+        }
+        return;
+      }
+      if (!authed) {
+        socket.close(4401, "authenticate first");
+        return;
+      }
+      if (msg.type === "subscribe") {
+        for (const id of msg.ids) {
+          if (mine.size >= MAX_SUBSCRIPTIONS) {
+            send({ type: "error", message: `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection` });
+            break;
+          }
+          mine.add(id);
+          const set = this.byJob.get(id) ?? new Set<WebSocket>();
+          this.byJob.set(id, set);
+          set.add(socket);
+          const job = await this.snapshot(id);
+          if (job) send({ type: "snapshot", job });
+        }
+      } else {
+        for (const id of msg.ids) this.drop(id, socket, mine);
+      }
+    };
+    socket.on("message", (data) => {
+      queue = queue.then(() => onMessage(data)).catch((err) => this.logger.warn({ err }, "websocket message failed"));
+    });
+    socket.on("close", () => {
+      clearTimeout(deadline);
+      for (const id of [...mine]) this.drop(id, socket, mine);
+      this.sockets.delete(socket);
+    });
+    socket.on("error", (err) => this.logger.debug({ err: err.message }, "websocket error"));
+  }
+
+  publish(event: JobEvent): void {
+    const payload = JSON.stringify({ type: "event", event });
+    for (const s of this.byJob.get(event.id) ?? []) if (s.readyState === s.OPEN) s.send(payload);
+  }
+
+  closeAll(): void {
+    for (const s of this.sockets) s.close(1001, "server shutting down");
+  }
+
+  private drop(id: string, socket: WebSocket, mine: Set<string>): void {
+    mine.delete(id);
+    const set = this.byJob.get(id);
+    set?.delete(socket);
+    if (set?.size === 0) this.byJob.delete(id);
+  }
+}

@@ -1,0 +1,235 @@
+import type { WorkerConfig } from "@ktsw/task-shared/config";
+import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { claimJob, completeJob, failJob, type Pool, q } from "@ktsw/task-shared/db";
+import { installHealth } from "@ktsw/task-shared/health";
+import { createHttpApp } from "@ktsw/task-shared/http";
+import type { Logger } from "@ktsw/task-shared/logger";
+import { createRegistry, installHttpMetrics, jobMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
+import { consumerDepth, ensureConsumer, type Nats } from "@ktsw/task-shared/nats";
+import { extractTrace, SpanKind, withSpan } from "@ktsw/task-shared/tracing";
+import type { JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { context } from "@opentelemetry/api";
+import type { FastifyInstance } from "fastify";
+import { runJob } from "./jobs.ts";
+
+export const TRACER = "task-worker";
+
+export interface WorkerDeps {
+  config: WorkerConfig;
+  logger: Logger;
+  nats: Nats;
+  pool: Pool;
+}
+
+export interface Worker {
+  app: FastifyInstance;
+  /** Starts fetching; resolves once the consumer exists. */
+  start(): Promise<void>;
+  /** Stops fetching, lets in-flight jobs finish (acked or NAKed), then resolves. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createWorker(deps: WorkerDeps): Worker {
+  const { config, logger, nats, pool } = deps;
+  const app = createHttpApp(logger);
+  const registry = createRegistry("task-worker");
+  const metrics = jobMetrics(registry);
+  installHttpMetrics(app, registry);
+  queueDepthGauge(registry, () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME));
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  const inflight = new Set<Promise<void>>();
+  installHealth(
+    app,
+    {
+      nats: async () => nats.jsm.consumers.info(config.JOBS_STREAM, config.CONSUMER_NAME),
+      postgres: async () => pool.query("SELECT 1"),
+    },
+    () => stopping,
+  );
+
+  const emit = (e: JobEvent) => {
+    try {
+      nats.nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
+    } catch {
+      // live view only
+    }
+  };
+  const backoffFor = (delivery: number) =>
+    config.BACKOFF_MS[Math.min(delivery - 1, config.BACKOFF_MS.length - 1)] ?? 1_000;
+
+  /** Moves a message to the dead-letter stream with the reason, then acks it off the work queue. */
+  async function deadLetter(m: JsMsg, type: string, reason: string): Promise<void> {
+    const h = natsHeaders();
+    for (const [k, v] of m.headers ?? []) for (const value of v) h.append(k, value);
+    h.set("Ktsw-Dlq-Reason", reason.slice(0, 500).replace(/[\r\n]+/g, " "));
+    h.set("Ktsw-Dlq-Deliveries", String(m.info.deliveryCount));
+    h.set("Ktsw-Original-Subject", m.subject);
+    await nats.js.publish(SUBJECTS.deadLetter(type), m.data, { msgID: `dlq-${m.info.streamSequence}`, headers: h });
+  }
+
+  async function handle(m: JsMsg): Promise<void> {
+    const delivery = m.info.deliveryCount;
+    let job: JobMessage;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch {
+      raw = undefined;
+    }
+    const parsed = jobMessage.safeParse(raw);
+    if (!parsed.success) {
+      // A poison message never succeeds however often it is retried: dead-letter it at once.
+      const reason =
+        raw === undefined
+          ? "payload is not JSON"
+          : `invalid job message: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`;
+      const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : undefined;
+      logger.warn({ subject: m.subject, seq: m.info.streamSequence, reason }, "poison message dead-lettered");
+      await deadLetter(m, m.subject.split(".")[1] ?? "unknown", reason);
+      if (id && /^[0-9a-f-]{36}$/i.test(id)) await failJob(pool, TRACER, id, reason).catch(() => {});
+      m.term(reason);
+      metrics.processed.inc({ type: "unknown", outcome: "poison" });
+      return;
+    }
+    job = parsed.data;
+    const log = logger.child({ job_id: job.id, type: job.type, delivery });
+    const claim = await claimJob(pool, TRACER, job);
+    if (!claim) {
+      // Already finished: a redelivery after a lost ack. Ack again, never execute twice.
+      await m.ackAck();
+      metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
+      log.info("redelivered job already finished; acked without running");
+      return;
+    }
+    emit({ id: job.id, type: job.type, status: "running", attempt: claim.attempts, at: new Date().toISOString() });
+    const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)));
+    const started = performance.now();
+    let output: unknown;
+    try {
+      output = await withSpan(TRACER, `run ${job.type}`, { "job.id": job.id, "job.type": job.type }, () =>
+        runJob(job, { attempt: delivery }),
+      );
+    } catch (err) {
+      clearInterval(heartbeat);
+      const reason = (err as Error).message;
+      if (delivery >= config.MAX_DELIVER) {
+        await deadLetter(m, job.type, reason);
+        await failJob(pool, TRACER, job.id, reason);
+        await m.ackAck();
+        metrics.processed.inc({ type: job.type, outcome: "dead_lettered" });
+        metrics.duration.observe({ type: job.type, outcome: "failed" }, (performance.now() - started) / 1000);
+        emit({
+          id: job.id,
+          type: job.type,
+          status: "failed",
+          attempt: claim.attempts,
+          at: new Date().toISOString(),
+          error: reason,
+        });
+        log.warn({ reason }, "job failed for the last time; dead-lettered");
+      } else {
+        await q(
+          pool,
+          TRACER,
+          "UPDATE jobs",
+          "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
+          [job.id, `attempt ${delivery} failed: ${reason}`],
+        );
+        m.nak(backoffFor(delivery));
+        metrics.processed.inc({ type: job.type, outcome: "retried" });
+        emit({
+          id: job.id,
+          type: job.type,
+          status: "queued",
+          attempt: claim.attempts,
+          at: new Date().toISOString(),
+          error: reason,
+        });
+        log.info({ reason, retry_in_ms: backoffFor(delivery) }, "job failed; will retry");
+      }
+      return;
+    }
+    clearInterval(heartbeat);
+    // Commit first, ack second: a crash in between redelivers, and the claim above then skips it.
+    await completeJob(pool, TRACER, job.id, output);
+    await m.ackAck();
+    metrics.processed.inc({ type: job.type, outcome: "succeeded" });
+    metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
+    emit({
+      id: job.id,
+      type: job.type,
+      status: "succeeded",
+      attempt: claim.attempts,
+      at: new Date().toISOString(),
+      result: output,
+    });
+    log.info("job succeeded");
+  }
+
+  async function handleSafely(m: JsMsg): Promise<void> {
+    try {
+      await context.with(extractTrace(m.headers), () =>
+        withSpan(
+          TRACER,
+          "process job",
+          { "messaging.system": "nats", "messaging.destination.name": m.subject },
+          () => handle(m),
+          SpanKind.CONSUMER,
+        ),
+      );
+    } catch (err) {
+      // Infrastructure trouble (Postgres down, NATS hiccup): hand the message back with a delay.
+      logger.error({ err, subject: m.subject }, "delivery failed; returning it to the queue");
+      try {
+        m.nak(backoffFor(m.info.deliveryCount));
+      } catch {
+        // connection gone: ack_wait expiry redelivers it
+      }
+    }
+  }
+
+  async function run(): Promise<void> {
+    const consumer = await nats.js.consumers.get(config.JOBS_STREAM, config.CONSUMER_NAME);
+    while (!stopping) {
+      const free = config.CONCURRENCY - inflight.size;
+      if (free <= 0) {
+        await Promise.race(inflight);
+        continue;
+      }
+      try {
+        const batch = await consumer.fetch({ max_messages: free, expires: config.FETCH_EXPIRES_MS });
+        for await (const m of batch) {
+          const p: Promise<void> = handleSafely(m).finally(() => inflight.delete(p));
+          inflight.add(p);
+        }
+      } catch (err) {
+        if (stopping) break;
+        logger.warn({ err: (err as Error).message }, "fetch failed; retrying");
+        await sleep(500);
+      }
+    }
+    await Promise.allSettled([...inflight]);
+  }
+
+  return {
+    app,
+    async start() {
+      await ensureConsumer(nats.jsm, {
+        stream: config.JOBS_STREAM,
+        durable: config.CONSUMER_NAME,
+        maxAckPending: config.MAX_ACK_PENDING,
+        ackWaitMs: config.ACK_WAIT_MS,
+        maxDeliver: config.MAX_DELIVER,
+      });
+      loop = run().catch((err) => logger.fatal({ err }, "worker loop crashed"));
+    },
+    async stop() {
+      stopping = true;
+      await loop;
+    },
+  };
+}
