@@ -1,0 +1,52 @@
+// Gatekeeper's own test runner over every policy's suite.yaml: the ConstraintTemplates are compiled
+// the way the cluster compiles them (Rego v1 source, libs), constraints are instantiated with their
+// real match and parameters, and referential cases get data.inventory from `inventory` files.
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { findTool, installHint } from "../../src/policy/tools.ts";
+import { gatekeeperDir, policiesDir } from "./paths.ts";
+
+const gator = findTool("gator");
+if (!gator) console.warn(`SKIPPING gator verify tests: ${installHint("gator")}`);
+
+const policyNames = readdirSync(policiesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== "lib")
+  .map((d) => d.name);
+
+describe.skipIf(!gator)("gator verify", () => {
+  test.each(policyNames)("%s has a suite", (name) => {
+    expect(existsSync(join(policiesDir, name, "suite.yaml"))).toBe(true);
+  });
+
+  test("every suite passes", () => {
+    const run = spawnSync(gator as string, ["verify", "./..."], { cwd: policiesDir, encoding: "utf8" });
+    const output = run.stdout + run.stderr;
+    expect(output).not.toMatch(/FAIL/);
+    expect(run.status).toBe(0);
+    // One `ok` line per suite: none was silently skipped.
+    const passed = [...output.matchAll(/^ok\s+\S*?([a-z0-9]+)\/suite\.yaml/gm)].map((m) => m[1]).sort();
+    expect(passed).toEqual([...policyNames].sort());
+  });
+
+  test("a suite with a wrong expectation fails (the runner really asserts)", () => {
+    // Copy the policy tree, claim a compliant sample violates, and expect gator to disagree.
+    const copy = mkdtempSync(join(tmpdir(), "ktsw-gator-"));
+    try {
+      cpSync(gatekeeperDir, copy, { recursive: true });
+      const suite = join(copy, "policies/k8shostisolation/suite.yaml");
+      const text = readFileSync(suite, "utf8");
+      writeFileSync(suite, text.replace("violations: no", "violations: yes"));
+      const run = spawnSync(gator as string, ["verify", "./policies/k8shostisolation/..."], {
+        cwd: copy,
+        encoding: "utf8",
+      });
+      expect(run.status).not.toBe(0);
+      expect(run.stdout + run.stderr).toMatch(/FAIL/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});
