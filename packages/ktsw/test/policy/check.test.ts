@@ -30,10 +30,11 @@ function lineOf(text: string, needle: string): number {
 }
 
 async function check(...names: string[]): Promise<Finding[]> {
-  const inputs = policyInputsFromFiles(
-    names.map((n) => relative(repoRoot, join(fixturesDir, n))).map((f) => join(repoRoot, f)),
-  );
-  for (const input of inputs) input.file = relative(repoRoot, input.file);
+  // Findings name files relative to the repository, as `ktsw validate` reports them.
+  const inputs = policyInputsFromFiles(names.map((n) => join(fixturesDir, n))).map((i) => ({
+    ...i,
+    file: relative(repoRoot, i.file),
+  }));
   return checkPolicies(inputs, { root: repoRoot, siteVars });
 }
 
