@@ -8,6 +8,7 @@ import { buildStatus } from "@ktsw/task-status/app";
 import { createWorker, type Worker } from "@ktsw/task-worker/worker";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
+import type { DestinationStream } from "pino";
 import { type RunningServer, startNats, startPostgres, startRedis } from "./servers.ts";
 import { startTokenIssuer, type TokenIssuer } from "./token-issuer.ts";
 
@@ -76,6 +77,8 @@ export interface ServiceOptions {
   ports?: { gateway?: number; status?: number; worker?: number };
   logLevel?: string;
   host?: string;
+  /** where the services' JSON log lines go (default stdout) */
+  logDestination?: DestinationStream;
 }
 
 export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}): Promise<Services> {
@@ -97,7 +100,7 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     const gatewayCfg = loadConfig(gatewayEnv, { ...env, SERVICE_NAME: "task-gateway" });
     const workerCfg = loadConfig(workerEnv, { ...env, SERVICE_NAME: "task-worker" });
     const statusCfg = loadConfig(statusEnv, { ...env, SERVICE_NAME: "task-status" });
-    const log = (name: string): Logger => createLogger(name, env.LOG_LEVEL);
+    const log = (name: string): Logger => createLogger(name, env.LOG_LEVEL, opts.logDestination);
 
     // One-off setup that Kubernetes does with the migrate init container and NACK's Stream CRDs.
     const setupPool = createPool(env.DATABASE_URL as string, 1);

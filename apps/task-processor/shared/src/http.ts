@@ -8,7 +8,6 @@ export function createHttpApp(logger: Logger, bodyLimit = 64 * 1024): FastifyIns
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
-    disableRequestLogging: false,
     // Behind Traefik and Linkerd; the request id comes from the trace, not a counter.
     trustProxy: true,
   });

@@ -1,0 +1,82 @@
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll } from "vitest";
+import { findBinary } from "./servers.ts";
+import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
+import type { IssueOptions } from "./token-issuer.ts";
+
+// Test helpers: a whole stack per test file, started on free ports in temp dirs and always stopped.
+
+/** Why the real-server suites cannot run here, or undefined when they can. */
+export function missingPrerequisite(): string | undefined {
+  try {
+    findBinary("nats-server");
+    findBinary("redis-server");
+    findBinary("setpriv");
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (!existsSync("/usr/lib/postgresql")) return "PostgreSQL server binaries missing (apt-get install postgresql)";
+  if (process.getuid?.() === 0 && !existsSync("/usr/sbin/runuser")) return "running as root without runuser";
+  return undefined;
+}
+
+export const skipReason = missingPrerequisite();
+if (skipReason) console.warn(`\n!!! task-processor real-server tests SKIPPED: ${skipReason}\n`);
+
+export interface StackHandle {
+  infra: Infra;
+  svc: Services;
+  token(o?: IssueOptions): Promise<string>;
+  submit(body: unknown, opts?: { token?: string; headers?: Record<string, string> }): Promise<Response>;
+  getJob(id: string, token?: string): Promise<Response>;
+  /** Polls the status API until the job reaches `status` (or fails the test after `timeoutMs`). */
+  waitForStatus(id: string, status: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+export function useStack(opts: ServiceOptions = {}): StackHandle {
+  const h = {} as StackHandle;
+  beforeAll(async () => {
+    if (skipReason) return;
+    h.infra = await startInfra();
+    try {
+      h.svc = await startServices(infraUrls(h.infra), opts);
+    } catch (err) {
+      await h.infra.stop();
+      throw err;
+    }
+    h.token = (o) => h.infra.issuer.issue(o);
+    h.submit = async (body, o = {}) =>
+      fetch(`${h.svc.gatewayUrl}/v1/jobs`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${o.token ?? (await h.token())}`,
+          ...o.headers,
+        },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+    h.getJob = async (id, token) =>
+      fetch(`${h.svc.statusUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token ?? (await h.token())}` } });
+    h.waitForStatus = async (id, status, timeoutMs = 20_000) => {
+      const want = Array.isArray(status) ? status : [status];
+      const until = Date.now() + timeoutMs;
+      let last: Record<string, unknown> = {};
+      while (Date.now() < until) {
+        const r = await h.getJob(id);
+        if (r.status === 200) {
+          last = (await r.json()) as Record<string, unknown>;
+          if (want.includes(last.status as string)) return last;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(
+        `job ${id} did not reach ${want.join("|")} within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`,
+      );
+    };
+  });
+  afterAll(async () => {
+    await h.svc?.stop();
+    await h.infra?.stop();
+  });
+  return h;
+}
