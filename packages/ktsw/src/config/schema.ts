@@ -3,6 +3,7 @@
 // Every object is strict: an unknown key is almost always a typo, and a typo silently ignored is
 // how a homelab ends up with the default of something its owner thought they had set.
 import { z } from "zod";
+import { firewallSchema } from "../network/firewall-schema.ts";
 import { isCidr, isIPv4, isNetworkAddress, isPool } from "./ipv4.ts";
 
 const ipv4 = z.string().refine(isIPv4, { message: "must be an IPv4 address like 10.20.0.11" });
@@ -63,6 +64,7 @@ const router = z
         peers: z.array(wireguardPeer).default([]),
       })
       .strict(),
+    firewall: firewallSchema.describe("Zones and allowed flows; everything else is denied"),
   })
   .strict();
 

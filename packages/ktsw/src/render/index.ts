@@ -3,6 +3,7 @@
 import type { KtswConfig } from "../config/schema.ts";
 import { renderClusterSettings } from "./cluster-settings.ts";
 import { renderConfigSchema } from "./config-schema.ts";
+import { renderRouter } from "./router/index.ts";
 
 export type FileMap = Record<string, string>;
 export type Renderer = (config: KtswConfig) => FileMap;
@@ -11,6 +12,7 @@ export type Renderer = (config: KtswConfig) => FileMap;
 export const renderers: Record<string, Renderer> = {
   "config-schema": renderConfigSchema,
   "cluster-settings": renderClusterSettings,
+  router: renderRouter,
 };
 
 export function renderAll(config: KtswConfig): FileMap {
