@@ -40,7 +40,7 @@ test_denies_docker_hub_latest if {
 	}
 }
 
-test_denies_untagged_harbor_image_behind_port if {
+test_denies_untagged_harbor_image if {
 	messages(pod("shop", ["harbor.home.example/shop/web"])) == {`container "c0" (spec.containers[0]): image "harbor.home.example/shop/web" has no tag or digest; pin a version tag (e.g. :1.2.3) or @sha256 digest`}
 }
 
@@ -51,4 +51,14 @@ test_denies_platform_registry_outside_platform_namespace if {
 test_denies_registry_name_prefix_trick if {
 	# "harbor.home.example.evil.io/" must not pass as "harbor.home.example/".
 	count(messages(pod("shop", ["harbor.home.example.evil.io/web:1"]))) == 1
+}
+
+test_port_in_registry_host_is_not_a_tag if {
+	review := object.union(pod("shop", ["harbor.home.example:8443/shop/web"]), {"parameters": {"registries": ["harbor.home.example:8443/"]}})
+	messages(review) == {`container "c0" (spec.containers[0]): image "harbor.home.example:8443/shop/web" has no tag or digest; pin a version tag (e.g. :1.2.3) or @sha256 digest`}
+}
+
+test_allows_registry_with_port_and_tag if {
+	review := object.union(pod("shop", ["harbor.home.example:8443/shop/web:2.0.1"]), {"parameters": {"registries": ["harbor.home.example:8443/"]}})
+	count(messages(review)) == 0
 }
