@@ -3,6 +3,8 @@
 import type { KtswConfig } from "../config/schema.ts";
 import { renderClusterSettings } from "./cluster-settings.ts";
 import { renderConfigSchema } from "./config-schema.ts";
+import { renderNodes } from "./nodes/index.ts";
+import { renderProxmox } from "./proxmox/tfvars.ts";
 import { renderRouter } from "./router/index.ts";
 
 export type FileMap = Record<string, string>;
@@ -13,6 +15,8 @@ export const renderers: Record<string, Renderer> = {
   "config-schema": renderConfigSchema,
   "cluster-settings": renderClusterSettings,
   router: renderRouter,
+  nodes: renderNodes,
+  proxmox: renderProxmox,
 };
 
 export function renderAll(config: KtswConfig): FileMap {

@@ -1,0 +1,139 @@
+# One Proxmox VM per Kubernetes node, cloned from the cloud-init template, with two tagged NICs and
+# the node's rendered user-data. Everything site-specific comes from terraform.tfvars.json.
+#
+# Credentials, from the environment only:
+#   PROXMOX_VE_API_TOKEN     user@realm!tokenid=secret (API calls)
+#   PROXMOX_VE_SSH_USERNAME  PAM user for the snippet upload over SSH (keys from your ssh-agent)
+#   TF_VAR_k3s_token         the k3s join secret (see ../nodes/README.md)
+#   TF_VAR_state_passphrase  encrypts the state (see versions.tf)
+
+provider "proxmox" {
+  endpoint = var.proxmox_endpoint
+
+  # Uploading snippets is not in the Proxmox API: the provider copies them over SSH.
+  ssh {
+    agent = true
+
+    dynamic "node" {
+      for_each = var.proxmox_hosts
+      content {
+        name    = node.key
+        address = node.value
+      }
+    }
+  }
+}
+
+locals {
+  # Must match the placeholder `ktsw render` writes into every user-data file.
+  k3s_token_placeholder = "__KTSW_K3S_TOKEN__"
+}
+
+# The user-data each VM boots with, as a snippet on the host that runs the VM. The rendered file is
+# committed with a placeholder; the token is substituted here so it never touches Git.
+resource "proxmox_virtual_environment_file" "user_data" {
+  for_each = var.nodes
+
+  content_type = "snippets"
+  datastore_id = var.datastores.snippets
+  node_name    = each.value.host
+
+  source_raw {
+    file_name = "ktsw-${each.key}-user-data.yaml"
+    data = replace(
+      file("${path.module}/../nodes/${each.key}/user-data.yaml"),
+      local.k3s_token_placeholder,
+      var.k3s_token,
+    )
+  }
+}
+
+resource "proxmox_virtual_environment_vm" "node" {
+  for_each = var.nodes
+
+  name        = each.key
+  description = "Kubernetes ${each.value.role} node, managed by OpenTofu from ktsw.yaml"
+  tags        = ["ktsw", each.value.role]
+  node_name   = each.value.host
+  vm_id       = each.value.vm_id
+  on_boot     = true
+  started     = true
+
+  clone {
+    vm_id     = var.template.vm_id
+    node_name = var.template.node_name
+    full      = true
+    # Cloning across hosts with local ZFS goes clone-then-migrate; this names the target storage.
+    datastore_id = var.datastores.vm_disks
+  }
+
+  # The guest agent (installed by cloud-init) reports addresses and handles clean shutdowns.
+  agent {
+    enabled = true
+  }
+
+  cpu {
+    cores = each.value.cores
+    # A named baseline instead of "host" keeps live migration between unlike CPUs possible.
+    type = "x86-64-v2-AES"
+  }
+
+  memory {
+    # No ballooning (floating = 0): the kubelet plans with the memory it sees at start.
+    dedicated = each.value.memory_mib
+  }
+
+  scsi_hardware = "virtio-scsi-single"
+
+  disk {
+    datastore_id = var.datastores.vm_disks
+    interface    = "scsi0"
+    size         = each.value.disk_gib
+    discard      = "on" # ZFS gets freed blocks back
+    iothread     = true
+    ssd          = true
+  }
+
+  # net0: Kubernetes traffic and BGP to the router.
+  network_device {
+    bridge  = var.bridge
+    vlan_id = var.vlans.nodes
+    model   = "virtio"
+  }
+
+  # net1: Longhorn replication; isolated, never routed.
+  network_device {
+    bridge  = var.bridge
+    vlan_id = var.vlans.storage
+    model   = "virtio"
+  }
+
+  initialization {
+    datastore_id = var.datastores.cloud_init
+
+    dns {
+      domain  = var.dns.domain
+      servers = var.dns.servers
+    }
+
+    # ip_config blocks pair with network_device blocks in order: net0, then net1.
+    ip_config {
+      ipv4 {
+        address = each.value.nodes_address
+        gateway = var.nodes_gateway
+      }
+    }
+
+    ip_config {
+      ipv4 {
+        address = each.value.storage_address
+      }
+    }
+
+    user_data_file_id = proxmox_virtual_environment_file.user_data[each.key].id
+  }
+
+  operating_system {
+    type = "l26"
+  }
+}
