@@ -6,7 +6,8 @@
 // (and optionally a `locate` callback for field-level positions; `policyInputsFromFiles` in
 // inputs.ts builds them from YAML files). Every ConstraintTemplate and Constraint under
 // kubernetes/platform/gatekeeper is evaluated against all inputs at once, and each violation
-// becomes a Finding on the object's file and line (rule `policy.<constraint name>`).
+// becomes a Finding on the object's file and line (rule `policy.<constraint name>`). Pass every
+// document of the tree: Gatekeeper's own kinds and the policy suites' samples are skipped here.
 //
 // Engine: `gator test` (Gatekeeper's CLI, pinned in deps/go-tools.txt to the chart's release), not
 // plain `opa eval`, because gator applies what Gatekeeper applies in the cluster: the constraint's
@@ -82,11 +83,31 @@ function isK8sObject(o: unknown): o is K8sObject {
   );
 }
 
+/**
+ * Gatekeeper's own kinds in the inputs (the tree's templates and constraints, gator suites) are
+ * not objects to review: gator would load them as extra policies, with ${SITE_DOMAIN} unsubstituted.
+ * The policies are always staged from the repository instead.
+ */
+export function isPolicyMachinery(obj: { apiVersion: string }): boolean {
+  const group = obj.apiVersion.split("/")[0] ?? "";
+  return [
+    "templates.gatekeeper.sh",
+    "constraints.gatekeeper.sh",
+    "expansion.gatekeeper.sh",
+    "test.gatekeeper.sh",
+  ].includes(group);
+}
+
+/** The policy suites' samples are deliberately bad; they are tested by `gator verify`, not reviewed. */
+export function isPolicySample(file: string): boolean {
+  return file.replaceAll("\\", "/").includes(`${GATEKEEPER_DIR}/policies/`);
+}
+
 /** The objects file for gator: each object tagged with its input index. */
 export function taggedObjectsYaml(inputs: readonly PolicyInput[]): string {
   const docs: string[] = [];
   inputs.forEach((input, index) => {
-    if (!isK8sObject(input.object)) return;
+    if (!isK8sObject(input.object) || isPolicyMachinery(input.object) || isPolicySample(input.file)) return;
     const obj = structuredClone(input.object);
     obj.metadata.annotations = { ...obj.metadata.annotations, [INPUT_ANNOTATION]: String(index) };
     docs.push(stringify(obj));

@@ -7,6 +7,7 @@ import type { Finding } from "../../src/diagnostics.ts";
 import { checkPolicies, pathInMessage, severityOf } from "../../src/policy/check.ts";
 import { policyInputsFromFiles } from "../../src/policy/inputs.ts";
 import { substitute } from "../../src/policy/site.ts";
+import { readPolicySources } from "../../src/policy/templates.ts";
 import { findTool, installHint } from "../../src/policy/tools.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
 
@@ -115,6 +116,18 @@ describe.skipIf(!gator)("checkPolicies on compliant and referential inputs", () 
   test("the good app's default deny does not leak to another namespace checked in the same run", async () => {
     const findings = await check("good-app.yaml", "bad-namespace.yaml");
     expect(new Set(findings.map((f) => f.file))).toEqual(new Set([fixture("bad-namespace.yaml").rel]));
+  });
+
+  test("the repository's own templates, constraints and deliberately bad suite samples are not reviewed", async () => {
+    const gatekeeper = join(repoRoot, "kubernetes/platform/gatekeeper");
+    const files = readPolicySources(repoRoot).flatMap((p) => [
+      p.templateFile,
+      join(gatekeeper, "constraints", `${p.name}.yaml`),
+      join(gatekeeper, "policies", p.name, "suite.yaml"),
+    ]);
+    const samples = join(gatekeeper, "policies/k8shostisolation/samples/disallowed-host-path.yaml");
+    const inputs = policyInputsFromFiles([...files, samples]).map((i) => ({ ...i, file: relative(repoRoot, i.file) }));
+    expect(await checkPolicies(inputs, { root: repoRoot, siteVars })).toEqual([]);
   });
 
   test("an unresolved site variable is reported, not silently left in the registry", async () => {
