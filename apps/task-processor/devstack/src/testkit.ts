@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { initTracing } from "@ktsw/task-shared/tracing";
 import { afterAll, beforeAll } from "vitest";
 import { findBinary } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
@@ -37,6 +38,8 @@ export function useStack(opts: ServiceOptions = {}): StackHandle {
   const h = {} as StackHandle;
   beforeAll(async () => {
     if (skipReason) return;
+    // As every service's main does: real spans, so trace ids travel in NATS headers and logs.
+    initTracing();
     h.infra = await startInfra();
     try {
       h.svc = await startServices(infraUrls(h.infra), opts);

@@ -91,7 +91,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       logger.warn({ subject: m.subject, seq: m.info.streamSequence, reason }, "poison message dead-lettered");
       await deadLetter(m, m.subject.split(".")[1] ?? "unknown", reason);
       if (id && /^[0-9a-f-]{36}$/i.test(id)) await failJob(pool, TRACER, id, reason).catch(() => {});
-      m.term(reason);
+      // A bare TERM: "+TERM <reason>" needs nats-server 2.10.4+, and 2.9 ignores it (and redelivers).
+      m.term();
       metrics.processed.inc({ type: "unknown", outcome: "poison" });
       return;
     }
