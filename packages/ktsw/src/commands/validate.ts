@@ -1,19 +1,105 @@
+import { relative } from "node:path";
 import type { Command } from "commander";
+import pc from "picocolors";
 import { loadConfig } from "../config/load.ts";
-import { exitCodes, type GlobalOptions, printFindings, summary } from "./shared.ts";
+import { hasErrors, sortFindings } from "../diagnostics.ts";
+import { ensureBuiltinSchemas } from "../validate/builtin-schemas.ts";
+import { defaultSchemaSources, PUBLIC_CRD_CATALOG, type TreeReport, validateTree } from "../validate/index.ts";
+import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 
-export async function runValidate(opts: GlobalOptions): Promise<number> {
+export interface ValidateOptions {
+  format: "text" | "json";
+  schemas?: string;
+  k8sSchemas?: string;
+  tree: string;
+  policies: boolean;
+}
+
+/** The test-report view: one line per Flux Kustomization, then every finding. */
+export function printTreeReport(report: TreeReport, seconds: number): void {
+  for (const k of [...report.kustomizations].sort(
+    (a, b) => a.path.localeCompare(b.path) || a.name.localeCompare(b.name),
+  )) {
+    const ok = k.errors === 0;
+    const counts = `${k.objects} object${k.objects === 1 ? "" : "s"}${k.errors ? `, ${k.errors} error${k.errors === 1 ? "" : "s"}` : ""}${k.warnings ? `, ${k.warnings} warning${k.warnings === 1 ? "" : "s"}` : ""}`;
+    process.stdout.write(
+      `${ok ? pc.green("✓") : pc.red("✗")} ${k.namespace}/${k.name}  ${pc.dim(`./${k.path}`)}  (${counts})\n`,
+    );
+  }
+  for (const note of report.notes) process.stdout.write(`${pc.dim(`· ${note}`)}\n`);
+  printFindings(report.findings);
+  const errors = report.findings.filter((f) => f.severity === "error").length;
+  summary(
+    errors === 0,
+    `tree: ${report.kustomizations.length} Flux Kustomizations, ${errors} error${errors === 1 ? "" : "s"} (${seconds.toFixed(2)} s)`,
+  );
+}
+
+const defaults: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };
+
+export async function runValidate(opts: GlobalOptions, vopts: ValidateOptions = defaults): Promise<number> {
+  const started = performance.now();
   const { config, findings } = await loadConfig(opts.config);
-  printFindings(findings);
-  summary(config !== undefined, `${opts.config}: ${findings.length} problem${findings.length === 1 ? "" : "s"}`);
-  return config ? exitCodes.ok : exitCodes.findings;
+  if (!config) {
+    if (vopts.format === "json")
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, findings: sortFindings(findings), kustomizations: [] }, null, 2)}\n`,
+      );
+    else {
+      printFindings(findings);
+      summary(false, `${opts.config}: ${findings.length} problem${findings.length === 1 ? "" : "s"}`);
+    }
+    return exitCodes.findings;
+  }
+  const root = repoRoot(opts.config);
+  const crds = vopts.schemas === "public" ? PUBLIC_CRD_CATALOG : vopts.schemas;
+  const schemas = defaultSchemaSources(root, crds, vopts.k8sSchemas, config.kubernetes.k3sVersion);
+  let report: TreeReport;
+  try {
+    ensureBuiltinSchemas(schemas.builtinDir, config.kubernetes.k3sVersion);
+    report = await validateTree({
+      root,
+      treeDir: vopts.tree,
+      clusterPath: config.gitops.path,
+      k8sVersion: config.kubernetes.k3sVersion,
+      schemas,
+      policies: vopts.policies,
+    });
+  } catch (err) {
+    process.stderr.write(`ktsw validate: ${err instanceof Error ? err.message : String(err)}\n`);
+    return exitCodes.prerequisite;
+  }
+  report.findings = sortFindings([...findings, ...report.findings]);
+  const seconds = (performance.now() - started) / 1000;
+  if (vopts.format === "json") {
+    process.stdout.write(`${JSON.stringify({ ok: !hasErrors(report.findings), seconds, ...report }, null, 2)}\n`);
+  } else {
+    summary(true, `${relative(process.cwd(), opts.config) || opts.config}: valid`);
+    printTreeReport(report, seconds);
+  }
+  return hasErrors(report.findings) ? exitCodes.findings : exitCodes.ok;
 }
 
 export function registerValidate(program: Command): void {
   program
     .command("validate")
-    .description("validate ktsw.yaml (schema and cross-field rules); every problem as file:line:col path: message")
-    .action(async () => {
-      process.exitCode = await runValidate(program.opts<GlobalOptions>());
+    .description(
+      "validate ktsw.yaml, then the whole GitOps tree offline: YAML, Flux substitution, JSON schemas, Flux graph, pins, SOPS, policies; every problem as file:line:col path: message",
+    )
+    .option("--format <format>", "text or json", "text")
+    .option(
+      "--schemas <dir-or-url>",
+      "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository)",
+    )
+    .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
+    .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")
+    .option("--no-policies", "skip the Gatekeeper policy check")
+    .action(async (vopts: ValidateOptions) => {
+      if (vopts.format !== "text" && vopts.format !== "json") {
+        process.stderr.write(`ktsw validate: --format must be text or json\n`);
+        process.exitCode = exitCodes.usage;
+        return;
+      }
+      process.exitCode = await runValidate(program.opts<GlobalOptions>(), vopts);
     });
 }

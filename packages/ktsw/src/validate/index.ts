@@ -1,0 +1,131 @@
+// `ktsw validate` for the GitOps tree: parse -> build & substitute (Flux graph) -> schemas -> graph
+// references -> pins -> secrets -> policies. Pure orchestration; every check lives in its own file.
+import { join } from "node:path";
+import type { Finding } from "../diagnostics.ts";
+import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
+import { get, nameOf, str } from "./flux.ts";
+import { checkDependsOn, checkNamespaces, checkSourceRefs } from "./graph-checks.ts";
+import { checkPins } from "./pins.ts";
+import { runPolicies } from "./policy-check.ts";
+import { checkSchemas } from "./schema-check.ts";
+import { type SchemaSources, SchemaStore } from "./schemas.ts";
+import { checkSecrets } from "./secrets-check.ts";
+import { indexSources, readSourceTree } from "./sources.ts";
+import { CONSTRAINTS_GROUP, constraintSchemas } from "./tree-kinds.ts";
+import { walkFluxGraph } from "./walk.ts";
+
+export interface TreeValidateOptions {
+  /** Repository root (the folder holding ktsw.yaml). */
+  root: string;
+  /** The GitOps tree, relative to root. */
+  treeDir: string;
+  /** The folder Flux syncs first (ktsw.yaml gitops.path). */
+  clusterPath: string;
+  /** Cluster Kubernetes version, for the built-in schemas (e.g. v1.33.5+k3s1). */
+  k8sVersion: string;
+  schemas: SchemaSources;
+  /** Run Gatekeeper policies when the policy module exists (default true). */
+  policies?: boolean;
+}
+
+export interface KustomizationLine {
+  name: string;
+  namespace: string;
+  path: string;
+  file: string;
+  line: number;
+  objects: number;
+  errors: number;
+  warnings: number;
+}
+
+export interface TreeReport {
+  kustomizations: KustomizationLine[];
+  findings: Finding[];
+  notes: string[];
+}
+
+export async function validateTree(opts: TreeValidateOptions): Promise<TreeReport> {
+  ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
+  const tree = await readSourceTree(opts.root, opts.treeDir);
+  const index = indexSources(tree.docs);
+  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
+  const objects = walk.objects;
+  const treeKinds = new Map(
+    [...constraintSchemas(objects)].map(([kind, schema]) => [`${CONSTRAINTS_GROUP}/${kind}`, schema]),
+  );
+  const store = new SchemaStore(opts.schemas, treeKinds);
+  const findings: Finding[] = [
+    ...tree.findings,
+    ...walk.findings,
+    ...[...walk.nodes.values()].flatMap((n) => n.findings),
+    ...(await checkSchemas(objects, store)),
+    ...checkDependsOn(walk.nodes),
+    ...checkSourceRefs(walk.nodes, objects),
+    ...checkNamespaces(walk.nodes, objects),
+    ...checkPins(objects),
+    ...checkSecrets(objects, tree.docs),
+  ];
+  const notes: string[] = [];
+  if (opts.policies !== false) {
+    const settings = objects.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "cluster-settings");
+    const siteVars = (get(settings?.object, "data") ?? {}) as Record<string, string>;
+    const policy = await runPolicies(opts.root, objects, siteVars);
+    findings.push(...policy.findings);
+    notes.push(policy.note);
+  }
+  const unique = dedupe(findings);
+  // A finding counts against the Kustomization that applies the file it points at.
+  const ownerOfFile = new Map<string, string>();
+  for (const a of objects) if (a.source && !ownerOfFile.has(a.source.file)) ownerOfFile.set(a.source.file, a.owner);
+  const kustomizations = [...walk.nodes.values()].map((n): KustomizationLine => {
+    const mine = unique.filter(
+      (f) => ownerOfFile.get(f.file) === n.id || (f.file.startsWith(`${n.path}/`) && !ownerOfFile.has(f.file)),
+    );
+    return {
+      name: nameOf(n.object),
+      namespace: str(n.object, "metadata", "namespace") ?? "default",
+      path: n.path,
+      file: n.source?.file ?? "",
+      line: n.source?.line ?? 0,
+      objects: n.objects.length,
+      errors: mine.filter((f) => f.severity === "error").length,
+      warnings: mine.filter((f) => f.severity === "warning").length,
+    };
+  });
+  return { kustomizations, findings: unique, notes };
+}
+
+function dedupe(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.file}:${f.line}:${f.col}:${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Default schema locations: CI keeps the CRD catalog beside the repository. */
+export function defaultSchemaSources(
+  root: string,
+  crds?: string,
+  builtinDir?: string,
+  k8sVersion = "v1.33",
+): SchemaSources {
+  return {
+    crds: crds ?? join(root, "..", "shared", "schemas", "crds"),
+    builtinDir:
+      builtinDir ??
+      join(
+        root,
+        ".cache",
+        "ktsw",
+        "kubernetes-json-schema",
+        `v${/^v?(\d+\.\d+)/.exec(k8sVersion)?.[1] ?? "1.33"}.0-local-strict`,
+      ),
+    cacheDir: join(root, ".cache", "ktsw", "crd-schemas"),
+  };
+}
+
+export const PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main";

@@ -1,0 +1,51 @@
+// Every applied object against its JSON schema (built-in kinds strict; CRDs from the catalog).
+import type { Finding } from "../diagnostics.ts";
+import { ALLOWED_WITHOUT_SCHEMA } from "./allowed-kinds.ts";
+import { groupOf, nameOf, type Obj, str } from "./flux.ts";
+import { describeErrors, type SchemaStore } from "./schemas.ts";
+import { position } from "./sources.ts";
+import type { AppliedObject } from "./walk.ts";
+
+/** At most this many schema problems per object: the first ones are the ones to fix. */
+const MAX_PER_OBJECT = 5;
+
+export async function checkSchemas(objects: readonly AppliedObject[], store: SchemaStore): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const a of objects) {
+    const o = a.object;
+    const apiVersion = str(o, "apiVersion");
+    const kind = str(o, "kind");
+    const report = (path: (string | number)[], message: string, atKey = false) => {
+      const pos = a.source ? position(a.source, path, atKey) : { line: 0, col: 0 };
+      out.push({
+        file: a.source?.file ?? "",
+        line: pos.line,
+        col: pos.col,
+        path: path.join("."),
+        message,
+        severity: "error",
+        rule: "schema",
+      });
+    };
+    if (!apiVersion || !kind) {
+      report([], "object without apiVersion or kind");
+      continue;
+    }
+    const found = await store.lookup(apiVersion, kind);
+    if (!found.found) {
+      if (ALLOWED_WITHOUT_SCHEMA.some((g) => g.group === groupOf(o))) continue;
+      report(
+        ["kind"],
+        `unknown kind ${kind} (${apiVersion}): no schema (looked for ${found.tried.join(", ")}); fix the apiVersion/kind or add the group to the allow-list with a reason`,
+      );
+      continue;
+    }
+    // SOPS metadata is removed by kustomize-controller before apply; the API server never sees it.
+    const { sops: _sops, ...applied } = o as Obj & { sops?: unknown };
+    if (found.validate(applied)) continue;
+    for (const p of describeErrors(found.validate.errors).slice(0, MAX_PER_OBJECT)) {
+      report(p.path, `${kind}/${nameOf(o)}: ${p.path.length ? `${p.path.join(".")}: ` : ""}${p.message}`, p.atKey);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+// Finds and compiles the JSON schema for an object's apiVersion and kind: built-in kinds from the
+// strict Kubernetes schemas, custom resources from the CRD catalog layout
+// `<group>/<kind lower>_<version>.json` (a local folder, or a URL whose files are cached on disk).
+// Both families are draft-04 style (openapi2jsonschema output), hence ajv-draft-04; formats such as
+// int-or-string are Kubernetes' own and are not checked (kubeconform does the same).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import AjvDraft04 from "ajv-draft-04";
+
+// CommonJS package: under NodeNext its class is the `default` of the default import.
+type AjvClass = typeof AjvDraft04.default;
+const Ajv: AjvClass = (AjvDraft04 as unknown as { default?: AjvClass }).default ?? (AjvDraft04 as unknown as AjvClass);
+
+export interface SchemaSources {
+  /** Folder with `_definitions.json` and `<kind>-<group>-<version>.json`. */
+  builtinDir: string;
+  /** Folder or http(s) URL of the CRD catalog. */
+  crds: string;
+  /** Where downloaded CRD schemas are kept when `crds` is a URL. */
+  cacheDir: string;
+}
+
+export type SchemaLookup =
+  | { found: true; validate: ValidateFunction; source: string }
+  | { found: false; tried: string[] };
+
+/** API groups that belong to Kubernetes itself: their kinds never come from a CRD. */
+export function isBuiltinGroup(group: string): boolean {
+  return (
+    group === "" ||
+    ["apps", "batch", "autoscaling", "policy", "extensions"].includes(group) ||
+    (group.endsWith(".k8s.io") &&
+      !group.endsWith(".x-k8s.io") &&
+      !group.startsWith("gateway.") &&
+      !group.startsWith("snapshot.") &&
+      !group.startsWith("autoscaling.k8s.io"))
+  );
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.lastIndexOf("/");
+  return i < 0
+    ? { group: "", version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+export function builtinSchemaFile(group: string, version: string, kind: string): string {
+  const g = group === "" ? "" : `-${group.split(".")[0]}`;
+  return `${kind.toLowerCase()}${g}-${version}.json`;
+}
+
+export class SchemaStore {
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
+  private readonly compiled = new Map<string, SchemaLookup>();
+  private definitionsLoaded = false;
+
+  constructor(
+    private readonly sources: SchemaSources,
+    /** Schemas of kinds defined inside the tree (Gatekeeper constraints), by `apiGroup/kind`. */
+    private readonly treeKinds: ReadonlyMap<string, object> = new Map(),
+  ) {}
+
+  async lookup(apiVersion: string, kind: string): Promise<SchemaLookup> {
+    const key = `${apiVersion}/${kind}`;
+    const cached = this.compiled.get(key);
+    if (cached) return cached;
+    const result = await this.load(apiVersion, kind);
+    this.compiled.set(key, result);
+    return result;
+  }
+
+  private async load(apiVersion: string, kind: string): Promise<SchemaLookup> {
+    const { group, version } = splitApiVersion(apiVersion);
+    const fromTree = this.treeKinds.get(`${group}/${kind}`);
+    if (fromTree) return { found: true, validate: this.ajv.compile(fromTree), source: "the tree" };
+    if (isBuiltinGroup(group)) {
+      const file = join(this.sources.builtinDir, builtinSchemaFile(group, version, kind));
+      if (!existsSync(file)) return { found: false, tried: [file] };
+      this.loadDefinitions();
+      return { found: true, validate: this.ajv.compile(readJson(file) as object), source: file };
+    }
+    const rel = `${group}/${kind.toLowerCase()}_${version}.json`;
+    const schema = await this.crdSchema(rel);
+    if (!schema.json) return { found: false, tried: [schema.where] };
+    return { found: true, validate: this.ajv.compile(schema.json as object), source: schema.where };
+  }
+
+  private loadDefinitions(): void {
+    if (this.definitionsLoaded) return;
+    // The kind files refer to "/api/_definitions.json#/$defs/..."; register the file under that id.
+    this.ajv.addSchema(
+      readJson(join(this.sources.builtinDir, "_definitions.json")) as object,
+      "/api/_definitions.json",
+    );
+    this.definitionsLoaded = true;
+  }
+
+  private async crdSchema(rel: string): Promise<{ json?: unknown; where: string }> {
+    const { crds, cacheDir } = this.sources;
+    if (!/^https?:\/\//.test(crds)) {
+      const file = join(crds, rel);
+      return existsSync(file) ? { json: readJson(file), where: file } : { where: file };
+    }
+    const cached = join(cacheDir, rel);
+    if (existsSync(cached)) return { json: readJson(cached), where: cached };
+    const url = `${crds.replace(/\/$/, "")}/${rel}`;
+    const res = await fetch(url).catch(() => undefined);
+    if (!res?.ok) return { where: url };
+    const text = await res.text();
+    mkdirSync(dirname(cached), { recursive: true });
+    writeFileSync(cached, text);
+    return { json: readJson(cached), where: url };
+  }
+}
+
+/**
+ * Reads a schema file without its `$schema` marker: the built-in files claim draft 2020-12 but use
+ * nothing beyond draft 4 except `$defs` as a container, which plain JSON-pointer refs resolve.
+ */
+function readJson(file: string): unknown {
+  const json = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** Ajv's instancePath (`/spec/containers/0/image`) as path segments. */
+export function instancePathSegments(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export interface SchemaProblem {
+  path: (string | number)[];
+  message: string;
+  /** The mistake is the key itself (unknown field). */
+  atKey: boolean;
+}
+
+/**
+ * Turns ajv's errors into a few readable problems: one per path, unknown fields named, and the
+ * branch noise of oneOf/anyOf dropped (their sub-errors say more).
+ */
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    if (e.keyword === "oneOf" || e.keyword === "anyOf" || e.keyword === "if") continue;
+    let path = instancePathSegments(e.instancePath);
+    let message = e.message ?? "is invalid";
+    let atKey = false;
+    if (e.keyword === "additionalProperties") {
+      const extra = String((e.params as { additionalProperty?: string }).additionalProperty);
+      path = [...path, extra];
+      message = `unknown field "${extra}"`;
+      atKey = true;
+    } else if (e.keyword === "required") {
+      message = `missing required field "${String((e.params as { missingProperty?: string }).missingProperty)}"`;
+    } else if (e.keyword === "enum") {
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
+    }
+    const key = `${path.join(".")}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message, atKey });
+  }
+  return out;
+}

@@ -1,0 +1,292 @@
+// Follows the Flux graph the way the cluster would: build the cluster folder, find the Flux
+// Kustomizations it applies, build their paths, substitute their postBuild variables, and repeat
+// until no new Kustomization appears. Each wave's builds run in parallel.
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import type { Finding } from "../diagnostics.ts";
+import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
+import { kustomizeBuildAll } from "./kustomize.ts";
+import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
+import { referencedVars, substituteVars } from "./substitute.ts";
+
+/** Value given to keys of SOPS-encrypted Secrets: their names are known, their values are not. */
+export const SECRET_PLACEHOLDER = "sops-encrypted-value";
+
+export interface AppliedObject {
+  object: Obj;
+  /** The Flux Kustomization (`namespace/name`) that applies it; "" for the cluster folder itself. */
+  owner: string;
+  source?: SourceDoc;
+}
+
+export interface KsNode {
+  id: string;
+  object: Obj;
+  source?: SourceDoc;
+  /** Repository-relative folder. */
+  path: string;
+  objects: AppliedObject[];
+  findings: Finding[];
+}
+
+export interface WalkResult {
+  nodes: Map<string, KsNode>;
+  objects: AppliedObject[];
+  findings: Finding[];
+}
+
+export function ksId(o: Obj): string {
+  return `${namespaceOf(o) ?? "default"}/${nameOf(o)}`;
+}
+
+/** Finds where a built object came from; kustomize output has no positions. */
+export function sourceOf(
+  _tree: SourceTree,
+  index: Map<string, SourceDoc[]>,
+  o: Obj,
+  dir: string,
+): SourceDoc | undefined {
+  const candidates = index.get(objectKey(o)) ?? [];
+  return candidates.find((c) => c.file.startsWith(`${dir}/`)) ?? candidates[0];
+}
+
+function findingAt(
+  src: SourceDoc | undefined,
+  fallbackFile: string,
+  path: (string | number)[],
+  message: string,
+  rule: string,
+  atKey = false,
+): Finding {
+  if (!src) return { file: fallbackFile, line: 0, col: 0, path: "", message, severity: "error", rule };
+  const pos = position(src, path, atKey);
+  return { file: src.file, line: pos.line, col: pos.col, path: path.join("."), message, severity: "error", rule };
+}
+
+/** Position of the first `${NAME` in the object's source file, for undefined-variable errors. */
+function varPosition(
+  tree: SourceTree,
+  src: SourceDoc | undefined,
+  name: string,
+): { file: string; line: number; col: number } | undefined {
+  if (!src) return undefined;
+  const text = tree.texts.get(src.file) ?? "";
+  const at = text.indexOf(`\${${name}`);
+  if (at < 0) return undefined;
+  const pos = src.lines.linePos(at);
+  return { file: src.file, line: pos.line, col: pos.col };
+}
+
+/** Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets. */
+function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[], fallbackFile: string) {
+  const vars: Record<string, string> = {};
+  const findings: Finding[] = [];
+  const ns = namespaceOf(ks) ?? "default";
+  for (const [i, ref] of arr(ks, "spec", "postBuild", "substituteFrom").entries()) {
+    const kind = str(ref, "kind");
+    const name = str(ref, "name");
+    const found = applied.find(
+      (a) => a.object.kind === kind && nameOf(a.object) === name && (namespaceOf(a.object) ?? ns) === ns,
+    );
+    if (!found) {
+      if (get(ref, "optional") !== true) {
+        findings.push(
+          findingAt(
+            ksSrc,
+            fallbackFile,
+            ["spec", "postBuild", "substituteFrom", i, "name"],
+            `substituteFrom ${kind}/${name} is not defined anywhere in the tree (namespace ${ns})`,
+            "flux.substitute-from",
+          ),
+        );
+      }
+      continue;
+    }
+    if (kind === "ConfigMap") {
+      for (const [k, v] of Object.entries((get(found.object, "data") ?? {}) as Obj))
+        vars[k] = String(v).replaceAll("\n", "");
+    } else {
+      for (const field of ["data", "stringData"]) {
+        for (const k of Object.keys((get(found.object, field) ?? {}) as Obj)) vars[k] = SECRET_PLACEHOLDER;
+      }
+    }
+  }
+  for (const [k, v] of Object.entries((get(ks, "spec", "postBuild", "substitute") ?? {}) as Obj))
+    vars[k] = String(v).replaceAll("\n", "");
+  return { vars, findings };
+}
+
+function substitutionDisabled(o: Obj): boolean {
+  const key = "kustomize.toolkit.fluxcd.io/substitute";
+  return str(o, "metadata", "labels", key) === "disabled" || str(o, "metadata", "annotations", key) === "disabled";
+}
+
+export async function walkFluxGraph(
+  root: string,
+  clusterPath: string,
+  tree: SourceTree,
+  index: Map<string, SourceDoc[]>,
+): Promise<WalkResult> {
+  const nodes = new Map<string, KsNode>();
+  let objects: AppliedObject[] = [];
+  const findings: Finding[] = [];
+  const clusterDir = normalizeFluxPath(clusterPath);
+  const built = new Map<string, Obj[]>();
+
+  const discover = (applied: readonly AppliedObject[]): KsNode[] => {
+    const found: KsNode[] = [];
+    for (const a of applied) {
+      if (!isFluxKustomization(a.object)) continue;
+      const id = ksId(a.object);
+      if (nodes.has(id)) continue;
+      const node: KsNode = {
+        id,
+        object: a.object,
+        source: a.source,
+        path: normalizeFluxPath(str(a.object, "spec", "path") ?? ""),
+        objects: [],
+        findings: [],
+      };
+      nodes.set(id, node);
+      const abs = join(root, node.path);
+      if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+        node.findings.push(
+          findingAt(
+            node.source,
+            "",
+            ["spec", "path"],
+            `path ${str(a.object, "spec", "path")} does not exist`,
+            "flux.path",
+          ),
+        );
+        continue;
+      }
+      found.push(node);
+    }
+    return found;
+  };
+
+  // Wave 0: the cluster folder, as `flux bootstrap` first applies it.
+  const [rootBuild] = await kustomizeBuildAll([join(root, clusterDir)]);
+  built.set(clusterDir, rootBuild?.objects ?? []);
+  if (rootBuild?.error)
+    findings.push({
+      file: clusterDir,
+      line: 0,
+      col: 0,
+      path: "",
+      message: `kustomize build ${clusterDir} failed: ${rootBuild.error}`,
+      severity: "error",
+      rule: "flux.build",
+    });
+  objects = (rootBuild?.objects ?? []).map((o) => ({
+    object: o,
+    owner: "",
+    source: sourceOf(tree, index, o, clusterDir),
+  }));
+  let pending = discover(objects);
+
+  while (pending.length > 0) {
+    const dirs = [...new Set(pending.map((n) => n.path).filter((d) => !built.has(d)))];
+    const results = await kustomizeBuildAll(dirs.map((d) => join(root, d)));
+    const errors = new Map<string, string>();
+    for (const [i, r] of results.entries()) {
+      built.set(dirs[i] as string, r.objects);
+      if (r.error) errors.set(dirs[i] as string, r.error);
+    }
+    const next: KsNode[] = [];
+    for (const node of pending) {
+      const error = errors.get(node.path);
+      if (error)
+        node.findings.push(
+          findingAt(node.source, "", ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
+        );
+      node.objects = applyPostBuild(node, built.get(node.path) ?? [], tree, index, objects);
+      // The root Kustomization re-applies the cluster folder: its objects replace wave 0's ownerless ones.
+      if (node.path === clusterDir) objects = objects.filter((o) => o.owner !== "");
+      objects.push(...node.objects);
+      next.push(...discover(node.objects));
+    }
+    pending = next;
+  }
+  return { nodes, objects, findings };
+}
+
+/** Flux postBuild: per object, substitute on its YAML, then parse it back. */
+function applyPostBuild(
+  node: KsNode,
+  raw: Obj[],
+  tree: SourceTree,
+  index: Map<string, SourceDoc[]>,
+  known: AppliedObject[],
+): AppliedObject[] {
+  const hasPostBuild = get(node.object, "spec", "postBuild") !== undefined;
+  const { vars, findings } = hasPostBuild
+    ? variablesFor(node.object, node.source, known, node.source?.file ?? "")
+    : { vars: {}, findings: [] };
+  node.findings.push(...findings);
+  const out: AppliedObject[] = [];
+  for (const o of raw) {
+    const source = sourceOf(tree, index, o, node.path);
+    const text = stringify(o);
+    if (substitutionDisabled(o)) {
+      out.push({ object: o, owner: node.id, source });
+      continue;
+    }
+    if (!hasPostBuild) {
+      for (const name of new Set(referencedVars(text))) {
+        const at = varPosition(tree, source, name);
+        node.findings.push({
+          file: at?.file ?? source?.file ?? "",
+          line: at?.line ?? 0,
+          col: at?.col ?? 0,
+          path: "",
+          message: `\${${name}} is used but Flux Kustomization ${node.id} has no postBuild substitution: it would be applied literally`,
+          severity: "error",
+          rule: "flux.substitute",
+        });
+      }
+      out.push({ object: o, owner: node.id, source });
+      continue;
+    }
+    const result = substituteVars(text, vars);
+    for (const name of new Set(result.undefinedVars)) {
+      const at = varPosition(tree, source, name);
+      node.findings.push({
+        file: at?.file ?? source?.file ?? "",
+        line: at?.line ?? 0,
+        col: at?.col ?? 0,
+        path: "",
+        message: `undefined variable \${${name}}: not in postBuild.substitute nor any substituteFrom of ${node.id}`,
+        severity: "error",
+        rule: "flux.substitute",
+      });
+    }
+    for (const expr of new Set(result.unsupported)) {
+      node.findings.push({
+        file: source?.file ?? "",
+        line: source?.line ?? 0,
+        col: source?.col ?? 0,
+        path: "",
+        message: `${expr}: this substitution form is not supported by ktsw validate`,
+        severity: "error",
+        rule: "flux.substitute",
+      });
+    }
+    try {
+      out.push({ object: parse(result.text) as Obj, owner: node.id, source });
+    } catch (err) {
+      node.findings.push({
+        file: source?.file ?? "",
+        line: source?.line ?? 0,
+        col: source?.col ?? 0,
+        path: "",
+        message: `after substitution the object is not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+        severity: "error",
+        rule: "flux.substitute",
+      });
+    }
+  }
+  return out;
+}
