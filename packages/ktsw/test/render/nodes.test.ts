@@ -1,0 +1,250 @@
+// The node renderer as pure functions: config in, files out, parsed back into objects and checked
+// against the config they came from.
+import { execFileSync } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import type { KtswConfig, KtswNode } from "../../src/config/index.ts";
+import { kubeApiHost } from "../../src/render/cluster-settings.ts";
+import { admissionConfig, auditPolicy } from "../../src/render/nodes/control-plane-policies.ts";
+import { hostFileContent, hostFiles, kubeletSysctls } from "../../src/render/nodes/host-os.ts";
+import { k3sConfigPath, renderNodes, userDataPath } from "../../src/render/nodes/index.ts";
+import { installScriptPath, k3sInstallerUrl } from "../../src/render/nodes/install-script.ts";
+import { k3sPaths } from "../../src/render/nodes/k3s-config.ts";
+import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
+import { allValidConfigs, exampleConfig } from "./support.ts";
+
+type K3s = Record<string, unknown>;
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+}
+interface UserData {
+  hostname: string;
+  fqdn: string;
+  timezone: string;
+  users: { name: string; lock_passwd: boolean; ssh_authorized_keys: string[] }[];
+  ssh_pwauth: boolean;
+  write_files: WriteFile[];
+  runcmd: string[];
+}
+
+function rendered(c: KtswConfig) {
+  const files = renderNodes(c);
+  const text = (path: string) => {
+    const content = files[path];
+    if (content === undefined) throw new Error(`${path} was not rendered`);
+    return content;
+  };
+  return {
+    files,
+    k3s: (n: KtswNode) => parse(text(k3sConfigPath(n.name))) as K3s,
+    k3sText: (n: KtswNode) => text(k3sConfigPath(n.name)),
+    userData: (n: KtswNode) => parse(text(userDataPath(n.name))) as UserData,
+    userDataText: (n: KtswNode) => text(userDataPath(n.name)),
+  };
+}
+
+const byRole = (c: KtswConfig, role: KtswNode["role"]) => c.nodes.filter((n) => n.role === role);
+const fileAt = (ud: UserData, path: string) => ud.write_files.find((f) => f.path === path);
+
+describe("k3s config", () => {
+  test("the first control plane initialises etcd; every other node joins it", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    const [first, ...otherServers] = byRole(c, "control-plane");
+    if (!first) throw new Error("example has no control plane");
+    expect(r.k3s(first)["cluster-init"]).toBe(true);
+    expect(r.k3s(first)).not.toHaveProperty("server");
+    const join = `https://${first.addresses.nodes}:6443`;
+    expect(otherServers.length + byRole(c, "worker").length).toBeGreaterThan(0);
+    for (const n of [...otherServers, ...byRole(c, "worker")]) {
+      expect(r.k3s(n).server, n.name).toBe(join);
+      expect(r.k3s(n), n.name).not.toHaveProperty("cluster-init");
+    }
+  });
+
+  test("workers get agent flags only: no cluster-wide or API server settings", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    const serverOnly = Object.keys(r.k3s(byRole(c, "control-plane")[0] as KtswNode)).filter(
+      (k) => !["server", "node-name", "node-ip", "token-file", "protect-kernel-defaults", "kubelet-arg"].includes(k),
+    );
+    // The list of server-only keys is derived from a rendered server, so it grows with the renderer.
+    expect(serverOnly).toEqual(expect.arrayContaining(["tls-san", "disable", "kube-apiserver-arg", "flannel-backend"]));
+    for (const w of byRole(c, "worker")) {
+      const cfg = r.k3s(w);
+      for (const key of serverOnly) expect(cfg, `${w.name} must not set ${key}`).not.toHaveProperty(key);
+      expect(cfg["protect-kernel-defaults"]).toBe(true);
+      expect(cfg["kubelet-arg"]).toEqual(r.k3s(byRole(c, "control-plane")[0] as KtswNode)["kubelet-arg"]);
+    }
+  });
+
+  test("every node gets its own name and addresses, in every valid config", async () => {
+    for (const [, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      for (const n of c.nodes) {
+        const cfg = r.k3s(n);
+        expect(cfg["node-name"]).toBe(n.name);
+        expect(cfg["node-ip"]).toBe(n.addresses.nodes);
+        if (n.role === "control-plane") {
+          expect(cfg["advertise-address"]).toBe(n.addresses.nodes);
+          expect(cfg["tls-san"]).toEqual(
+            expect.arrayContaining([kubeApiHost(c), `api.${c.site.domain}`, n.addresses.nodes]),
+          );
+        }
+      }
+      const ips = c.nodes.map((n) => r.k3s(n)["node-ip"]);
+      expect(new Set(ips).size).toBe(c.nodes.length);
+    }
+  });
+
+  test("hard mode: k3s' CNI, policy controller, kube-proxy and bundled add-ons are off; CIDRs from config", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      for (const n of byRole(c, "control-plane")) {
+        const cfg = r.k3s(n);
+        expect(cfg, name).toMatchObject({
+          "flannel-backend": "none",
+          "disable-network-policy": true,
+          "disable-kube-proxy": true,
+          "secrets-encryption": true,
+          "protect-kernel-defaults": true,
+          "cluster-cidr": c.kubernetes.podCidr,
+          "service-cidr": c.kubernetes.serviceCidr,
+          "cluster-dns": c.kubernetes.clusterDns,
+        });
+        expect(cfg.disable).toEqual(expect.arrayContaining(["servicelb", "traefik", "local-storage"]));
+      }
+    }
+  });
+
+  test("API server flags point at files the control plane's user-data actually writes", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    for (const n of byRole(c, "control-plane")) {
+      const args = r.k3s(n)["kube-apiserver-arg"] as string[];
+      const flag = (name: string) => args.find((a) => a.startsWith(`${name}=`))?.split("=")[1];
+      const ud = r.userData(n);
+      for (const name of ["audit-policy-file", "admission-control-config-file"]) {
+        const path = flag(name);
+        expect(path, name).toBeDefined();
+        expect(fileAt(ud, path as string), `${n.name} writes ${path}`).toBeDefined();
+      }
+      expect(parse(fileAt(ud, k3sPaths.auditPolicy)?.content ?? "")).toEqual(auditPolicy);
+      expect(parse(fileAt(ud, k3sPaths.admissionConfig)?.content ?? "")).toEqual(admissionConfig);
+      expect(args).toContain("anonymous-auth=false");
+      // Every plugin the flag enables that needs settings finds them in the admission config.
+      const enabled = flag("enable-admission-plugins")?.split(",") ?? [];
+      expect(enabled).toContain("NodeRestriction");
+      const configured = admissionConfig.plugins.map((p) => p.name as string);
+      for (const plugin of enabled.filter((p) => p !== "NodeRestriction")) expect(configured).toContain(plugin);
+    }
+    for (const w of byRole(c, "worker")) {
+      expect(fileAt(r.userData(w), k3sPaths.auditPolicy)).toBeUndefined();
+      expect(fileAt(r.userData(w), k3sPaths.admissionConfig)).toBeUndefined();
+    }
+  });
+
+  test("control planes are tainted only when there are workers to run the workloads", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      const hasWorkers = byRole(c, "worker").length > 0;
+      for (const n of byRole(c, "control-plane")) {
+        expect(r.k3s(n)["node-taint"] !== undefined, `${name} ${n.name}`).toBe(hasWorkers);
+      }
+    }
+  });
+});
+
+describe("cloud-init user-data", () => {
+  test("starts with #cloud-config and carries the node's identity and the operator's keys only", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      for (const n of c.nodes) {
+        expect(r.userDataText(n).split("\n")[0], `${name} ${n.name}`).toBe("#cloud-config");
+        const ud = r.userData(n);
+        expect(ud.hostname).toBe(n.name);
+        expect(ud.fqdn).toBe(`${n.name}.${c.site.domain}`);
+        expect(ud.timezone).toBe(c.site.timezone);
+        expect(ud.ssh_pwauth).toBe(false);
+        expect(ud.users).toHaveLength(1);
+        expect(ud.users[0]).toMatchObject({
+          name: c.ssh.user,
+          lock_passwd: true,
+          ssh_authorized_keys: c.ssh.authorizedKeys,
+        });
+      }
+    }
+  });
+
+  test("the k3s config on the node is byte-identical to the committed k3s-config.yaml", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    for (const n of c.nodes) {
+      const onNode = fileAt(r.userData(n), k3sPaths.config);
+      expect(onNode?.content).toBe(r.k3sText(n));
+      expect(onNode?.permissions).toBe("0600");
+    }
+  });
+
+  test("host sysctls and modules are written, including everything protect-kernel-defaults checks", async () => {
+    const c = await exampleConfig();
+    const ud = rendered(c).userData(c.nodes[0] as KtswNode);
+    for (const f of hostFiles) expect(fileAt(ud, f.path)?.content).toBe(hostFileContent(f));
+    const sysctl = fileAt(ud, kubeletSysctls.path)?.content ?? "";
+    for (const key of ["vm.panic_on_oom=0", "vm.overcommit_memory=1", "kernel.panic=10", "kernel.panic_on_oops=1"]) {
+      expect(sysctl.split("\n")).toContain(key);
+    }
+  });
+
+  test("no secret in Git: the token file holds the placeholder, and the installer refuses it", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    for (const n of c.nodes) {
+      const ud = r.userData(n);
+      expect(fileAt(ud, k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
+      expect(fileAt(ud, installScriptPath)?.content).toContain(`grep -q '${k3sTokenPlaceholder}'`);
+    }
+  });
+
+  test("the install script pins the release, picks the role, and is valid sh", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    for (const n of c.nodes) {
+      const ud = r.userData(n);
+      const script = fileAt(ud, installScriptPath)?.content ?? "";
+      expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+      expect(script).toContain(`INSTALL_K3S_VERSION='${c.kubernetes.k3sVersion}'`);
+      expect(script).toContain(`INSTALL_K3S_EXEC='${n.role === "control-plane" ? "server" : "agent"}'`);
+      expect(script).toContain(k3sInstallerUrl(c.kubernetes.k3sVersion));
+      expect(ud.runcmd).toContain(installScriptPath);
+      // `sh -n` parses without running: a quoting slip in the template fails here, not on first boot.
+      execFileSync("sh", ["-n"], { input: script });
+    }
+    expect(k3sInstallerUrl("v1.33.5+k3s1")).toMatch(/\/v1\.33\.5%2Bk3s1\/install\.sh$/);
+  });
+});
+
+describe("rendering is pure and deterministic", () => {
+  test("rendering twice, or from a copy of the config, gives identical files", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const once = renderNodes(c);
+      expect(renderNodes(structuredClone(c)), name).toEqual(once);
+      expect(Object.keys(once).length).toBe(2 * c.nodes.length + 2);
+    }
+  });
+
+  test("each node's files depend on its own entry: changing one node leaves the others untouched", async () => {
+    const c = await exampleConfig();
+    const before = renderNodes(c);
+    const changed = structuredClone(c);
+    const last = changed.nodes[changed.nodes.length - 1] as KtswNode;
+    last.cores += 1; // not rendered into node files; addresses are
+    last.addresses.storage = "10.30.0.250";
+    last.addresses.nodes = "10.20.0.250";
+    const after = renderNodes(changed);
+    const differs = Object.keys(before).filter((p) => before[p] !== after[p]);
+    expect(differs.sort()).toEqual([k3sConfigPath(last.name), userDataPath(last.name)].sort());
+  });
+});

@@ -1,0 +1,156 @@
+// The hand-written OpenTofu module against the tfvars `ktsw render` writes for it. HashiCorp's own
+// HCL parser (compiled to WebAssembly, @cdktf/hcl2json) reads every .tf file; the checks then tie
+// each reference in the module to a declared variable and each rendered value to its declaration,
+// which is what `tofu validate` would catch for variables. `tofu validate` itself runs when tofu is
+// installed (it cannot be built here: see the module README).
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { renderAll } from "../../src/render/index.ts";
+import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
+import { proxmoxDir, proxmoxTfvars, tfvarsPath } from "../../src/render/proxmox/tfvars.ts";
+import { allValidConfigs, exampleConfig, findTool, repoRoot } from "./support.ts";
+
+type Block = Record<string, unknown>;
+interface Module {
+  variable: Record<string, [Block]>;
+  resource: Record<string, Record<string, [Block]>>;
+  locals: Block[];
+  terraform: Block[];
+  provider: Record<string, [Block]>;
+}
+
+const moduleDir = join(repoRoot, proxmoxDir);
+const tfFiles = readdirSync(moduleDir).filter((f) => f.endsWith(".tf"));
+let mod: Module;
+let expressions: string;
+
+beforeAll(async () => {
+  const parts = await Promise.all(tfFiles.map((f) => parseHcl(f, readFileSync(join(moduleDir, f), "utf8"))));
+  mod = { variable: {}, resource: {}, locals: [], terraform: [], provider: {} };
+  for (const p of parts) {
+    Object.assign(mod.variable, p.variable);
+    Object.assign(mod.resource, p.resource);
+    Object.assign(mod.provider, p.provider);
+    mod.locals.push(...((p.locals as Block[]) ?? []));
+    mod.terraform.push(...((p.terraform as Block[]) ?? []));
+  }
+  // Every expression in the module as one text; comments are not in it (the parser drops them).
+  expressions = JSON.stringify(parts);
+});
+
+/** Attribute names of an object type expression such as "${object({ a = string, b = number })}". */
+function objectAttributes(variable: string): string[] {
+  const type = String(mod.variable[variable]?.[0]?.type ?? "");
+  return [...type.matchAll(/(\w+)\s*=/g)].map((m) => m[1] as string).sort();
+}
+
+const references = (pattern: RegExp) => [
+  ...new Set([...expressions.matchAll(pattern)].map((m) => m.slice(1).join("."))),
+];
+
+describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
+  test("the module has the four files and they all parse; a syntax error would not", async () => {
+    expect(tfFiles.sort()).toEqual(["main.tf", "outputs.tf", "variables.tf", "versions.tf"]);
+    await expect(parseHcl("broken.tf", 'resource "a" "b" {\n  x = \n}\n')).rejects.toThrow(/Invalid expression/);
+  });
+
+  test("every var.X the module uses is declared, and every declared variable is used", () => {
+    const used = references(/\bvar\.(\w+)/g);
+    const declared = Object.keys(mod.variable);
+    expect(used.filter((v) => !declared.includes(v))).toEqual([]);
+    expect(declared.filter((v) => !used.includes(v))).toEqual([]);
+  });
+
+  test("attribute accesses (var.X.attr, each.value.attr) name attributes the variable's type has", () => {
+    for (const [variable, attr] of references(/\bvar\.(\w+)\.(\w+)/g).map((r) => r.split("."))) {
+      expect(objectAttributes(variable as string), `var.${variable}.${attr}`).toContain(attr);
+    }
+    // Every for_each in the module iterates var.nodes, so each.value is one node object.
+    const forEachs = Object.values(mod.resource).flatMap((byName) => Object.values(byName).map((b) => b[0].for_each));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation as the parser returns it
+    expect(new Set(forEachs)).toEqual(new Set(["${var.nodes}"]));
+    const eachAttrs = references(/\beach\.value\.(\w+)/g);
+    expect(eachAttrs.length).toBeGreaterThan(0);
+    for (const attr of eachAttrs) expect(objectAttributes("nodes"), `each.value.${attr}`).toContain(attr);
+  });
+
+  test("the rendered tfvars match the declarations, and secrets are never in them", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const tfvars = proxmoxTfvars(c);
+      const declared = mod.variable;
+      const secrets = Object.keys(declared).filter((v) => declared[v]?.[0]?.sensitive === true);
+      expect(secrets.sort()).toEqual(["k3s_token", "state_passphrase"]);
+      const required = Object.keys(declared).filter(
+        (v) => !(secrets.includes(v) || "default" in (declared[v]?.[0] ?? {})),
+      );
+      expect(Object.keys(tfvars).sort(), name).toEqual(required.sort());
+      for (const [key, value] of Object.entries(tfvars)) {
+        if (key === "nodes") {
+          for (const node of Object.values(value as Record<string, object>)) {
+            expect(Object.keys(node).sort(), `${name} nodes`).toEqual(objectAttributes("nodes"));
+          }
+        } else if (String(declared[key]?.[0]?.type).includes("object(")) {
+          expect(Object.keys(value as object).sort(), `${name} ${key}`).toEqual(objectAttributes(key));
+        }
+      }
+      expect(JSON.stringify(tfvars)).not.toMatch(/token|secret|password|passphrase/i);
+    }
+  });
+
+  test("each node's snippet is read from a user-data file `ktsw render` writes", async () => {
+    const c = await exampleConfig();
+    const files = renderAll(c);
+    const data = mod.resource.proxmox_virtual_environment_file?.user_data?.[0]?.source_raw as [Block];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation, not JavaScript
+    expect(String(data[0].data)).toContain('file("${path.module}/../nodes/${each.key}/user-data.yaml")');
+    for (const node of Object.keys(proxmoxTfvars(c).nodes as object)) {
+      expect(files[`infrastructure/nodes/${node}/user-data.yaml`], node).toContain(k3sTokenPlaceholder);
+    }
+    expect(mod.locals[0]?.k3s_token_placeholder).toBe(k3sTokenPlaceholder);
+    expect(files[tfvarsPath]).toBe(`${JSON.stringify(proxmoxTfvars(c), null, 2)}\n`);
+  });
+
+  test("the provider is pinned to one exact release and the state is encrypted", () => {
+    const terraform = mod.terraform[0] as Block;
+    const proxmox = (terraform.required_providers as [Record<string, Block>])[0].proxmox as Block;
+    expect(proxmox.source).toBe("bpg/proxmox");
+    expect(proxmox.version).toMatch(/^\d+\.\d+\.\d+$/);
+    const encryption = (terraform.encryption as [Block])[0];
+    expect((encryption.state as [Block])[0].enforced).toBe(true);
+    expect((encryption.plan as [Block])[0].enforced).toBe(true);
+  });
+});
+
+const tofu = findTool("tofu");
+if (!tofu) {
+  console.warn(
+    "⚠ tofu not installed: skipping `tofu validate` of infrastructure/proxmox (OpenTofu cannot be `go install`ed — its go.mod has replace directives — and bpg/proxmox is not served by the Go module proxy; see infrastructure/proxmox/README.md)",
+  );
+}
+
+describe.skipIf(!tofu)("tofu validate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ktsw-tofu-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("the module initialises and validates with the pinned provider", async () => {
+    const files = renderAll(await exampleConfig());
+    cpSync(moduleDir, join(dir, proxmoxDir), { recursive: true, filter: (src) => !src.includes(".terraform") });
+    for (const [path, content] of Object.entries(files)) {
+      if (!path.startsWith("infrastructure/")) continue;
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    // Provider from the registry, or from a local mirror a TF_CLI_CONFIG_FILE in the environment names.
+    const env = { ...process.env, TF_VAR_state_passphrase: "validate-only-passphrase", TF_IN_AUTOMATION: "1" };
+    const run = (args: string[]) =>
+      spawnSync(tofu as string, args, { cwd: join(dir, proxmoxDir), env, encoding: "utf8" });
+    const init = run(["init", "-backend=false", "-input=false", "-no-color"]);
+    expect(init.status, init.stderr).toBe(0);
+    const validate = run(["validate", "-no-color"]);
+    expect(validate.status, validate.stderr).toBe(0);
+  });
+});

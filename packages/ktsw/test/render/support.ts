@@ -1,0 +1,40 @@
+// Shared by the render tests: the real example config and the valid fixtures, loaded as a user's
+// would be, and finding a tool the way the project documents (PATH, then Go's bin folder).
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { type KtswConfig, loadConfig } from "../../src/config/index.ts";
+
+export const repoRoot = join(import.meta.dirname, "..", "..", "..", "..");
+const validFixtures = join(import.meta.dirname, "..", "config", "fixtures", "valid");
+
+export async function load(file: string): Promise<KtswConfig> {
+  const { config, findings } = await loadConfig(file);
+  if (!config) throw new Error(`${file} does not load: ${JSON.stringify(findings)}`);
+  return config;
+}
+
+export const exampleConfig = () => load(join(repoRoot, "ktsw.yaml"));
+
+/** The example plus every valid fixture (single node, pfSense, ...), so renderers meet more than one shape. */
+export async function allValidConfigs(): Promise<[string, KtswConfig][]> {
+  const names = readdirSync(validFixtures).filter((f) => f.endsWith(".yaml"));
+  const fixtures = await Promise.all(
+    names.map(async (n): Promise<[string, KtswConfig]> => [n, await load(join(validFixtures, n))]),
+  );
+  return [["ktsw.yaml", await exampleConfig()], ...fixtures];
+}
+
+/** A command on PATH or in `go env GOPATH`/bin, where deps/go-tools.txt installs; undefined if neither. */
+export function findTool(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  try {
+    const gopath = execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim();
+    const candidate = join(gopath, "bin", name);
+    return existsSync(candidate) ? candidate : undefined;
+  } catch {
+    return undefined;
+  }
+}
