@@ -14,7 +14,11 @@ describe.skipIf(skipReason)("worker", () => {
     return ((await res.json()) as { id: string }).id;
   };
 
-  const deadLetter = (subject: string) => s.svc.nats.jsm.streams.getMessage("JOBS_DLQ", { last_by_subj: subject });
+  const deadLetter = async (subject: string) => {
+    const m = await s.svc.nats.jsm.streams.getMessage("JOBS_DLQ", { last_by_subj: subject });
+    if (!m) throw new Error(`no dead letter on ${subject}`);
+    return m;
+  };
 
   test("hash and wordstats jobs succeed with their results stored", async () => {
     const h = await submitOk({ type: "hash", payload: { data: "abc", rounds: 1 } });

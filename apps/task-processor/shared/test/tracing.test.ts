@@ -1,0 +1,55 @@
+import { Writable } from "node:stream";
+import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
+import { initTracing } from "@ktsw/task-shared/tracing";
+import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { describe, expect, test } from "vitest";
+
+// One trace from the HTTP request through the NATS message headers into the worker and its
+// Postgres statements, collected by the SDK's in-memory exporter; and the same trace_id in the logs.
+
+const exporter = new InMemorySpanExporter();
+initTracing({ exporter });
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+
+describe.skipIf(skipReason)("distributed tracing", () => {
+  const s = useStack({ logLevel: "info", logDestination: logSink });
+
+  test("gateway → NATS headers → worker → Postgres spans share one trace", async () => {
+    const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await s.submit(
+      { type: "hash", payload: { data: "trace me", rounds: 2 } },
+      { headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` } },
+    );
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await s.waitForStatus(id, "succeeded");
+    await new Promise((r) => setTimeout(r, 200));
+
+    const spans = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === callerTrace);
+    const by = (name: string, scope: string) =>
+      spans.find((sp) => sp.name === name && sp.instrumentationScope.name === scope) as ReadableSpan;
+    const server = by("POST /v1/jobs", "task-gateway");
+    const insert = by("INSERT jobs", "task-gateway");
+    const consume = by("process job", "task-worker");
+    const claim = by("UPSERT jobs", "task-worker");
+    const run = by("run hash", "task-worker");
+    const result = by("INSERT job_results", "task-worker");
+    for (const sp of [server, insert, consume, claim, run, result]) expect(sp).toBeDefined();
+    // The parent chain: caller → gateway server span → (message) → worker consumer span → db spans.
+    expect(server.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
+    expect(insert.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(consume.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(claim.parentSpanContext?.spanId).toBe(consume.spanContext().spanId);
+    expect(result.attributes["db.system"]).toBe("postgresql");
+
+    const traced = logLines.filter((l) => l.trace_id === callerTrace);
+    expect(traced.map((l) => l.service)).toEqual(expect.arrayContaining(["task-gateway", "task-worker"]));
+    expect(traced.some((l) => l.msg === "job succeeded" && l.job_id === id)).toBe(true);
+  });
+});

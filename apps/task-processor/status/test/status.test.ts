@@ -1,0 +1,168 @@
+import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
+import { jobId } from "@ktsw/task-gateway/ids";
+import { describe, expect, test } from "vitest";
+import WebSocket from "ws";
+
+// The status service: lookups through Redis then Postgres, live transitions over WebSocket.
+
+interface ServerMsg {
+  type: string;
+  job?: { id: string; status: string };
+  event?: { id: string; status: string; attempt: number };
+  message?: string;
+}
+
+/** A WebSocket client that records every message and the close code. */
+function client(url: string) {
+  const ws = new WebSocket(url.replace(/^http/, "ws"));
+  const messages: ServerMsg[] = [];
+  const waiters: (() => void)[] = [];
+  let closed: { code: number; reason: string } | undefined;
+  const poke = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  ws.on("message", (d) => {
+    messages.push(JSON.parse(String(d)));
+    poke();
+  });
+  ws.on("close", (code, reason) => {
+    closed = { code, reason: String(reason) };
+    poke();
+  });
+  const opened = new Promise<void>((r, j) => {
+    ws.once("open", () => r());
+    ws.once("error", j);
+  });
+  return {
+    ws,
+    messages,
+    opened,
+    send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)),
+    closed: () => closed,
+    async until(pred: () => boolean, timeoutMs = 15_000) {
+      const end = Date.now() + timeoutMs;
+      while (!pred()) {
+        if (Date.now() > end)
+          throw new Error(`timed out; got ${JSON.stringify(messages)} closed=${JSON.stringify(closed)}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 200);
+        });
+      }
+    },
+  };
+}
+
+describe.skipIf(skipReason)("status service", () => {
+  const s = useStack();
+
+  test("an unknown job id → 404 problem; a malformed one says what is wrong", async () => {
+    const res = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toMatch(/problem\+json/);
+    const bad = await s.getJob("not-a-uuid");
+    expect(bad.status).toBe(404);
+    expect(((await bad.json()) as { detail: string }).detail).toMatch(/not a job id/);
+  });
+
+  test("lookups need a valid token", async () => {
+    const res = await fetch(`${s.svc.statusUrl}/v1/jobs/3f1d7a8e-0000-4000-8000-000000000000`);
+    expect(res.status).toBe(401);
+    const expired = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000", await s.token({ expiresIn: -3600 }));
+    expect(expired.status).toBe(401);
+  });
+
+  test("a finished job is read from Postgres once, then served from the Redis cache", async () => {
+    const res = await s.submit({ type: "wordstats", payload: { text: "cache me" } });
+    const { id } = (await res.json()) as { id: string };
+    // Wait on the database itself, so that no status read has filled the cache yet.
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await s.svc.pool.query("SELECT status FROM jobs WHERE id = $1", [id]);
+      if (rows[0]?.status === "succeeded") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const first = await s.getJob(id);
+    const second = await s.getJob(id);
+    expect(first.headers.get("x-cache")).toBe("miss");
+    expect(second.headers.get("x-cache")).toBe("hit");
+    expect(await second.json()).toEqual(await first.json());
+  });
+
+  test("a WebSocket client sees queued → running → succeeded pushed as they happen", async () => {
+    const token = await s.token({ sub: "watcher" });
+    const id = jobId("watcher", "ws-1");
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token });
+    c.send({ type: "subscribe", ids: [id] });
+    await c.until(() => c.messages.some((m) => m.type === "ready"));
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await s.submit({ type: "sleep", payload: { ms: 300 }, idempotencyKey: "ws-1" }, { token });
+    expect(((await res.json()) as { id: string }).id).toBe(id);
+    await c.until(() => c.messages.some((m) => m.event?.status === "succeeded"));
+    const statuses = c.messages.filter((m) => m.type === "event").map((m) => m.event?.status);
+    expect(statuses).toEqual(["queued", "running", "succeeded"]);
+    // A late subscriber gets the current state as a snapshot.
+    c.send({ type: "subscribe", ids: [id] });
+    await c.until(() => c.messages.some((m) => m.type === "snapshot" && m.job?.status === "succeeded"));
+    c.ws.close();
+  });
+
+  test("a WebSocket with a bad token is closed with 4401", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: await s.token({ aud: "someone-else" }) });
+    await c.until(() => c.closed() !== undefined);
+    expect(c.closed()?.code).toBe(4401);
+  });
+
+  test("subscribing before authenticating closes with 4401; garbage gets an error message", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send("{nope");
+    await c.until(() => c.messages.some((m) => m.type === "error"));
+    expect(c.messages[0]?.message).toMatch(/bad message/);
+    c.send({ type: "subscribe", ids: ["3f1d7a8e-0000-4000-8000-000000000000"] });
+    await c.until(() => c.closed() !== undefined);
+    expect(c.closed()?.code).toBe(4401);
+  });
+
+  test("/v1/stats reports queue depth and counts; /metrics has RED metrics per route", async () => {
+    const stats = (await (await fetch(`${s.svc.statusUrl}/v1/stats`)).json()) as {
+      queueDepth: number;
+      counts: Record<string, number>;
+    };
+    expect(stats.queueDepth).toBe(0);
+    expect(stats.counts.succeeded).toBeGreaterThanOrEqual(2);
+    const metrics = await (await fetch(`${s.svc.statusUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /http_requests_total\{route="\/v1\/jobs\/:id",method="GET",status="404",service="task-status"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.005",service="task-status",route="\/v1\/jobs\/:id"/,
+    );
+    expect(metrics).toMatch(/jetstream_consumer_pending_messages\{state="pending",service="task-status"\} 0/);
+    const gw = await (await fetch(`${s.svc.gatewayUrl}/metrics`)).text();
+    expect(gw).toMatch(/jobs_submitted_total\{type="sleep",duplicate="false",service="task-gateway"\} 1/);
+  });
+
+  test("/readyz checks every dependency for real", async () => {
+    const ok = await fetch(`${s.svc.statusUrl}/readyz`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: "ready", checks: { nats: "ok", postgres: "ok", redis: "ok" } });
+  });
+
+  test("with Redis down, lookups still answer from Postgres and readiness says why", async () => {
+    const res = await s.submit({ type: "hash", payload: { data: "no cache", rounds: 1 } });
+    const { id } = (await res.json()) as { id: string };
+    await s.waitForStatus(id, "succeeded");
+    await s.infra.redis.stop();
+    const r = await s.getJob(id);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("x-cache")).toBe("miss");
+    expect(((await r.json()) as { status: string }).status).toBe("succeeded");
+    const ready = await fetch(`${s.svc.statusUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { redis: string } }).checks.redis).not.toBe("ok");
+  });
+});
