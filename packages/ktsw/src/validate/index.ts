@@ -78,10 +78,15 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   // A finding counts against the Kustomization that applies the file it points at.
   const ownerOfFile = new Map<string, string>();
   for (const a of objects) if (a.source && !ownerOfFile.has(a.source.file)) ownerOfFile.set(a.source.file, a.owner);
+  // A Kustomization's own findings (its path, build, substitution) count against it, not its parent.
+  const ownFindings = new Map<Finding, string>();
+  for (const n of walk.nodes.values()) for (const f of n.findings) ownFindings.set(f, n.id);
   const kustomizations = [...walk.nodes.values()].map((n): KustomizationLine => {
-    const mine = unique.filter(
-      (f) => ownerOfFile.get(f.file) === n.id || (f.file.startsWith(`${n.path}/`) && !ownerOfFile.has(f.file)),
-    );
+    const mine = unique.filter((f) => {
+      const own = ownFindings.get(f);
+      if (own !== undefined) return own === n.id;
+      return ownerOfFile.get(f.file) === n.id || (f.file.startsWith(`${n.path}/`) && !ownerOfFile.has(f.file));
+    });
     return {
       name: nameOf(n.object),
       namespace: str(n.object, "metadata", "namespace") ?? "default",

@@ -193,7 +193,7 @@ export async function walkFluxGraph(
     const errors = new Map<string, string>();
     for (const [i, r] of results.entries()) {
       built.set(dirs[i] as string, r.objects);
-      if (r.error) errors.set(dirs[i] as string, r.error);
+      if (r.error) errors.set(dirs[i] as string, r.error.replaceAll(`${root}/`, ""));
     }
     const next: KsNode[] = [];
     for (const node of pending) {

@@ -1,0 +1,40 @@
+import { describe, expect, test } from "vitest";
+import { imageProblem, isExactVersion } from "../../src/validate/pins.ts";
+import { referencedVars, substituteVars } from "../../src/validate/substitute.ts";
+
+describe("Flux postBuild substitution semantics", () => {
+  const vars = { HOST: "lab.example", EMPTY: "" };
+  test("braced variables, defaults, and $$ escapes", () => {
+    const r = substituteVars("a: ${HOST}\nb: ${NOPE:=x}\nc: ${EMPTY:-y}\nd: ${EMPTY=z}\ne: $${HOST}\nf: $HOST", vars);
+    expect(r.text).toBe("a: lab.example\nb: x\nc: y\nd: \ne: ${HOST}\nf: $HOST");
+    expect(r.undefinedVars).toEqual([]);
+  });
+  test("an undefined variable without default is reported", () => {
+    const r = substituteVars("x: ${MISSING}", vars);
+    expect(r.undefinedVars).toEqual(["MISSING"]);
+  });
+  test("escaped variables are not references", () => {
+    expect(referencedVars("$${A} ${B} ${C:=1}")).toEqual(["B", "C"]);
+  });
+});
+
+describe("pins", () => {
+  test.each([
+    ["1.2.3", true],
+    ["v1.21.1", true],
+    ["1.x", false],
+    [">=1.0.0", false],
+    ["*", false],
+  ])("chart version %s exact: %s", (v, ok) => expect(isExactVersion(v)).toBe(ok));
+  test.each([
+    ["nginx:1.27.0", undefined],
+    ["ghcr.io/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", undefined],
+    ["nginx", "no tag"],
+    ["nginx:latest", "moving tag"],
+    ["localhost:5000/app", "no tag"],
+  ])("image %s", (ref, problem) => {
+    const p = imageProblem(ref);
+    if (problem === undefined) expect(p).toBeUndefined();
+    else expect(p).toContain(problem);
+  });
+});

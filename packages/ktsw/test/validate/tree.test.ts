@@ -1,0 +1,118 @@
+// Each fixture under fixtures/<rule>/ is a small Flux tree with one deliberate mistake, marked by a
+// `# mistake` comment on the line the finding must point at. The real kubernetes/ tree must pass.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, test } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
+import { defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
+import { findTool } from "../../src/validate/tools.ts";
+
+const repo = resolve(import.meta.dirname, "../../../..");
+const fixtures = join(import.meta.dirname, "fixtures");
+const k8sVersion = "v1.33.5+k3s1";
+const schemas = (root: string) => ({
+  ...defaultSchemaSources(repo, undefined, undefined, k8sVersion),
+  cacheDir: join(root, ".cache"),
+});
+
+if (!findTool("kustomize"))
+  console.warn("kustomize missing: run `bash scripts/install-deps.sh`; these tests will fail");
+
+async function validateFixture(name: string) {
+  const root = join(fixtures, name);
+  return validateTree({
+    root,
+    treeDir: "kubernetes",
+    clusterPath: "./kubernetes/clusters/test",
+    k8sVersion,
+    schemas: schemas(root),
+    policies: false,
+  });
+}
+
+/** File (relative to the fixture) and 1-based line of the `# mistake` marker. */
+function marker(name: string): { file: string; line: number } | undefined {
+  const root = join(fixtures, name);
+  for (const entry of readdirSync(join(root, "kubernetes"), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = join(entry.parentPath, entry.name);
+    const lines = readFileSync(file, "utf8").split("\n");
+    const i = lines.findIndex((l) => l.includes("# mistake"));
+    if (i >= 0) return { file: file.slice(root.length + 1), line: i + 1 };
+  }
+  return undefined;
+}
+
+describe("ktsw validate: one fixture per rule, the finding points at the mistake", () => {
+  const cases: [string, string][] = [
+    ["yaml", "yaml.parse"],
+    ["substitution", "flux.substitute"],
+    ["schema", "schema"],
+    ["unknown-kind", "schema"],
+    ["depends-on", "flux.depends-on"],
+    ["cycle", "flux.depends-on-cycle"],
+    ["path", "flux.path"],
+    ["source-ref", "flux.source-ref"],
+    ["namespace", "flux.namespace"],
+    ["pins", "pins"],
+    ["secrets", "secrets.sops"],
+    ["substitute-from", "flux.substitute-from"],
+  ];
+  test.each(cases)("%s -> %s", async (name, rule) => {
+    const report = await validateFixture(name);
+    const expected = marker(name);
+    expect(expected, `fixture ${name} has a # mistake marker`).toBeDefined();
+    const hits = report.findings.filter((f) => f.rule === rule);
+    expect(hits.map((f) => `${f.file}:${f.line}`)).toContain(`${expected?.file}:${expected?.line}`);
+    expect(hits.every((f) => f.severity === "error")).toBe(true);
+  });
+
+  test("build: a kustomization.yaml naming a missing file fails at the Flux Kustomization's path", async () => {
+    const report = await validateFixture("build");
+    const finding = report.findings.find((f) => f.rule === "flux.build");
+    expect(finding?.file).toBe("kubernetes/clusters/test/apps.yaml");
+    const text = readFileSync(join(fixtures, "build", "kubernetes/clusters/test/apps.yaml"), "utf8").split("\n");
+    expect(text[(finding?.line ?? 0) - 1]).toMatch(/^\s*path:/);
+    expect(finding?.message).toMatch(/service\.yaml/);
+    const line = report.kustomizations.find((k) => k.name === "demo");
+    expect(line?.errors).toBeGreaterThan(0);
+  });
+
+  test("the valid fixture has no findings, and every Kustomization is reported with its objects", async () => {
+    const report = await validateFixture("valid");
+    expect(report.findings).toEqual([]);
+    expect(report.kustomizations.map((k) => k.name).sort()).toEqual(["demo", "flux-system"]);
+    expect(report.kustomizations.find((k) => k.name === "demo")?.objects).toBe(2);
+  });
+});
+
+describe("the real tree", () => {
+  test("kubernetes/ validates with no errors, policies included", async () => {
+    const { config } = await loadConfig(join(repo, "ktsw.yaml"));
+    expect(config).toBeDefined();
+    const report = await validateTree({
+      root: repo,
+      treeDir: "kubernetes",
+      clusterPath: config?.gitops.path ?? "",
+      k8sVersion: config?.kubernetes.k3sVersion ?? k8sVersion,
+      schemas: defaultSchemaSources(repo, undefined, undefined, config?.kubernetes.k3sVersion),
+    });
+    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+    const names = report.kustomizations.map((k) => k.name);
+    for (const layer of [
+      "networking",
+      "security",
+      "platform",
+      "observability",
+      "data",
+      "apps",
+      "cilium",
+      "metallb",
+      "metallb-config",
+      "cert-manager",
+      "cert-manager-issuers",
+    ]) {
+      expect(names).toContain(layer);
+    }
+  });
+});
