@@ -5,6 +5,7 @@ import { registerDoctor } from "./commands/doctor.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerPlan } from "./commands/plan.ts";
 import { registerRender } from "./commands/render.ts";
+import { registerSecrets } from "./commands/secrets.ts";
 import { exitCodes } from "./commands/shared.ts";
 import { registerValidate } from "./commands/validate.ts";
 
@@ -23,7 +24,15 @@ Exit codes:
   3  a prerequisite (tool, root) is missing`,
   );
 
-for (const register of [registerInit, registerValidate, registerRender, registerPlan, registerDoctor, registerCheck]) {
+for (const register of [
+  registerInit,
+  registerValidate,
+  registerRender,
+  registerPlan,
+  registerDoctor,
+  registerCheck,
+  registerSecrets,
+]) {
   register(program);
 }
 
