@@ -108,7 +108,8 @@ async function waitFor(
 
 function launch(name: string, cmd: string, args: string[], user?: string) {
   const [bin, argv] = wrap(cmd, args, user);
-  const child = spawn(bin, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  // Own process group: a terminal's Ctrl-C goes to the demo, which stops the servers in order.
+  const child = spawn(bin, argv, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-4_000);

@@ -72,14 +72,13 @@ export interface ConsumerSettings {
 }
 
 /**
- * The worker's durable pull consumer. Server-side backoff (for deliveries whose ack_wait expired,
- * e.g. a crashed worker) starts at ack_wait and doubles; handler failures are NAKed with their own
- * delay by the worker.
+ * The worker's durable pull consumer. Retries are paced by the worker, which NAKs a failed
+ * delivery with the delay its BACKOFF_MS schedule gives for that attempt. The server-side
+ * `backoff` list is deliberately not set: nats-server 2.9 then applies it to NAKs as well and the
+ * worker's delays are ignored. A delivery whose ack_wait expires (a crashed worker) comes back
+ * after ack_wait; max_deliver caps both.
  */
 export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings): Promise<void> {
-  const backoff = Array.from({ length: Math.max(1, Math.min(s.maxDeliver - 1, 5)) }, (_, i) =>
-    nanos(s.ackWaitMs * 2 ** i),
-  );
   const cfg = {
     durable_name: s.durable,
     ack_policy: AckPolicy.Explicit,
@@ -87,7 +86,6 @@ export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings)
     ack_wait: nanos(s.ackWaitMs),
     max_deliver: s.maxDeliver,
     max_ack_pending: s.maxAckPending,
-    backoff: s.maxDeliver > 1 ? backoff : undefined,
   };
   try {
     await jsm.consumers.info(s.stream, s.durable);

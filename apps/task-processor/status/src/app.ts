@@ -104,6 +104,7 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     }
   });
 
+  app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
   app.get("/config.json", async () => ({ gatewayUrl: config.GATEWAY_PUBLIC_URL }));
   const page = await readFile(DASHBOARD, "utf8");
   app.get("/", async (_req, reply) =>

@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { isListening } from "../src/servers.ts";
+import { skipReason } from "../src/testkit.ts";
+
+// `npm run demo` exactly as a person runs it, the dashboard driven in real headless Chromium,
+// and Ctrl-C (SIGINT to the whole process group) stopping everything it started.
+
+const CHROMIUM = "/usr/bin/chromium";
+const chromiumMissing = existsSync(CHROMIUM)
+  ? undefined
+  : "Debian chromium is not installed (bash scripts/install-deps.sh)";
+if (chromiumMissing) console.warn(`\n!!! dashboard browser test SKIPPED: ${chromiumMissing}\n`);
+const repoRoot = join(import.meta.dirname, "../../../..");
+
+interface Ready {
+  dashboard: string;
+  gatewayUrl: string;
+  statusUrl: string;
+  workerUrl: string;
+}
+
+// playwright gives Chromium a fresh temporary profile of its own on every launch.
+describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", () => {
+  let demo: ChildProcess;
+  let ready: Ready;
+  let output = "";
+  let browser: Browser;
+
+  beforeAll(async () => {
+    demo = spawn("npm", ["run", "demo"], {
+      cwd: repoRoot,
+      detached: true,
+      env: { ...process.env, DEMO_FREE_PORTS: "1", DEMO_MACHINE_READABLE: "1", BACKOFF_MS: "200,400" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    ready = await new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo not ready in 60 s:\n${output}`)), 60_000);
+      const onData = (b: Buffer) => {
+        output += b.toString();
+        const m = /^DEMO_READY (.+)$/m.exec(output);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(JSON.parse(m[1]));
+        }
+      };
+      demo.stdout?.on("data", onData);
+      demo.stderr?.on("data", onData);
+      demo.once("exit", (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (demo && demo.exitCode === null && demo.pid) {
+      try {
+        process.kill(-demo.pid, "SIGINT");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  test("submit jobs from the page and watch them move to succeeded and failed", async () => {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    await page.goto(ready.dashboard);
+    await page.locator('#conn[data-state="open"]').waitFor({ timeout: 15_000 });
+
+    await page.selectOption("#type", "hash");
+    await page.click("#submit");
+    const hashRow = page.locator('#jobs tr[data-status="succeeded"]', { hasText: "hash" });
+    await hashRow.waitFor({ timeout: 15_000 });
+    expect(await hashRow.locator(".result").textContent()).toMatch(/"digest":"[0-9a-f]{16}/);
+
+    await page.selectOption("#type", "wordstats");
+    await page.click("#submit");
+    await page.locator('#jobs tr[data-status="succeeded"]', { hasText: "wordstats" }).waitFor({ timeout: 15_000 });
+
+    await page.selectOption("#type", "fail");
+    await page.click("#submit");
+    const failRow = page.locator('#jobs tr[data-status="failed"]', { hasText: "fail" });
+    await failRow.waitFor({ timeout: 20_000 });
+    expect(await failRow.locator(".attempt").textContent()).toBe("3");
+
+    // Bad input from the page gets the gateway's problem detail shown, and no row.
+    const rowsBefore = await page.locator("#jobs tr").count();
+    await page.fill("#payload", '{"data": 5}');
+    await page.selectOption("#type", "hash");
+    await page.fill("#payload", '{"data": 5}');
+    await page.click("#submit");
+    await expect
+      .poll(() => page.locator("#message").textContent(), { timeout: 10_000 })
+      .toMatch(/^400 Invalid job request/);
+    expect(await page.locator("#jobs tr").count()).toBe(rowsBefore);
+
+    // The stats panel polls /v1/stats: three finished jobs, one of them failed, queue drained.
+    await expect.poll(() => page.locator("#count-failed").textContent(), { timeout: 10_000 }).toBe("1");
+    expect(await page.locator("#count-succeeded").textContent()).toBe("2");
+    expect(await page.locator("#queue-depth").textContent()).toBe("0");
+    await page.screenshot({ path: join(tmpdir(), "ktsw-task-dashboard.png"), fullPage: true });
+    expect(
+      consoleErrors.filter((e) => !/400/.test(e)),
+      consoleErrors.join("\n"),
+    ).toEqual([]);
+  });
+
+  test("Ctrl-C stops the services and every server the demo started", async () => {
+    const ports = [ready.gatewayUrl, ready.statusUrl, ready.workerUrl].map((u) => Number(new URL(u).port));
+    const exited = new Promise<number | null>((r) => demo.once("exit", (code) => r(code)));
+    process.kill(-(demo.pid as number), "SIGINT");
+    await exited;
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(output).toMatch(/stopped everything the demo started/);
+    const serverPorts = [...output.matchAll(/started \w+\s+\w+:\/\/[^:]+:(\d+)/g)].map((m) => Number(m[1]));
+    expect(serverPorts).toHaveLength(3);
+    for (const p of [...ports, ...serverPorts]) expect(await isListening(p)).toBe(false);
+    const dirs = [...output.matchAll(/data in (\S+),/g)].map((m) => m[1] as string);
+    expect(dirs).toHaveLength(3);
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+  });
+});
