@@ -112,6 +112,28 @@ export function checkSourceRefs(nodes: Map<string, KsNode>, objects: readonly Ap
   return out;
 }
 
+/** HelmRelease dependsOn: the other HelmRelease must exist (same namespace unless given). */
+export function checkHelmReleaseDependsOn(objects: readonly AppliedObject[]): Finding[] {
+  const out: Finding[] = [];
+  for (const a of objects) {
+    if (a.object.kind !== "HelmRelease" || groupOf(a.object) !== "helm.toolkit.fluxcd.io") continue;
+    for (const [i, dep] of arr(a.object, "spec", "dependsOn").entries()) {
+      const name = str(dep, "name") ?? "";
+      const ns = str(dep, "namespace") ?? namespaceOf(a.object);
+      if (!exists(objects, "HelmRelease", name, ns))
+        out.push(
+          at(
+            a.source,
+            ["spec", "dependsOn", i, "name"],
+            `dependsOn HelmRelease ${ns}/${name}: not defined in the tree`,
+            "flux.depends-on",
+          ),
+        );
+    }
+  }
+  return out;
+}
+
 export function checkNamespaces(nodes: Map<string, KsNode>, objects: readonly AppliedObject[]): Finding[] {
   const created = new Set([
     ...PREEXISTING_NAMESPACES,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { get, nameOf, str } from "./flux.ts";
-import { checkDependsOn, checkNamespaces, checkSourceRefs } from "./graph-checks.ts";
+import { checkDependsOn, checkHelmReleaseDependsOn, checkNamespaces, checkSourceRefs } from "./graph-checks.ts";
 import { checkPins } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
 import { checkSchemas } from "./schema-check.ts";
@@ -61,6 +61,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...[...walk.nodes.values()].flatMap((n) => n.findings),
     ...(await checkSchemas(objects, store)),
     ...checkDependsOn(walk.nodes),
+    ...checkHelmReleaseDependsOn(objects),
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),
     ...checkPins(objects),

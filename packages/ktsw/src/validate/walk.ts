@@ -139,7 +139,23 @@ export async function walkFluxGraph(
     for (const a of applied) {
       if (!isFluxKustomization(a.object)) continue;
       const id = ksId(a.object);
-      if (nodes.has(id)) continue;
+      const existing = nodes.get(id);
+      if (existing) {
+        // The same object reached twice through one file is fine (the root re-applies its folder);
+        // two different documents with one name means one silently overwrites the other.
+        if (existing.source && a.source && existing.source !== a.source) {
+          existing.findings.push(
+            findingAt(
+              a.source,
+              "",
+              ["metadata", "name"],
+              `Flux Kustomization ${id} is defined twice (also ${existing.source.file}:${existing.source.line})`,
+              "flux.duplicate",
+            ),
+          );
+        }
+        continue;
+      }
       const node: KsNode = {
         id,
         object: a.object,

@@ -57,6 +57,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["pins", "pins"],
     ["secrets", "secrets.sops"],
     ["substitute-from", "flux.substitute-from"],
+    ["duplicate", "flux.duplicate"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
