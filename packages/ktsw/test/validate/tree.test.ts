@@ -1,6 +1,7 @@
 // Each fixture under fixtures/<rule>/ is a small Flux tree with one deliberate mistake, marked by a
 // `# mistake` comment on the line the finding must point at. The real kubernetes/ tree must pass.
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
@@ -114,6 +115,29 @@ describe("the real tree", () => {
       "cert-manager-issuers",
     ]) {
       expect(names).toContain(layer);
+    }
+  });
+});
+
+describe("the optional ACME issuer", () => {
+  test("switched on (listed in the security layer), the tree still validates and the issuer is applied", async () => {
+    const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
+    try {
+      cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+      const index = join(work, "kubernetes/infrastructure/security/kustomization.yaml");
+      writeFileSync(index, `${readFileSync(index, "utf8")}  - ./cert-manager/acme/ks.yaml\n`);
+      const report = await validateTree({
+        root: work,
+        treeDir: "kubernetes",
+        clusterPath: "./kubernetes/clusters/homelab",
+        k8sVersion,
+        schemas: schemas(work),
+      });
+      expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+      const acme = report.kustomizations.find((k) => k.name === "cert-manager-acme");
+      expect(acme?.objects).toBe(3);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });
