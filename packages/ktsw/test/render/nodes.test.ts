@@ -1,6 +1,9 @@
 // The node renderer as pure functions: config in, files out, parsed back into objects and checked
 // against the config they came from.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import type { KtswConfig, KtswNode } from "../../src/config/index.ts";
@@ -198,13 +201,45 @@ describe("cloud-init user-data", () => {
     }
   });
 
-  test("no secret in Git: the token file holds the placeholder, and the installer refuses it", async () => {
+  test("no secret in Git: the token file holds the placeholder, the only copy of it in the file", async () => {
     const c = await exampleConfig();
     const r = rendered(c);
     for (const n of c.nodes) {
-      const ud = r.userData(n);
-      expect(fileAt(ud, k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
-      expect(fileAt(ud, installScriptPath)?.content).toContain(`grep -q '${k3sTokenPlaceholder}'`);
+      expect(fileAt(r.userData(n), k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
+      // OpenTofu replaces every occurrence; a second one (say, in a check) would be rewritten too.
+      expect(r.userDataText(n).split(k3sTokenPlaceholder)).toHaveLength(2);
+    }
+  });
+
+  test("the installer's token check, run for real, refuses the placeholder and accepts a substituted token", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    const dir = mkdtempSync(join(tmpdir(), "ktsw-token-"));
+    try {
+      const token = "0123456789abcdef0123456789abcdef";
+      const tokenFile = join(dir, "token");
+      /** The script up to its token check, pointed at a temp token file (the rest installs k3s). */
+      const guardOf = (ud: UserData) => {
+        const script = fileAt(ud, installScriptPath)?.content ?? "";
+        const guard = script.slice(0, script.indexOf("\nfi\n") + 4);
+        expect(guard).toContain(`token=${k3sPaths.token}\n`);
+        return guard.replace(`token=${k3sPaths.token}\n`, `token='${tokenFile}'\n`);
+      };
+      const runGuard = (guard: string) => spawnSync("sh", ["-c", guard], { encoding: "utf8" });
+      for (const n of c.nodes) {
+        // As committed: the token file would hold the placeholder, and the installer stops.
+        writeFileSync(tokenFile, `${k3sTokenPlaceholder}\n`);
+        const refused = runGuard(guardOf(r.userData(n)));
+        expect(refused.status, n.name).toBe(1);
+        expect(refused.stderr).toContain("no k3s join token");
+        // As OpenTofu uploads it: every placeholder replaced by the token, and the installer proceeds.
+        const substituted = parse(r.userDataText(n).replaceAll(k3sTokenPlaceholder, token)) as UserData;
+        writeFileSync(tokenFile, fileAt(substituted, k3sPaths.token)?.content ?? "");
+        const accepted = runGuard(guardOf(substituted));
+        expect(accepted.status, `${n.name}: ${accepted.stderr}`).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -136,7 +136,7 @@ describe.skipIf(!tofu)("tofu validate", () => {
   const dir = mkdtempSync(join(tmpdir(), "ktsw-tofu-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("the module initialises and validates with the pinned provider", async () => {
+  test("the module is formatted, initialises and validates with the pinned provider", async () => {
     const files = renderAll(await exampleConfig());
     cpSync(moduleDir, join(dir, proxmoxDir), { recursive: true, filter: (src) => !src.includes(".terraform") });
     for (const [path, content] of Object.entries(files)) {
@@ -148,6 +148,8 @@ describe.skipIf(!tofu)("tofu validate", () => {
     const env = { ...process.env, TF_VAR_state_passphrase: "validate-only-passphrase", TF_IN_AUTOMATION: "1" };
     const run = (args: string[]) =>
       spawnSync(tofu as string, args, { cwd: join(dir, proxmoxDir), env, encoding: "utf8" });
+    const fmt = run(["fmt", "-check", "-diff", "-no-color"]);
+    expect(fmt.status, `tofu fmt would change the module:\n${fmt.stdout}`).toBe(0);
     const init = run(["init", "-backend=false", "-input=false", "-no-color"]);
     expect(init.status, init.stderr).toBe(0);
     const validate = run(["validate", "-no-color"]);

@@ -14,6 +14,12 @@ export function k3sInstallerUrl(version: string): string {
   return `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(version)}/install.sh`;
 }
 
+/** 'abc''def': the same string to sh, but not the same bytes to a search-and-replace. */
+function splitForShell(text: string): string {
+  const middle = Math.floor(text.length / 2);
+  return `'${text.slice(0, middle)}''${text.slice(middle)}'`;
+}
+
 export function k3sExec(node: KtswNode): "server" | "agent" {
   return node.role === "control-plane" ? "server" : "agent";
 }
@@ -25,7 +31,10 @@ export function installScript(c: KtswConfig, node: KtswNode): string {
     `# Installs k3s ${version} as a ${k3sExec(node)} on ${node.name}. Rendered by \`ktsw render\`.`,
     "set -eu",
     `token=${k3sPaths.token}`,
-    `if [ ! -s "$token" ] || grep -q '${k3sTokenPlaceholder}' "$token"; then`,
+    // Spelled in two quoted halves: the literal placeholder may appear only in the token file,
+    // or substituting the real token (OpenTofu's replace()) would rewrite this check too.
+    `placeholder=${splitForShell(k3sTokenPlaceholder)}`,
+    'if [ ! -s "$token" ] || grep -qF "$placeholder" "$token"; then',
     '  echo "ktsw: no k3s join token in $token yet. Write it there (see infrastructure/nodes/README.md), then run $0 again." >&2',
     "  exit 1",
     "fi",
