@@ -15,7 +15,9 @@ for (let i = 0; i < runs; i++) {
     { cwd: repo, stdio: "pipe", encoding: "utf8" },
   );
   times.push((performance.now() - started) / 1000);
-  inside.push((JSON.parse(out) as { seconds: number }).seconds);
+  const report = JSON.parse(out) as { seconds: number; timings: Record<string, number> };
+  inside.push(report.seconds);
+  if (i === runs - 1) console.log(`phases (ms): ${JSON.stringify(report.timings)}`);
 }
 const sorted = [...times].sort((a, b) => a - b);
 console.log(

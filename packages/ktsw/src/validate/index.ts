@@ -43,23 +43,36 @@ export interface TreeReport {
   kustomizations: KustomizationLine[];
   findings: Finding[];
   notes: string[];
+  /** Milliseconds per phase, for the benchmark and for finding what got slow. */
+  timings: Record<string, number>;
 }
 
 export async function validateTree(opts: TreeValidateOptions): Promise<TreeReport> {
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - mark);
+    mark = now;
+  };
   ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
   const tree = await readSourceTree(opts.root, opts.treeDir);
   const index = indexSources(tree.docs);
+  lap("parse");
   const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
+  lap("build+substitute");
   const objects = walk.objects;
   const treeKinds = new Map(
     [...constraintSchemas(objects)].map(([kind, schema]) => [`${CONSTRAINTS_GROUP}/${kind}`, schema]),
   );
   const store = new SchemaStore(opts.schemas, treeKinds);
+  const schemaFindings = await checkSchemas(objects, store);
+  lap("schemas");
   const findings: Finding[] = [
     ...tree.findings,
     ...walk.findings,
     ...[...walk.nodes.values()].flatMap((n) => n.findings),
-    ...(await checkSchemas(objects, store)),
+    ...schemaFindings,
     ...checkDependsOn(walk.nodes),
     ...checkHelmReleaseDependsOn(objects),
     ...checkSourceRefs(walk.nodes, objects),
@@ -67,6 +80,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkPins(objects),
     ...checkSecrets(objects, tree.docs),
   ];
+  lap("graph+pins+secrets");
   const notes: string[] = [];
   if (opts.policies !== false) {
     const settings = objects.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "cluster-settings");
@@ -74,6 +88,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     const policy = await runPolicies(opts.root, objects, siteVars);
     findings.push(...policy.findings);
     notes.push(policy.note);
+    lap("policies");
   }
   const unique = dedupe(findings);
   // A finding counts against the Kustomization that applies the file it points at.
@@ -99,7 +114,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       warnings: mine.filter((f) => f.severity === "warning").length,
     };
   });
-  return { kustomizations, findings: unique, notes };
+  return { kustomizations, findings: unique, notes, timings };
 }
 
 function dedupe(findings: readonly Finding[]): Finding[] {
@@ -131,6 +146,7 @@ export function defaultSchemaSources(
         `v${/^v?(\d+\.\d+)/.exec(k8sVersion)?.[1] ?? "1.33"}.0-local-strict`,
       ),
     cacheDir: join(root, ".cache", "ktsw", "crd-schemas"),
+    validatorCacheDir: join(root, ".cache", "ktsw", "validators"),
   };
 }
 

@@ -30,7 +30,7 @@ export async function kustomizeBuild(bin: string, dir: string): Promise<BuildRes
 }
 
 /** Builds every folder, at most `limit` at once; results in input order. */
-export async function kustomizeBuildAll(dirs: readonly string[], limit = Math.max(2, cpus().length)) {
+export async function kustomizeBuildAll(dirs: readonly string[], limit = Math.max(4, cpus().length * 2)) {
   const bin = requireTool("kustomize");
   const results: BuildResult[] = new Array(dirs.length);
   let next = 0;

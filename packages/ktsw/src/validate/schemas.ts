@@ -3,9 +3,12 @@
 // `<group>/<kind lower>_<version>.json` (a local folder, or a URL whose files are cached on disk).
 // Both families are draft-04 style (openapi2jsonschema output), hence ajv-draft-04; formats such as
 // int-or-string are Kubernetes' own and are not checked (kubeconform does the same).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import standaloneModule from "ajv/dist/standalone/index.js";
 import AjvDraft04 from "ajv-draft-04";
 
 // CommonJS package: under NodeNext its class is the `default` of the default import.
@@ -19,6 +22,11 @@ export interface SchemaSources {
   crds: string;
   /** Where downloaded CRD schemas are kept when `crds` is a URL. */
   cacheDir: string;
+  /**
+   * Where compiled validators are kept as generated code (ajv standalone), keyed by a hash of the
+   * schema: compiling the large CRD schemas costs more than everything else validate does.
+   */
+  validatorCacheDir?: string;
 }
 
 export type SchemaLookup =
@@ -51,7 +59,14 @@ export function builtinSchemaFile(group: string, version: string, kind: string):
 }
 
 export class SchemaStore {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false });
+  private readonly ajv = new Ajv({
+    strict: false,
+    allErrors: true,
+    validateFormats: false,
+    logger: false,
+    code: { source: true },
+  });
+  private definitionsHash = "";
   private readonly compiled = new Map<string, SchemaLookup>();
   private definitionsLoaded = false;
 
@@ -77,13 +92,38 @@ export class SchemaStore {
     if (isBuiltinGroup(group)) {
       const file = join(this.sources.builtinDir, builtinSchemaFile(group, version, kind));
       if (!existsSync(file)) return { found: false, tried: [file] };
-      this.loadDefinitions();
-      return { found: true, validate: this.ajv.compile(readJson(file) as object), source: file };
+      const text = readFileSync(file, "utf8");
+      const validate = this.cachedCompile(text, true, () => {
+        this.loadDefinitions();
+        return parseSchema(text);
+      });
+      return { found: true, validate, source: file };
     }
     const rel = `${group}/${kind.toLowerCase()}_${version}.json`;
     const schema = await this.crdSchema(rel);
-    if (!schema.json) return { found: false, tried: [schema.where] };
-    return { found: true, validate: this.ajv.compile(schema.json as object), source: schema.where };
+    if (schema.text === undefined) return { found: false, tried: [schema.where] };
+    const text = schema.text;
+    return { found: true, validate: this.cachedCompile(text, false, () => parseSchema(text)), source: schema.where };
+  }
+
+  /** Compiles a schema, or loads the code generated for the same schema text by an earlier run. */
+  private cachedCompile(text: string, needsDefinitions: boolean, schema: () => object): ValidateFunction {
+    const dir = this.sources.validatorCacheDir;
+    if (!dir) return this.ajv.compile(schema());
+    if (needsDefinitions && !this.definitionsHash) {
+      this.definitionsHash = sha256(readFileSync(join(this.sources.builtinDir, "_definitions.json"), "utf8"));
+    }
+    const key = sha256(`${AJV_CACHE_VERSION}\n${needsDefinitions ? this.definitionsHash : ""}\n${text}`);
+    const file = join(dir, `${key}.cjs`);
+    if (existsSync(file)) return loadStandalone(readFileSync(file, "utf8"));
+    const validate = this.ajv.compile(schema());
+    const code = standaloneCode(this.ajv, validate);
+    mkdirSync(dir, { recursive: true });
+    // Write then rename: a concurrent run never reads half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+    return validate;
   }
 
   private loadDefinitions(): void {
@@ -96,32 +136,58 @@ export class SchemaStore {
     this.definitionsLoaded = true;
   }
 
-  private async crdSchema(rel: string): Promise<{ json?: unknown; where: string }> {
+  private async crdSchema(rel: string): Promise<{ text?: string; where: string }> {
     const { crds, cacheDir } = this.sources;
     if (!/^https?:\/\//.test(crds)) {
       const file = join(crds, rel);
-      return existsSync(file) ? { json: readJson(file), where: file } : { where: file };
+      return existsSync(file) ? { text: readFileSync(file, "utf8"), where: file } : { where: file };
     }
     const cached = join(cacheDir, rel);
-    if (existsSync(cached)) return { json: readJson(cached), where: cached };
+    if (existsSync(cached)) return { text: readFileSync(cached, "utf8"), where: cached };
     const url = `${crds.replace(/\/$/, "")}/${rel}`;
     const res = await fetch(url).catch(() => undefined);
     if (!res?.ok) return { where: url };
     const text = await res.text();
     mkdirSync(dirname(cached), { recursive: true });
     writeFileSync(cached, text);
-    return { json: readJson(cached), where: url };
+    return { text, where: url };
   }
 }
 
+/** Bump when the compile options change: cached validators from older options are then ignored. */
+const AJV_CACHE_VERSION = "ajv-8.20.0/draft-04/allErrors/no-formats/1";
+
+const requireFromHere = createRequire(import.meta.url);
+
+// CommonJS module: under NodeNext its function may sit on `default`.
+type StandaloneCode = typeof standaloneModule.default;
+const standaloneCode: StandaloneCode =
+  (standaloneModule as unknown as { default?: StandaloneCode }).default ??
+  (standaloneModule as unknown as StandaloneCode);
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Evaluates ajv standalone (CommonJS) code; its runtime helpers resolve from this package. */
+function loadStandalone(code: string): ValidateFunction {
+  const module = { exports: {} as unknown };
+  new Function("require", "module", "exports", code)(requireFromHere, module, module.exports);
+  return module.exports as ValidateFunction;
+}
+
 /**
- * Reads a schema file without its `$schema` marker: the built-in files claim draft 2020-12 but use
+ * Parses a schema without its `$schema` marker: the built-in files claim draft 2020-12 but use
  * nothing beyond draft 4 except `$defs` as a container, which plain JSON-pointer refs resolve.
  */
-function readJson(file: string): unknown {
-  const json = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+function parseSchema(text: string): object {
+  const json = JSON.parse(text) as Record<string, unknown>;
   delete json.$schema;
   return json;
+}
+
+function readJson(file: string): unknown {
+  return parseSchema(readFileSync(file, "utf8"));
 }
 
 /** Ajv's instancePath (`/spec/containers/0/image`) as path segments. */
