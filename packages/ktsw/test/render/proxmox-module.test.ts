@@ -128,31 +128,119 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
 const tofu = findTool("tofu");
 if (!tofu) {
   console.warn(
-    "⚠ tofu not installed: skipping `tofu validate` of infrastructure/proxmox (OpenTofu cannot be `go install`ed — its go.mod has replace directives — and bpg/proxmox is not served by the Go module proxy; see infrastructure/proxmox/README.md)",
+    "⚠ tofu not installed: skipping `tofu validate` and the offline `tofu plan` of infrastructure/proxmox (OpenTofu cannot be `go install`ed — its go.mod has replace directives — and bpg/proxmox is not served by the Go module proxy; see infrastructure/proxmox/README.md)",
   );
 }
 
-describe.skipIf(!tofu)("tofu validate", () => {
+interface PlannedResource {
+  address: string;
+  values: unknown;
+}
+/** The parts of the planned values these tests read (attribute names from the provider's schema). */
+interface PlannedVm {
+  name: string;
+  vm_id: number;
+  node_name: string;
+  started: boolean;
+  clone: [{ vm_id: number; node_name: string }];
+  cpu: [{ cores: number }];
+  memory: [{ dedicated: number }];
+  disk: [{ size: number; datastore_id: string }];
+  network_device: { vlan_id: number }[];
+  initialization: [{ ip_config: { ipv4: [{ address: string; gateway: string | null }] }[] }];
+}
+interface PlannedSnippet {
+  node_name: string;
+  source_raw: [{ data: string }];
+}
+
+describe.skipIf(!tofu)("tofu (validate, and a plan that never reaches Proxmox)", () => {
   const dir = mkdtempSync(join(tmpdir(), "ktsw-tofu-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("the module is formatted, initialises and validates with the pinned provider", async () => {
-    const files = renderAll(await exampleConfig());
-    cpSync(moduleDir, join(dir, proxmoxDir), { recursive: true, filter: (src) => !src.includes(".terraform") });
-    for (const [path, content] of Object.entries(files)) {
+  // The provider comes from the registry, or — offline — from a folder laid out as a filesystem
+  // mirror (<dir>/registry.opentofu.org/bpg/proxmox/<version>/linux_amd64/terraform-provider-proxmox_v<version>)
+  // named by KTSW_TOFU_PROVIDER_MIRROR; the CLI config pointing at it is written here, never committed.
+  const mirror = process.env.KTSW_TOFU_PROVIDER_MIRROR;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TF_IN_AUTOMATION: "1",
+    TF_VAR_state_passphrase: "test-only-state-passphrase",
+    TF_VAR_k3s_token: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    // A syntactically valid token for an endpoint that does not exist: planning must not need the API.
+    PROXMOX_VE_API_TOKEN: "test@pve!ktsw=00000000-0000-0000-0000-000000000000",
+    PROXMOX_VE_SSH_USERNAME: "root",
+  };
+  if (mirror) {
+    const cliConfig = join(dir, "tofu.rc");
+    writeFileSync(
+      cliConfig,
+      `provider_installation {\n  filesystem_mirror {\n    path    = ${JSON.stringify(mirror)}\n    include = ["registry.opentofu.org/bpg/proxmox"]\n  }\n}\n`,
+    );
+    env.TF_CLI_CONFIG_FILE = cliConfig;
+  }
+  const workdir = join(dir, proxmoxDir);
+  const run = (args: string[]) =>
+    spawnSync(tofu as string, [...args, "-no-color"], { cwd: workdir, env, encoding: "utf8" });
+
+  beforeAll(async () => {
+    cpSync(moduleDir, workdir, { recursive: true, filter: (src) => !src.includes(".terraform") });
+    for (const [path, content] of Object.entries(renderAll(await exampleConfig()))) {
       if (!path.startsWith("infrastructure/")) continue;
       mkdirSync(join(dir, path, ".."), { recursive: true });
       writeFileSync(join(dir, path), content);
     }
-    // Provider from the registry, or from a local mirror a TF_CLI_CONFIG_FILE in the environment names.
-    const env = { ...process.env, TF_VAR_state_passphrase: "validate-only-passphrase", TF_IN_AUTOMATION: "1" };
-    const run = (args: string[]) =>
-      spawnSync(tofu as string, args, { cwd: join(dir, proxmoxDir), env, encoding: "utf8" });
-    const fmt = run(["fmt", "-check", "-diff", "-no-color"]);
+  });
+
+  test("the module is formatted, initialises and validates against the pinned provider's schema", () => {
+    const fmt = run(["fmt", "-check", "-diff"]);
     expect(fmt.status, `tofu fmt would change the module:\n${fmt.stdout}`).toBe(0);
-    const init = run(["init", "-backend=false", "-input=false", "-no-color"]);
+    const init = run(["init", "-backend=false", "-input=false"]);
     expect(init.status, init.stderr).toBe(0);
-    const validate = run(["validate", "-no-color"]);
+    const validate = run(["validate"]);
     expect(validate.status, validate.stderr).toBe(0);
+  });
+
+  test("a plan from the rendered tfvars creates one VM and one snippet per node, as ktsw.yaml says", async () => {
+    const c = await exampleConfig();
+    const plan = run([
+      "plan",
+      "-refresh=false",
+      "-input=false",
+      "-lock=false",
+      "-var=proxmox_endpoint=https://127.0.0.1:1/",
+      "-out=ktsw.tfplan",
+    ]);
+    expect(plan.status, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(`Plan: ${2 * c.nodes.length} to add, 0 to change, 0 to destroy.`);
+    expect(plan.stdout).not.toContain(env.TF_VAR_k3s_token); // the snippet data is shown as sensitive
+    const show = run(["show", "-json", "ktsw.tfplan"]);
+    expect(show.status, show.stderr).toBe(0);
+    const resources = JSON.parse(show.stdout).planned_values.root_module.resources as PlannedResource[];
+    const at = <T>(address: string) => resources.find((r) => r.address === address)?.values as T;
+    const { vlans } = c.network;
+    const prefix = (cidr: string) => cidr.split("/")[1];
+    for (const n of c.nodes) {
+      const vm = at<PlannedVm>(`proxmox_virtual_environment_vm.node["${n.name}"]`);
+      expect(vm, n.name).toMatchObject({ name: n.name, vm_id: n.vmid, node_name: n.host, started: true });
+      expect(vm.clone[0]).toMatchObject({ vm_id: c.proxmox.template.vmid, node_name: c.proxmox.template.node });
+      expect(vm.cpu[0].cores).toBe(n.cores);
+      expect(vm.memory[0].dedicated).toBe(n.memory);
+      expect(vm.disk[0]).toMatchObject({ size: n.disk, datastore_id: c.proxmox.storage.vmDisks });
+      expect(vm.network_device.map((d) => d.vlan_id)).toEqual([vlans.nodes.id, vlans.storage.id]);
+      const ip = vm.initialization[0].ip_config.map(
+        (cfg: { ipv4: [{ address: string; gateway: string | null }] }) => cfg.ipv4[0],
+      );
+      expect(ip[0]).toEqual({
+        address: `${n.addresses.nodes}/${prefix(vlans.nodes.cidr)}`,
+        gateway: vlans.nodes.gateway,
+      });
+      expect(ip[1]).toEqual({ address: `${n.addresses.storage}/${prefix(vlans.storage.cidr)}`, gateway: null });
+      const snippet = at<PlannedSnippet>(`proxmox_virtual_environment_file.user_data["${n.name}"]`);
+      expect(snippet.node_name).toBe(n.host);
+      const data = snippet.source_raw[0].data as string;
+      expect(data).not.toContain(k3sTokenPlaceholder);
+      expect(data).toContain(`content: |\n      ${env.TF_VAR_k3s_token}\n`);
+    }
   });
 });
