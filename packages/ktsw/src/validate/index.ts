@@ -5,6 +5,7 @@ import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { get, nameOf, str } from "./flux.ts";
 import { checkDependsOn, checkHelmReleaseDependsOn, checkNamespaces, checkSourceRefs } from "./graph-checks.ts";
+import { checkSchemaHeaders } from "./headers.ts";
 import { checkPins } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
 import { checkSchemas } from "./schema-check.ts";
@@ -79,6 +80,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkNamespaces(walk.nodes, objects),
     ...checkPins(objects),
     ...checkSecrets(objects, tree.docs),
+    ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
   const notes: string[] = [];

@@ -69,6 +69,15 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     expect(hits.every((f) => f.severity === "error")).toBe(true);
   });
 
+  test("headers: a file without its schema header is a warning at line 1, not an error", async () => {
+    const report = await validateFixture("headers");
+    const expected = marker("headers");
+    const hits = report.findings.filter((f) => f.rule === "yaml.schema-header");
+    expect(hits.map((f) => `${f.file}:${f.line}:${f.severity}`)).toEqual([
+      `${expected?.file}:${expected?.line}:warning`,
+    ]);
+  });
+
   test("build: a kustomization.yaml naming a missing file fails at the Flux Kustomization's path", async () => {
     const report = await validateFixture("build");
     const finding = report.findings.find((f) => f.rule === "flux.build");
