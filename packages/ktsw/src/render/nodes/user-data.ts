@@ -65,8 +65,9 @@ export function userData(c: KtswConfig, node: KtswNode): Record<string, unknown>
     package_update: true,
     packages: [...nodePackages],
     write_files: writeFiles(c, node),
-    // runcmd runs last, after packages are installed and write_files has placed everything.
-    runcmd: ["systemctl enable --now qemu-guest-agent", installScriptPath],
+    // runcmd runs last, after packages are installed and write_files has placed everything. The
+    // guest agent has no [Install] section (udev starts it on later boots), so start it once now.
+    runcmd: ["systemctl start qemu-guest-agent", installScriptPath],
   };
 }
 
