@@ -48,6 +48,8 @@ export const workerEnv = baseEnv.extend({
     .transform((s) => s.split(",").map((v) => Number(v.trim())))
     .pipe(z.array(z.number().int().nonnegative()).min(1)),
   FETCH_EXPIRES_MS: int(2_000),
+  // In Kubernetes NACK owns the consumer (a Consumer object); elsewhere the worker creates it.
+  ENSURE_CONSUMER: z.enum(["true", "false"]).default("true"),
 });
 
 export const statusEnv = baseEnv.extend({

@@ -219,13 +219,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   return {
     app,
     async start() {
-      await ensureConsumer(nats.jsm, {
-        stream: config.JOBS_STREAM,
-        durable: config.CONSUMER_NAME,
-        maxAckPending: config.MAX_ACK_PENDING,
-        ackWaitMs: config.ACK_WAIT_MS,
-        maxDeliver: config.MAX_DELIVER,
-      });
+      if (config.ENSURE_CONSUMER === "true")
+        await ensureConsumer(nats.jsm, {
+          stream: config.JOBS_STREAM,
+          durable: config.CONSUMER_NAME,
+          maxAckPending: config.MAX_ACK_PENDING,
+          ackWaitMs: config.ACK_WAIT_MS,
+          maxDeliver: config.MAX_DELIVER,
+        });
       loop = run().catch((err) => logger.fatal({ err }, "worker loop crashed"));
     },
     async stop() {

@@ -1,0 +1,160 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import Ajv from "ajv-draft-04";
+import { describe, expect, test } from "vitest";
+import { parseAllDocuments } from "yaml";
+
+// The Kubernetes manifests of the task processor: each custom resource against its CRD's offline
+// schema, and the rules every workload here must keep (the tree-wide validator checks the rest).
+
+const repo = join(import.meta.dirname, "../../../..");
+const tree = join(repo, "kubernetes/apps/task-processor");
+const crdSchemas = join(repo, "../shared/schemas/crds");
+const settings: Record<string, string> = {
+  SITE_DOMAIN: "lab.example.test",
+  NODES_VLAN_CIDR: "10.20.0.0/24",
+  KUBE_API_PORT: "6443",
+};
+
+interface Doc {
+  file: string;
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? yamlFiles(join(dir, e.name)) : e.name.endsWith(".yaml") ? [join(dir, e.name)] : [],
+  );
+}
+
+// Flux substitutes ${VAR} from cluster-settings; do the same with sample values (ports become ints).
+const substitute = (text: string) => text.replace(/\$\{([A-Z_]+)\}/g, (m, v: string) => settings[v] ?? m);
+
+const docs: Doc[] = yamlFiles(tree).flatMap((file) => {
+  const text = readFileSync(file, "utf8");
+  return parseAllDocuments(substitute(text))
+    .map((d) => d.toJS() as Doc)
+    .filter(Boolean)
+    .map((d) => ({ ...d, file: relative(repo, file) }));
+});
+const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+
+describe("task-processor manifests", () => {
+  test("every file starts with a yaml-language-server schema line", () => {
+    for (const f of yamlFiles(tree))
+      expect(readFileSync(f, "utf8").split("\n")[0], f).toMatch(/^# yaml-language-server: \$schema=https:\/\//);
+  });
+
+  test("custom resources match their CRD schemas", (ctx) => {
+    if (!existsSync(crdSchemas)) {
+      console.warn(`!!! CRD schemas not found at ${crdSchemas}; skipping schema validation`);
+      ctx.skip();
+    }
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    let checked = 0;
+    for (const d of docs) {
+      const [group, version] = d.apiVersion.includes("/") ? d.apiVersion.split("/") : ["", d.apiVersion];
+      const schemaFile = join(crdSchemas, group ?? "", `${d.kind.toLowerCase()}_${version}.json`);
+      if (!group?.includes(".") || group.endsWith("k8s.io") || !existsSync(schemaFile)) continue;
+      const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, "utf8")));
+      const { file: _file, ...resource } = d;
+      const ok = validate(resource);
+      expect(ok, `${d.file} ${d.kind}/${d.metadata.name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      checked++;
+    }
+    // Stream ×2, Consumer, Cluster, Database, ScaledObject, VMServiceScrape, Certificate,
+    // IngressRoute, KeycloakRealmImport, Flux Kustomization ×2.
+    expect(checked).toBe(12);
+  });
+
+  test("no plaintext Secret is committed; the database URL comes from CloudNativePG's secret", () => {
+    expect(byKind("Secret")).toEqual([]);
+    for (const dep of byKind("Deployment").filter((d) => d.metadata.name !== "task-redis")) {
+      expect(JSON.stringify(dep.spec), dep.metadata.name).toContain(
+        '"secretKeyRef":{"name":"task-db-app","key":"uri"}',
+      );
+    }
+  });
+
+  test("every workload is locked down, sized, probed and labelled", () => {
+    const deployments = byKind("Deployment");
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+      "task-gateway",
+      "task-redis",
+      "task-status",
+      "task-worker",
+    ]);
+    for (const d of deployments) {
+      const pod = (d.spec as { template: { metadata: { labels: Record<string, string> }; spec: Record<string, any> } })
+        .template;
+      const where = `${d.file} ${d.metadata.name}`;
+      expect(pod.metadata.labels["app.kubernetes.io/name"], where).toBe(d.metadata.name);
+      expect(pod.metadata.labels["app.kubernetes.io/part-of"], where).toBe("task-processor");
+      expect(pod.spec.securityContext, where).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(pod.spec.securityContext.runAsUser, where).toBeGreaterThan(0);
+      for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+        expect(c.securityContext, `${where}/${c.name}`).toMatchObject({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+        expect(c.resources?.requests && c.resources?.limits, `${where}/${c.name} resources`).toBeTruthy();
+        expect(c.image, `${where}/${c.name}`).toMatch(/^harbor\.lab\.example\.test\/[^:]+:[0-9][\w.-]*$/);
+      }
+      for (const c of pod.spec.containers) {
+        expect(c.readinessProbe && c.livenessProbe, `${where}/${c.name} probes`).toBeTruthy();
+      }
+    }
+  });
+
+  test("default-deny, a PDB per replicated service, KEDA scaling on the worker's JetStream lag", () => {
+    const deny = byKind("NetworkPolicy").find((n) => n.metadata.name === "default-deny");
+    expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(
+      byKind("PodDisruptionBudget")
+        .map((p) => p.metadata.name)
+        .sort(),
+    ).toEqual(["task-gateway", "task-status", "task-worker"]);
+    const so = byKind("ScaledObject")[0] as Doc & {
+      spec: { triggers: { type: string; metadata: Record<string, string> }[] };
+    };
+    expect(so.spec.triggers[0]?.type).toBe("nats-jetstream");
+    expect(so.spec.triggers[0]?.metadata).toMatchObject({ stream: "JOBS", consumer: "task-worker" });
+    const worker = byKind("Deployment").find((d) => d.metadata.name === "task-worker");
+    expect((worker?.spec as { replicas?: number }).replicas).toBeUndefined(); // KEDA owns it
+    const ns = byKind("Namespace")[0];
+    expect(ns?.metadata.annotations?.["linkerd.io/inject"]).toBe("enabled");
+  });
+
+  test("the consumer declared for NACK matches what the worker is configured with", () => {
+    const consumer = byKind("Consumer")[0] as Doc & { spec: Record<string, unknown> };
+    const config = byKind("ConfigMap").find((c) => c.metadata.name === "task-processor-config") as Doc & {
+      data: Record<string, string>;
+    };
+    expect(consumer.spec.durableName).toBe(config.data.CONSUMER_NAME);
+    expect(consumer.spec.streamName).toBe(config.data.JOBS_STREAM);
+    expect(consumer.spec.maxDeliver).toBe(Number(config.data.MAX_DELIVER));
+    expect(consumer.spec.maxAckPending).toBe(Number(config.data.MAX_ACK_PENDING));
+    expect(consumer.spec.ackWait).toBe(`${Number(config.data.ACK_WAIT_MS) / 1000}s`);
+    expect(config.data.ENSURE_CONSUMER).toBe("false");
+  });
+
+  test("each kustomization lists exactly the files beside it", () => {
+    for (const dir of ["app", "realm"]) {
+      const k = parseAllDocuments(readFileSync(join(tree, dir, "kustomization.yaml"), "utf8"))[0]?.toJS() as {
+        resources: string[];
+      };
+      const files = readdirSync(join(tree, dir)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");
+      expect([...k.resources].sort()).toEqual(files.sort());
+    }
+  });
+});
