@@ -1,0 +1,192 @@
+// What the lab asserts, as queries against the running namespaces: BGP/BFD state from vtysh's
+// JSON, the VIP's next hops from the router's kernel FIB, and connections made by agents/probe.mjs.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
+import type { Zone } from "../../packages/ktsw/src/network/firewall-schema.ts";
+import {
+  type Connection,
+  type Destination,
+  decide,
+  destinationLabel,
+  expandPolicy,
+} from "../../packages/ktsw/src/network/policy.ts";
+import { vtysh } from "./frr.ts";
+import { type Lab, servicePorts } from "./lab.ts";
+import { ip, run } from "./shell.ts";
+
+const agents = fileURLToPath(new URL("./agents/", import.meta.url));
+
+export async function bgpPeerStates(lab: Lab): Promise<Record<string, string>> {
+  const summary = JSON.parse(await vtysh(lab.router, "show bgp ipv4 unicast summary json")) as {
+    peers?: Record<string, { state: string }>;
+  };
+  return Object.fromEntries(Object.entries(summary.peers ?? {}).map(([addr, p]) => [addr, p.state]));
+}
+
+export async function bfdPeerStates(lab: Lab): Promise<Record<string, string>> {
+  const peers = JSON.parse(await vtysh(lab.router, "show bfd peers json")) as { peer: string; status: string }[];
+  return Object.fromEntries(peers.map((p) => [p.peer, p.status]));
+}
+
+/** The gateways of the VIP's route in the router's kernel FIB (what forwarding really uses). */
+export async function vipNextHops(lab: Lab, vip: string): Promise<string[]> {
+  const routes = JSON.parse(await ip("-n", lab.topology.routerNs, "-j", "route", "show", "table", "main")) as {
+    dst: string;
+    gateway?: string;
+    nexthops?: { gateway: string }[];
+  }[];
+  return routes
+    .filter((r) => r.dst === vip || r.dst === `${vip}/32`)
+    .flatMap((r) => (r.nexthops ? r.nexthops.map((n) => n.gateway) : r.gateway ? [r.gateway] : []))
+    .sort();
+}
+
+export interface ProbeTarget {
+  proto: "tcp" | "udp";
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+export interface ProbeResult {
+  status: string;
+  body: string;
+}
+
+export async function probe(ns: string, targets: ProbeTarget[]): Promise<ProbeResult[]> {
+  const out = await run("ip", [
+    "netns",
+    "exec",
+    ns,
+    process.execPath,
+    join(agents, "probe.mjs"),
+    JSON.stringify(targets),
+  ]);
+  return JSON.parse(out) as ProbeResult[];
+}
+
+export interface FlowCase {
+  sourceNs: string;
+  connection: Connection;
+  target: ProbeTarget;
+  expected: "allowed" | "denied";
+  why: string;
+  label: string;
+}
+
+/** Every source zone × every destination × every service port the lab answers on, each with the
+ *  verdict the policy model gives. Ports owned by FRR (bgpd's 179 from a peer, BFD's UDP) are not
+ *  probed here: the sessions coming up through the firewall prove those. */
+export function flowMatrix(config: KtswConfig, lab: Lab): FlowCase[] {
+  const rules = expandPolicy(config);
+  const t = lab.topology;
+  const cases: FlowCase[] = [];
+  const firstNode = t.nodes[0];
+  for (const src of t.hosts) {
+    const dests: { to: Destination; host: string; tcp: number[]; udp: number[] }[] = [];
+    for (const dst of t.hosts) {
+      if (dst.zone !== src.zone)
+        dests.push({ to: { kind: "zone", zone: dst.zone }, host: dst.address, ...servicePorts.host });
+    }
+    if (firstNode && src.zone !== "nodes") {
+      dests.push({ to: { kind: "zone", zone: "nodes" }, host: firstNode.nodesAddress, ...servicePorts.node });
+    }
+    const facing = t.routerAddresses[src.zone as Zone];
+    dests.push({
+      to: { kind: "router" },
+      host: facing.address,
+      tcp: [...servicePorts.router.tcp, 179],
+      udp: servicePorts.router.udp,
+    });
+    for (const vip of t.vips) dests.push({ to: { kind: "lb-pool" }, host: vip, ...servicePorts.vip });
+    for (const d of dests) {
+      for (const proto of ["tcp", "udp"] as const) {
+        for (const port of d[proto]) {
+          const connection: Connection = { from: src.zone, to: d.to, proto, port };
+          const verdict = decide(rules, connection);
+          cases.push({
+            sourceNs: src.ns,
+            connection,
+            target: { proto, host: d.host, port, timeoutMs: 2000 },
+            expected: verdict.allowed ? "allowed" : "denied",
+            why: verdict.rule?.why ?? "not in the policy: default deny",
+            label: `${src.zone} → ${destinationLabel(d.to)} ${proto}/${port} (${d.host})`,
+          });
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+export interface FlowOutcome extends FlowCase {
+  result: ProbeResult;
+  ok: boolean;
+}
+
+export async function runFlowMatrix(config: KtswConfig, lab: Lab): Promise<FlowOutcome[]> {
+  const cases = flowMatrix(config, lab);
+  const bySource = new Map<string, FlowCase[]>();
+  for (const c of cases) bySource.set(c.sourceNs, [...(bySource.get(c.sourceNs) ?? []), c]);
+  const outcomes: FlowOutcome[] = [];
+  await Promise.all(
+    [...bySource].map(async ([ns, list]) => {
+      const results = await probe(
+        ns,
+        list.map((c) => c.target),
+      );
+      list.forEach((c, i) => {
+        const result = results[i] ?? { status: "missing", body: "" };
+        const ok =
+          c.expected === "allowed"
+            ? result.status === "open"
+            : result.status === "refused" || result.status === "timeout";
+        outcomes.push({ ...c, result, ok });
+      });
+    }),
+  );
+  return outcomes;
+}
+
+/** `count` requests to the VIP from the client, each a new connection (a new source port). */
+export async function vipAnswers(lab: Lab, vip: string, count: number): Promise<string[]> {
+  const client = lab.topology.hosts.find((h) => h.zone === "wireguard") ?? lab.topology.hosts[0];
+  if (!client) throw new Error("no client host");
+  const results = await probe(
+    client.ns,
+    Array.from({ length: count }, () => ({ proto: "tcp" as const, host: vip, port: 80, timeoutMs: 3000 })),
+  );
+  return results.map((r) => (r.status === "open" ? r.body : `<${r.status}>`));
+}
+
+/** Polls the router's FIB until the VIP's next hops satisfy `predicate`; bounded, never timed. */
+export async function waitForNextHops(
+  lab: Lab,
+  vip: string,
+  what: string,
+  predicate: (hops: string[]) => boolean,
+  attempts = 200,
+  everyMs = 50,
+): Promise<string[]> {
+  const { until } = await import("./shell.ts");
+  return until(
+    what,
+    async () => {
+      const hops = await vipNextHops(lab, vip);
+      return predicate(hops) ? hops : undefined;
+    },
+    attempts,
+    everyMs,
+  );
+}
+
+export async function setNodeLink(lab: Lab, node: string, state: "up" | "down"): Promise<void> {
+  const n = lab.topology.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`unknown node ${node}`);
+  await ip("-n", n.ns, "link", "set", "nodes", state);
+  if (state === "up") {
+    // Bringing a link up drops its routes: put the default route back, as the node's network config would.
+    await ip("-n", n.ns, "route", "replace", "default", "via", n.gateway);
+  }
+}

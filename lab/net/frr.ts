@@ -1,0 +1,108 @@
+// FRR daemons per namespace, without systemd: each daemon gets its own zserv socket, vty socket
+// directory, pid file and log inside the namespace's lab folder, owned by the `frr` user (the
+// daemons drop to it; as root they fail on the frrvty group). The configuration is applied through
+// vtysh, which routes every line to the daemon that owns it, exactly as `frr-reload` would.
+import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { inNs, run, until } from "./shell.ts";
+
+export const frrDir = "/usr/lib/frr";
+export const frrDaemons = ["zebra", "bfdd", "bgpd"] as const;
+export type FrrDaemon = (typeof frrDaemons)[number];
+
+export interface FrrInstance {
+  ns: string;
+  dir: string;
+}
+
+async function frrIds(): Promise<{ uid: number; gid: number }> {
+  const [uid, gid] = await Promise.all([run("id", ["-u", "frr"]), run("id", ["-g", "frr"])]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+export async function startDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<void> {
+  const d = frr.dir;
+  const args = [
+    "-d",
+    "-u",
+    "frr",
+    "-g",
+    "frr",
+    "-z",
+    join(d, "zserv.api"),
+    "--vty_socket",
+    d,
+    "-i",
+    join(d, `${daemon}.pid`),
+    "--log",
+    `file:${join(d, `${daemon}.log`)}`,
+    "-f",
+    "/dev/null",
+    "-P",
+    "0",
+    ...(daemon === "bfdd" ? ["--bfdctl", join(d, "bfdd.sock")] : []),
+  ];
+  await inNs(frr.ns, join(frrDir, daemon), ...args);
+  await until(`${daemon} in ${frr.ns}`, async () => {
+    const pid = await daemonPid(frr, daemon);
+    return pid !== undefined && (await run("ls", [join(d, `${daemon}.vty`)])) ? true : undefined;
+  });
+}
+
+export async function daemonPid(frr: FrrInstance, daemon: FrrDaemon): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(join(frr.dir, `${daemon}.pid`), "utf8")).trim());
+    // A killed daemon whose parent does not reap it lingers as a zombie: that is dead too.
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return /^\d+ \(.*\) Z /.test(stat) ? undefined : pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function vtysh(frr: FrrInstance, ...commands: string[]): Promise<string> {
+  const args = ["--vty_socket", frr.dir, ...commands.flatMap((c) => ["-c", c])];
+  return run("ip", ["netns", "exec", frr.ns, "vtysh", ...args], { env: { ...process.env, HOME: frr.dir } });
+}
+
+export async function applyConfig(frr: FrrInstance, config: string): Promise<void> {
+  const file = join(frr.dir, "frr.conf");
+  await writeFile(file, config);
+  await run("ip", ["netns", "exec", frr.ns, "vtysh", "--vty_socket", frr.dir, "-f", file], {
+    env: { ...process.env, HOME: frr.dir },
+  });
+}
+
+export async function startFrr(ns: string, labDir: string, config: string): Promise<FrrInstance> {
+  const dir = join(labDir, ns);
+  await mkdir(dir, { recursive: true });
+  const { uid, gid } = await frrIds();
+  await chown(dir, uid, gid);
+  const frr = { ns, dir };
+  for (const daemon of frrDaemons) await startDaemon(frr, daemon);
+  await applyConfig(frr, config);
+  return frr;
+}
+
+/** Stops every daemon whose pid file is in the folder; only processes the lab started. */
+export async function stopFrr(frr: FrrInstance, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  for (const daemon of [...frrDaemons].reverse()) {
+    const pid = await daemonPid(frr, daemon);
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export async function killDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<void> {
+  const pid = await daemonPid(frr, daemon);
+  if (pid === undefined) throw new Error(`${daemon} is not running in ${frr.ns}`);
+  process.kill(pid, "SIGKILL");
+  await until(`${daemon} in ${frr.ns} to exit`, async () =>
+    (await daemonPid(frr, daemon)) === undefined ? true : undefined,
+  );
+}
