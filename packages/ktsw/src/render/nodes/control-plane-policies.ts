@@ -48,19 +48,21 @@ export const admissionConfig = {
       configuration: {
         apiVersion: "pod-security.admission.config.k8s.io/v1",
         kind: "PodSecurityConfiguration",
-        // Enforce "baseline" (no privileged pods, host namespaces or host paths) in every namespace
-        // that does not say otherwise, and warn + audit against "restricted" so the gap is visible.
-        // Namespaces that genuinely need the host (storage, load-balancer speakers) opt out with the
-        // label pod-security.kubernetes.io/enforce=privileged, in Git, where it can be reviewed.
+        // Pod security is enforced by Gatekeeper (kubernetes/platform/gatekeeper), not here: meshed
+        // pods carry Linkerd's linkerd-init container with NET_ADMIN/NET_RAW (no linkerd-cni next to
+        // Cilium), which Pod Security "baseline" would reject cluster-wide while Gatekeeper can exempt
+        // exactly that image. So the built-in admission enforces nothing by default, records every
+        // pod that falls short of "restricted" in the audit log, and a namespace can still opt into
+        // enforcement with the label pod-security.kubernetes.io/enforce.
         defaults: {
-          enforce: "baseline",
+          enforce: "privileged",
           "enforce-version": "latest",
           audit: "restricted",
           "audit-version": "latest",
-          warn: "restricted",
+          warn: "privileged",
           "warn-version": "latest",
         },
-        // kube-system runs the CNI (Cilium) and CoreDNS, which must reach the host.
+        // kube-system runs the CNI (Cilium) and CoreDNS, which must reach the host: no audit noise.
         exemptions: { usernames: [], runtimeClasses: [], namespaces: ["kube-system"] },
       },
     },
