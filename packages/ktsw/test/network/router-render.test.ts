@@ -1,0 +1,106 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parseMetallbCrs, substituteVariables } from "../../src/network/metallb-crs.ts";
+import { renderSpeakerFrr } from "../../src/network/metallb-frr.ts";
+import { poolToCidrs } from "../../src/network/pool-prefixes.ts";
+import { renderRouterFrr, routerBgpPlan } from "../../src/network/router-bgp.ts";
+import { clusterSettingsData } from "../../src/render/cluster-settings.ts";
+import { renderRouter, routerDir } from "../../src/render/router/index.ts";
+import { mustParse, repoRoot, siteText } from "./helpers.ts";
+
+const config = mustParse(await siteText());
+const plan = routerBgpPlan(config);
+const frr = renderRouterFrr(plan);
+
+describe("router FRR config (os-frr shape)", () => {
+  test("one neighbor per node in the peer group, with BFD and the filters", () => {
+    for (const n of config.nodes) {
+      const a = n.addresses.nodes;
+      expect(frr).toContain(` neighbor ${a} remote-as ${config.kubernetes.clusterAsn}`);
+      expect(frr).toContain(` neighbor ${a} peer-group ${plan.peerGroup.name}`);
+      expect(frr).toContain(` neighbor ${a} bfd`);
+      expect(frr).toContain(`  neighbor ${a} route-map ${plan.importRouteMap} in`);
+      expect(frr).toContain(`  neighbor ${a} route-map ${plan.exportRouteMap} out`);
+      expect(frr).toContain(` peer ${a}\n  detect-multiplier ${config.kubernetes.bfd.detectMultiplier}`);
+    }
+    expect(frr).toContain(`router bgp ${config.router.asn}`);
+    expect(frr).toContain(`maximum-paths ${config.nodes.length}`);
+    expect(frr).toContain("no bgp ebgp-requires-policy");
+  });
+
+  test("the import prefix-list is the VIP pool, host routes included, and nothing is exported", () => {
+    for (const cidr of poolToCidrs(config.kubernetes.loadBalancerPool)) expect(frr).toContain(`permit ${cidr} le 32`);
+    expect(frr).toMatch(new RegExp(`route-map ${plan.exportRouteMap} deny 10\\nexit`));
+  });
+
+  test("BFD off renders no bfd section and no neighbor bfd", () => {
+    const off = renderRouterFrr(
+      routerBgpPlan({
+        ...config,
+        kubernetes: { ...config.kubernetes, bfd: { ...config.kubernetes.bfd, enabled: false } },
+      }),
+    );
+    expect(off).not.toMatch(/^bfd$/m);
+    expect(off).not.toMatch(/ bfd$/m);
+  });
+});
+
+describe("OPNsense API payload", () => {
+  const files = renderRouter(config);
+  const api = JSON.parse(files[`${routerDir}/opnsense-api.json`] ?? "{}") as {
+    calls: { ref?: string; path: string; body?: unknown }[];
+  };
+
+  test("every {{ref:X}} names a call that runs earlier", () => {
+    const seen = new Set<string>();
+    for (const call of api.calls) {
+      for (const m of JSON.stringify(call.body ?? {}).matchAll(/\{\{ref:([^}]+)\}\}/g)) {
+        expect(seen.has(m[1] ?? ""), `${call.path} uses ${m[1]} before it exists`).toBe(true);
+      }
+      if (call.ref) seen.add(call.ref);
+    }
+  });
+
+  test("one BGP and one BFD neighbor per node, one host override, one WireGuard client per peer", () => {
+    const count = (path: string) => api.calls.filter((c) => c.path === path).length;
+    expect(count("/api/quagga/bgp/add_neighbor")).toBe(config.nodes.length);
+    expect(count("/api/quagga/bfd/add_neighbor")).toBe(config.nodes.length);
+    expect(count("/api/unbound/settings/add_host_override")).toBe(1);
+    expect(count("/api/wireguard/client/add_client")).toBe(config.router.wireguard.peers.length);
+    expect(JSON.stringify(api)).not.toMatch(/privkey":"[A-Za-z0-9+/]{43}=/);
+  });
+
+  test("the README names every node, VLAN and flow reason", () => {
+    const readme = files[`${routerDir}/README.md`] ?? "";
+    for (const n of config.nodes) expect(readme).toContain(n.addresses.nodes);
+    for (const v of Object.values(config.network.vlans)) expect(readme).toContain(v.cidr);
+    for (const f of config.router.firewall.flows) expect(readme).toContain(f.why);
+  });
+});
+
+describe("MetalLB speaker FRR config from the CRs", () => {
+  test("unknown ${VAR} is an error, known ones are substituted, defaults apply", () => {
+    expect(() => substituteVariables("a: ${NOPE}", {})).toThrow(/NOPE/);
+    expect(substituteVariables("a: ${A} ${B:=x}", { A: "1" })).toBe("a: 1 x");
+  });
+
+  test("the repository's CRs give a peering to the router that announces the ingress VIP with origin IGP", async () => {
+    const dir = join(repoRoot, "kubernetes/infrastructure/networking/metallb/config");
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");
+    const vars = clusterSettingsData(config);
+    const crs = parseMetallbCrs(
+      await Promise.all(
+        files.map(async (f) => ({ file: f, text: substituteVariables(await readFile(join(dir, f), "utf8"), vars) })),
+      ),
+    );
+    const text = renderSpeakerFrr({ hostname: "n", crs, serviceVips: [config.kubernetes.ingressVip] });
+    const router = config.router.addresses.nodes;
+    expect(text).toContain(`router bgp ${config.kubernetes.clusterAsn}`);
+    expect(text).toContain(` neighbor ${router} remote-as ${config.router.asn}`);
+    expect(text).toContain(`  network ${config.kubernetes.ingressVip}/32`);
+    expect(text).toContain(`ip prefix-list ${router}-allowed-ipv4 seq 1 permit ${config.kubernetes.ingressVip}/32`);
+    expect(text).toContain(`  transmit-interval ${config.kubernetes.bfd.transmitIntervalMs}`);
+    expect(text).toContain(`  detect-multiplier ${config.kubernetes.bfd.detectMultiplier}`);
+  });
+});
