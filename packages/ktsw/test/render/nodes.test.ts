@@ -149,6 +149,17 @@ describe("k3s config", () => {
     }
   });
 
+  test("a named API endpoint is in every server certificate, but nodes still join through the first server", async () => {
+    const c = structuredClone(await exampleConfig());
+    c.kubernetes.apiEndpoint = `k8s.${c.site.domain}`;
+    const r = rendered(c);
+    const first = byRole(c, "control-plane")[0] as KtswNode;
+    for (const n of byRole(c, "control-plane")) expect(r.k3s(n)["tls-san"]).toContain(c.kubernetes.apiEndpoint);
+    for (const n of c.nodes.filter((n) => n !== first)) {
+      expect(r.k3s(n).server).toBe(`https://${first.addresses.nodes}:6443`);
+    }
+  });
+
   test("control planes are tainted only when there are workers to run the workloads", async () => {
     for (const [name, c] of await allValidConfigs()) {
       const r = rendered(c);

@@ -71,7 +71,6 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
     }
     // Every for_each in the module iterates var.nodes, so each.value is one node object.
     const forEachs = Object.values(mod.resource).flatMap((byName) => Object.values(byName).map((b) => b[0].for_each));
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation as the parser returns it
     expect(new Set(forEachs)).toEqual(new Set(["${var.nodes}"]));
     const eachAttrs = references(/\beach\.value\.(\w+)/g);
     expect(eachAttrs.length).toBeGreaterThan(0);
@@ -105,7 +104,6 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
     const c = await exampleConfig();
     const files = renderAll(c);
     const data = mod.resource.proxmox_virtual_environment_file?.user_data?.[0]?.source_raw as [Block];
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: HCL interpolation, not JavaScript
     expect(String(data[0].data)).toContain('file("${path.module}/../nodes/${each.key}/user-data.yaml")');
     for (const node of Object.keys(proxmoxTfvars(c).nodes as object)) {
       expect(files[`infrastructure/nodes/${node}/user-data.yaml`], node).toContain(k3sTokenPlaceholder);
