@@ -21,7 +21,8 @@ export function printTreeReport(report: TreeReport, seconds: number): void {
     (a, b) => a.path.localeCompare(b.path) || a.name.localeCompare(b.name),
   )) {
     const ok = k.errors === 0;
-    const counts = `${k.objects} object${k.objects === 1 ? "" : "s"}${k.errors ? `, ${k.errors} error${k.errors === 1 ? "" : "s"}` : ""}${k.warnings ? `, ${k.warnings} warning${k.warnings === 1 ? "" : "s"}` : ""}`;
+    const tally = `${k.objects} object${k.objects === 1 ? "" : "s"}${k.errors ? `, ${k.errors} error${k.errors === 1 ? "" : "s"}` : ""}${k.warnings ? `, ${k.warnings} warning${k.warnings === 1 ? "" : "s"}` : ""}`;
+    const counts = k.external ? `from ${k.external}: not in this repository, not built offline` : tally;
     process.stdout.write(
       `${ok ? pc.green("✓") : pc.red("✗")} ${k.namespace}/${k.name}  ${pc.dim(`./${k.path}`)}  (${counts})\n`,
     );

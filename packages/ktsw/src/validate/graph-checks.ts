@@ -112,6 +112,39 @@ export function checkSourceRefs(nodes: Map<string, KsNode>, objects: readonly Ap
   return out;
 }
 
+/**
+ * Kustomizations that read an upstream source cannot be built offline; what can be proven is that
+ * the source exists (checkSourceRefs) and is pinned: a tag, an exact semver or a commit, never a branch.
+ */
+export function checkExternalSources(nodes: Map<string, KsNode>, objects: readonly AppliedObject[]): Finding[] {
+  const out: Finding[] = [];
+  const pinnedRef = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+  for (const node of nodes.values()) {
+    if (!node.external) continue;
+    const [kind, ns, name] = node.external.split("/");
+    const source = objects.find(
+      (a) => a.object.kind === kind && namespaceOf(a.object) === ns && nameOf(a.object) === name,
+    );
+    if (!source) continue;
+    const ref = (get(source.object, "spec", "ref") ?? {}) as Record<string, unknown>;
+    const pinned =
+      typeof ref.commit === "string" ||
+      typeof ref.digest === "string" ||
+      (typeof ref.tag === "string" && ref.tag !== "latest") ||
+      (typeof ref.semver === "string" && pinnedRef.test(ref.semver));
+    if (!pinned)
+      out.push(
+        at(
+          source.source,
+          ["spec", "ref"],
+          `${kind} ${name} feeds ${node.id} but is not pinned (use ref.tag, an exact ref.semver or ref.commit; a branch moves)`,
+          "pins",
+        ),
+      );
+  }
+  return out;
+}
+
 /** HelmRelease dependsOn: the other HelmRelease must exist (same namespace unless given). */
 export function checkHelmReleaseDependsOn(objects: readonly AppliedObject[]): Finding[] {
   const out: Finding[] = [];

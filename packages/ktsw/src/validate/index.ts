@@ -4,7 +4,13 @@ import { join } from "node:path";
 import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { get, nameOf, str } from "./flux.ts";
-import { checkDependsOn, checkHelmReleaseDependsOn, checkNamespaces, checkSourceRefs } from "./graph-checks.ts";
+import {
+  checkDependsOn,
+  checkExternalSources,
+  checkHelmReleaseDependsOn,
+  checkNamespaces,
+  checkSourceRefs,
+} from "./graph-checks.ts";
 import { checkSchemaHeaders } from "./headers.ts";
 import { checkPins } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
@@ -36,6 +42,8 @@ export interface KustomizationLine {
   file: string;
   line: number;
   objects: number;
+  /** The upstream source (`Kind/namespace/name`) when the path is not in this repository. */
+  external?: string;
   errors: number;
   warnings: number;
 }
@@ -76,6 +84,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...schemaFindings,
     ...checkDependsOn(walk.nodes),
     ...checkHelmReleaseDependsOn(objects),
+    ...checkExternalSources(walk.nodes, objects),
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),
     ...checkPins(objects),
@@ -112,6 +121,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       file: n.source?.file ?? "",
       line: n.source?.line ?? 0,
       objects: n.objects.length,
+      ...(n.external ? { external: n.external } : {}),
       errors: mine.filter((f) => f.severity === "error").length,
       warnings: mine.filter((f) => f.severity === "warning").length,
     };

@@ -28,6 +28,11 @@ export interface KsNode {
   path: string;
   objects: AppliedObject[];
   findings: Finding[];
+  /**
+   * Set when the Kustomization reads another source than this repository (e.g. an upstream
+   * project's manifests at a pinned tag): its path is not in this tree and cannot be built offline.
+   */
+  external?: string;
 }
 
 export interface WalkResult {
@@ -165,6 +170,11 @@ export async function walkFluxGraph(
         findings: [],
       };
       nodes.set(id, node);
+      const source = sourceRefId(a.object);
+      if (ownSource && source !== ownSource) {
+        node.external = source;
+        continue;
+      }
       const abs = join(root, node.path);
       if (!existsSync(abs) || !statSync(abs).isDirectory()) {
         node.findings.push(
@@ -201,6 +211,11 @@ export async function walkFluxGraph(
     owner: "",
     source: sourceOf(tree, index, o, clusterDir),
   }));
+  // This repository is whatever source the root Kustomization (the one syncing the cluster folder) reads.
+  const root0 = objects.find(
+    (o) => isFluxKustomization(o.object) && normalizeFluxPath(str(o.object, "spec", "path") ?? "") === clusterDir,
+  );
+  const ownSource = root0 ? sourceRefId(root0.object) : undefined;
   let pending = discover(objects);
 
   while (pending.length > 0) {
@@ -227,6 +242,12 @@ export async function walkFluxGraph(
     pending = next;
   }
   return { nodes, objects, findings };
+}
+
+/** `Kind/namespace/name` of a Flux Kustomization's sourceRef (namespace defaults to its own). */
+export function sourceRefId(ks: Obj): string {
+  const ns = str(ks, "spec", "sourceRef", "namespace") ?? namespaceOf(ks) ?? "default";
+  return `${str(ks, "spec", "sourceRef", "kind")}/${ns}/${str(ks, "spec", "sourceRef", "name")}`;
 }
 
 /** Flux postBuild: per object, substitute on its YAML, then parse it back. */

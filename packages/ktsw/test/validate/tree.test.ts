@@ -59,6 +59,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["secrets", "secrets.sops"],
     ["substitute-from", "flux.substitute-from"],
     ["duplicate", "flux.duplicate"],
+    ["external", "pins"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
@@ -67,6 +68,13 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     const hits = report.findings.filter((f) => f.rule === rule);
     expect(hits.map((f) => `${f.file}:${f.line}`)).toContain(`${expected?.file}:${expected?.line}`);
     expect(hits.every((f) => f.severity === "error")).toBe(true);
+  });
+
+  test("external: a Kustomization reading an upstream source is listed, not built, and its path not checked", async () => {
+    const report = await validateFixture("external");
+    const upstream = report.kustomizations.find((k) => k.name === "upstream-manifests");
+    expect(upstream?.external).toBe("GitRepository/flux-system/upstream");
+    expect(report.findings.filter((f) => f.rule === "flux.path" || f.rule === "flux.build")).toEqual([]);
   });
 
   test("headers: a file without its schema header is a warning at line 1, not an error", async () => {
