@@ -115,12 +115,8 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     } catch (err) {
       throw unavailable("NATS JetStream", retry, (err as Error).message);
     }
-    try {
-      await client.query("COMMIT");
-    } catch (err) {
-      // Published but not recorded: the worker's claim inserts the row itself, so the job is not lost.
-      logger.warn({ err, job_id: message.id }, "commit after publish failed; the worker will record the job");
-    }
+    // Announced before the commit: a worker's claim waits for that commit, so its "running" can
+    // never overtake this "queued" on the way to live subscribers.
     publishEvent(nats, {
       id: message.id,
       type: message.type,
@@ -128,6 +124,13 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
       attempt: 0,
       at: new Date().toISOString(),
     });
+    try {
+      await client.query("COMMIT");
+    } catch (err) {
+      // Published but not recorded: the worker's claim inserts the row itself, so the job is not lost.
+      logger.warn({ err, job_id: message.id }, "commit after publish failed; the worker will record the job");
+    }
+
     return { duplicate };
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
