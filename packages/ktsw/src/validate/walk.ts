@@ -9,6 +9,7 @@ import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, 
 import { kustomizeBuildAll } from "./kustomize.ts";
 import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
 import { referencedVars, substituteVars } from "./substitute.ts";
+import { withTargetNamespace } from "./target-namespace.ts";
 
 /** Value given to keys of SOPS-encrypted Secrets: their names are known, their values are not. */
 export const SECRET_PLACEHOLDER = "sops-encrypted-value";
@@ -263,9 +264,11 @@ function applyPostBuild(
     ? variablesFor(node.object, node.source, known, node.source?.file ?? "")
     : { vars: {}, findings: [] };
   node.findings.push(...findings);
+  const targetNamespace = str(node.object, "spec", "targetNamespace");
   const out: AppliedObject[] = [];
-  for (const o of raw) {
-    const source = sourceOf(tree, index, o, node.path);
+  for (const built of raw) {
+    const source = sourceOf(tree, index, built, node.path);
+    const o = withTargetNamespace(built, targetNamespace);
     const text = stringify(o);
     if (substitutionDisabled(o)) {
       out.push({ object: o, owner: node.id, source });

@@ -60,6 +60,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["substitute-from", "flux.substitute-from"],
     ["duplicate", "flux.duplicate"],
     ["external", "pins"],
+    ["target-namespace", "flux.namespace"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
