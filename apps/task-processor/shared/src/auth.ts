@@ -67,6 +67,10 @@ function toProblem(err: unknown): HttpProblem {
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
     return unavailable("the identity provider's key set", 5, err.code);
   }
+  // jose reports a JWKS endpoint answering non-200 or non-JSON as a generic error naming the key set.
+  if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set/.test(err.message)) {
+    return unavailable("the identity provider's key set", 5, err.message);
+  }
   if (err instanceof errors.JOSEError) return unauthorized(`invalid token (${err.code})`);
   // fetch() failing to reach the JWKS endpoint is our dependency being down, not a bad token.
   if (err instanceof TypeError) return unavailable("the identity provider's key set", 5, err.message);
