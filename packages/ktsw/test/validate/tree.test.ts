@@ -159,3 +159,28 @@ describe("the optional ACME issuer", () => {
     }
   });
 });
+
+describe("policies run on the tree's plain objects", () => {
+  test("a namespace that drops its mesh annotation is reported by Gatekeeper's engine at that file", async () => {
+    const work = mkdtempSync(join(tmpdir(), "ktsw-policy-"));
+    try {
+      cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+      const file = "kubernetes/infrastructure/security/cert-manager/app/namespace.yaml";
+      const text = readFileSync(join(work, file), "utf8");
+      writeFileSync(join(work, file), text.replace("linkerd.io/inject: enabled", "example.com/owner: nobody"));
+      const report = await validateTree({
+        root: work,
+        treeDir: "kubernetes",
+        clusterPath: "./kubernetes/clusters/homelab",
+        k8sVersion,
+        schemas: schemas(work),
+      });
+      const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
+      expect(hits.length).toBeGreaterThan(0);
+      expect(hits.some((f) => f.message.includes("linkerd.io/inject"))).toBe(true);
+      expect(report.notes.join("\n")).toMatch(/charts are not available offline/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
