@@ -9,7 +9,8 @@ import { buildGateway } from "./app.ts";
 
 try {
   const config = loadConfig(gatewayEnv, { SERVICE_NAME: "task-gateway", ...process.env });
-  initTracing();
+  process.env.OTEL_SERVICE_NAME ??= config.SERVICE_NAME;
+  const tracing = initTracing();
   const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
   const nats = await connectNats(config.NATS_URL, config.SERVICE_NAME);
   // In Kubernetes NACK owns the streams; outside it, ENSURE_STREAMS=true creates them.
@@ -30,6 +31,8 @@ try {
     await app.close();
     await nats.nc.drain();
     await pool.end();
+    // Batched spans still in memory go out before the process exits.
+    await tracing.shutdown().catch(() => {});
   });
 } catch (err) {
   fatal(err);

@@ -10,7 +10,14 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
 export { SpanKind };
@@ -19,14 +26,23 @@ let provider: NodeTracerProvider | undefined;
 
 /**
  * Registers the process-wide tracer provider (async-local context + W3C trace context). Call once,
- * from a service's main or a test's setup, never at import time. `exporter` defaults to none unless
- * OTEL_TRACES_EXPORTER=console; trace ids are still created and land in every log line.
+ * from a service's main or a test's setup, never at import time. Where spans go:
+ * - `exporter` (tests: the SDK's InMemorySpanExporter), exported span by span;
+ * - else OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://tempo.observability:4318): OTLP/HTTP, batched;
+ * - else OTEL_TRACES_EXPORTER=console: printed;
+ * - else nowhere, but trace ids are still created, propagated, and written in every log line.
+ * The service name comes from OTEL_SERVICE_NAME (each main sets it from SERVICE_NAME).
  */
-export function initTracing(opts: { exporter?: SpanExporter } = {}): NodeTracerProvider {
+export function initTracing(opts: { exporter?: SpanExporter; otlpEndpoint?: string } = {}): NodeTracerProvider {
   if (provider) return provider;
-  const exporter =
-    opts.exporter ?? (process.env.OTEL_TRACES_EXPORTER === "console" ? new ConsoleSpanExporter() : undefined);
-  provider = new NodeTracerProvider({ spanProcessors: exporter ? [new SimpleSpanProcessor(exporter)] : [] });
+  const otlp = opts.otlpEndpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const processors: SpanProcessor[] = [];
+  if (opts.exporter) processors.push(new SimpleSpanProcessor(opts.exporter));
+  else if (otlp)
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlp.replace(/\/$/, "")}/v1/traces` })));
+  else if (process.env.OTEL_TRACES_EXPORTER === "console")
+    processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+  provider = new NodeTracerProvider({ spanProcessors: processors });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return provider;
 }

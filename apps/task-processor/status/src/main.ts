@@ -10,7 +10,8 @@ import { buildStatus } from "./app.ts";
 
 try {
   const config = loadConfig(statusEnv, { SERVICE_NAME: "task-status", ...process.env });
-  initTracing();
+  process.env.OTEL_SERVICE_NAME ??= config.SERVICE_NAME;
+  const tracing = initTracing();
   const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
   const nats = await connectNats(config.NATS_URL, config.SERVICE_NAME);
   const pool = createPool(config.DATABASE_URL, config.PG_POOL_MAX);
@@ -31,6 +32,8 @@ try {
     await nats.nc.drain();
     await pool.end();
     redis.disconnect();
+    // Batched spans still in memory go out before the process exits.
+    await tracing.shutdown().catch(() => {});
   });
 } catch (err) {
   fatal(err);

@@ -8,7 +8,8 @@ import { createWorker } from "./worker.ts";
 
 try {
   const config = loadConfig(workerEnv, { SERVICE_NAME: "task-worker", ...process.env });
-  initTracing();
+  process.env.OTEL_SERVICE_NAME ??= config.SERVICE_NAME;
+  const tracing = initTracing();
   const logger = createLogger(config.SERVICE_NAME, config.LOG_LEVEL);
   const nats = await connectNats(config.NATS_URL, config.SERVICE_NAME);
   const pool = createPool(config.DATABASE_URL, config.CONCURRENCY + 2);
@@ -21,6 +22,8 @@ try {
     await worker.app.close();
     await nats.nc.drain();
     await pool.end();
+    // Batched spans still in memory go out before the process exits.
+    await tracing.shutdown().catch(() => {});
   });
 } catch (err) {
   fatal(err);
