@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
+import { checkDeadlocks } from "./deadlock.ts";
 import { get, nameOf, str } from "./flux.ts";
 import {
   checkDependsOn,
@@ -83,6 +84,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...[...walk.nodes.values()].flatMap((n) => n.findings),
     ...schemaFindings,
     ...checkDependsOn(walk.nodes),
+    ...checkDeadlocks(walk.nodes),
     ...checkHelmReleaseDependsOn(objects),
     ...checkExternalSources(walk.nodes, objects),
     ...checkSourceRefs(walk.nodes, objects),

@@ -34,6 +34,8 @@ export interface KsNode {
    * project's manifests at a pinned tag): its path is not in this tree and cannot be built offline.
    */
   external?: string;
+  /** The Flux Kustomization that applies this one ("" for the cluster folder's own objects). */
+  parent: string;
 }
 
 export interface WalkResult {
@@ -169,6 +171,7 @@ export async function walkFluxGraph(
         path: normalizeFluxPath(str(a.object, "spec", "path") ?? ""),
         objects: [],
         findings: [],
+        parent: a.owner,
       };
       nodes.set(id, node);
       const source = sourceRefId(a.object);
@@ -242,6 +245,9 @@ export async function walkFluxGraph(
     }
     pending = next;
   }
+  // Objects of the cluster folder are applied by the root Kustomization (the one syncing that folder).
+  const rootId = [...nodes.values()].find((n) => n.path === clusterDir)?.id ?? "";
+  for (const n of nodes.values()) if (n.parent === "" && n.id !== rootId) n.parent = rootId;
   return { nodes, objects, findings };
 }
 

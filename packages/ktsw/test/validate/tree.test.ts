@@ -61,6 +61,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["duplicate", "flux.duplicate"],
     ["external", "pins"],
     ["target-namespace", "flux.namespace"],
+    ["deadlock", "flux.deadlock"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
