@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
+import { loadConfig, workerEnv } from "@ktsw/task-shared/config";
+import { createLogger } from "@ktsw/task-shared/logger";
+import { connectNats } from "@ktsw/task-shared/nats";
 import { describe, expect, test } from "vitest";
+import { createWorker } from "../src/worker.ts";
 
 // The worker against real JetStream and Postgres: results, retries with backoff, dead letters,
 // poison messages, redeliveries that must not write twice, heartbeats for long jobs, shutdown.
@@ -128,6 +132,34 @@ describe.skipIf(skipReason)("worker", () => {
       /job_processing_seconds_bucket\{le="[^"]+",service="task-worker",type="hash",outcome="succeeded"\}/,
     );
     expect(text).toMatch(/jetstream_consumer_pending_messages\{state="pending",service="task-worker"\} 0/);
+  });
+
+  test("a second worker on the same durable consumer shares the queue; every job runs once", async () => {
+    const config = loadConfig(workerEnv, {
+      NATS_URL: s.infra.nats.url,
+      DATABASE_URL: s.infra.postgres.url,
+      CONCURRENCY: "1",
+      ACK_WAIT_MS: "1000",
+      MAX_DELIVER: "3",
+    });
+    const nats = await connectNats(config.NATS_URL, "task-worker-2");
+    const second = createWorker({ config, logger: createLogger("task-worker-2", "silent"), nats, pool: s.svc.pool });
+    await second.start();
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 12 }, () => submitOk({ type: "sleep", payload: { ms: 250 } })),
+      );
+      for (const id of ids) expect((await s.waitForStatus(id, "succeeded")).attempts).toBe(1);
+      const metrics = (await second.app.inject({ method: "GET", url: "/metrics" })).body;
+      const ran = Number(
+        /jobs_processed_total\{type="sleep",outcome="succeeded",service="task-worker"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+      );
+      expect(ran).toBeGreaterThan(0);
+      expect(ran).toBeLessThan(12);
+    } finally {
+      await second.stop();
+      await nats.nc.drain();
+    }
   });
 
   test("graceful shutdown finishes the job in flight, then fetches nothing more", async () => {
