@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
+import { checkDecryption } from "./decryption.ts";
 import { get, nameOf, str } from "./flux.ts";
 import {
   checkDependsOn,
@@ -91,6 +92,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkNamespaces(walk.nodes, objects),
     ...checkPins(objects),
     ...checkSecrets(objects, tree.docs),
+    ...checkDecryption(walk.nodes),
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");

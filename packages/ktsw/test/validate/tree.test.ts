@@ -62,6 +62,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["external", "pins"],
     ["target-namespace", "flux.namespace"],
     ["deadlock", "flux.deadlock"],
+    ["decryption", "secrets.decryption"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
