@@ -5,7 +5,7 @@
 // VLANs: a real 802.1Q trunk if the kernel has it, else one Linux bridge per VLAN in a `switch`
 // namespace (same L2 separation, no tags on the wire).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -168,13 +168,24 @@ async function listen(
   ns: string,
   spec: { name: string; tcp: { host: string; port: number }[]; udp: { host: string; port: number }[] },
 ): Promise<void> {
+  // stderr to a file: an inherited terminal or pipe would stay open as long as the listener lives.
+  const log = await open(join(labDir, `${ns}.listener.log`), "w");
   const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(agents, "listen.mjs"), JSON.stringify(spec)], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", log.fd],
   });
+  await log.close();
   listeners.push(child);
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on("line", (l) => l === "ready" && resolve());
+    lines.on("line", (l) => {
+      if (l !== "ready") return;
+      // Ready: stop listening to it so `ktsw lab net up` can exit and leave it running.
+      lines.close();
+      child.stdout?.destroy();
+      child.removeAllListeners("exit");
+      child.unref();
+      resolve();
+    });
     child.on("exit", (code) => reject(new Error(`listener in ${ns} exited (${code})`)));
   });
   await writeFile(join(labDir, `${ns}.listener.pid`), String(child.pid));

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerInit } from "./commands/init.ts";
+import { registerLab } from "./commands/lab.ts";
 import { registerPlan } from "./commands/plan.ts";
 import { registerRender } from "./commands/render.ts";
 import { registerSecrets } from "./commands/secrets.ts";
@@ -32,6 +33,7 @@ for (const register of [
   registerDoctor,
   registerCheck,
   registerSecrets,
+  registerLab,
 ]) {
   register(program);
 }
