@@ -183,10 +183,19 @@ export function createWorker(deps: WorkerDeps): Worker {
         ),
       );
     } catch (err) {
-      // Infrastructure trouble (Postgres down, NATS hiccup): hand the message back with a delay.
-      logger.error({ err, subject: m.subject }, "delivery failed; returning it to the queue");
+      // Infrastructure trouble (Postgres down, NATS hiccup): hand the message back with a delay;
+      // on its last allowed delivery, park it in the dead-letter stream instead of letting the
+      // server drop it silently at max_deliver.
+      const reason = `infrastructure error: ${(err as Error).message}`;
       try {
-        m.nak(backoffFor(m.info.deliveryCount));
+        if (m.info.deliveryCount >= config.MAX_DELIVER) {
+          await deadLetter(m, m.subject.split(".")[1] ?? "unknown", reason);
+          m.term();
+          logger.error({ err, subject: m.subject }, "delivery failed on its last attempt; dead-lettered");
+        } else {
+          m.nak(backoffFor(m.info.deliveryCount));
+          logger.error({ err, subject: m.subject }, "delivery failed; returning it to the queue");
+        }
       } catch {
         // connection gone: ack_wait expiry redelivers it
       }
