@@ -17,14 +17,13 @@ export interface ValidateOptions {
 
 /** The test-report view: one line per Flux Kustomization, then every finding. */
 export function printTreeReport(report: TreeReport, seconds: number): void {
-  for (const k of [...report.kustomizations].sort(
-    (a, b) => a.path.localeCompare(b.path) || a.name.localeCompare(b.name),
-  )) {
+  // Already in the order Flux reaches them (after their parent and their dependsOn).
+  for (const k of report.kustomizations) {
     const ok = k.errors === 0;
     const tally = `${k.objects} object${k.objects === 1 ? "" : "s"}${k.errors ? `, ${k.errors} error${k.errors === 1 ? "" : "s"}` : ""}${k.warnings ? `, ${k.warnings} warning${k.warnings === 1 ? "" : "s"}` : ""}`;
     const counts = k.external ? `from ${k.external}: not in this repository, not built offline` : tally;
     process.stdout.write(
-      `${ok ? pc.green("✓") : pc.red("✗")} ${k.namespace}/${k.name}  ${pc.dim(`./${k.path}`)}  (${counts})\n`,
+      `${"  ".repeat(k.depth ?? 0)}${ok ? pc.green("✓") : pc.red("✗")} ${k.namespace}/${k.name}  ${pc.dim(`./${k.path}`)}  (${counts})\n`,
     );
   }
   for (const note of report.notes) process.stdout.write(`${pc.dim(`· ${note}`)}\n`);

@@ -5,7 +5,7 @@ import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
 import { checkDecryption } from "./decryption.ts";
-import { get, nameOf, str } from "./flux.ts";
+import { arr, get, nameOf, str } from "./flux.ts";
 import {
   checkDependsOn,
   checkExternalSources,
@@ -21,7 +21,7 @@ import { type SchemaSources, SchemaStore } from "./schemas.ts";
 import { checkSecrets } from "./secrets-check.ts";
 import { indexSources, readSourceTree } from "./sources.ts";
 import { CONSTRAINTS_GROUP, constraintSchemas } from "./tree-kinds.ts";
-import { walkFluxGraph } from "./walk.ts";
+import { type KsNode, walkFluxGraph } from "./walk.ts";
 
 export interface TreeValidateOptions {
   /** Repository root (the folder holding ktsw.yaml). */
@@ -44,6 +44,8 @@ export interface KustomizationLine {
   file: string;
   line: number;
   objects: number;
+  /** Nesting under the Kustomization that applies it (0 for the cluster's root). */
+  depth?: number;
   /** The upstream source (`Kind/namespace/name`) when the path is not in this repository. */
   external?: string;
   errors: number;
@@ -130,7 +132,61 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       warnings: mine.filter((f) => f.severity === "warning").length,
     };
   });
-  return { kustomizations, findings: unique, notes, timings };
+  return { kustomizations: asTree(walk.nodes, kustomizations), findings: unique, notes, timings };
+}
+
+/** Longest chain of "applied by" and "dependsOn" before each Kustomization (cycles cut). */
+export function applyOrder(nodes: Map<string, KsNode>): Map<string, number> {
+  const rank = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (id: string): number => {
+    const known = rank.get(id);
+    if (known !== undefined) return known;
+    const node = nodes.get(id);
+    if (!node || visiting.has(id)) return 0;
+    visiting.add(id);
+    const ns =
+      node.object.metadata && typeof node.object.metadata === "object"
+        ? (str(node.object, "metadata", "namespace") ?? "default")
+        : "default";
+    const before = [
+      node.parent,
+      ...arr(node.object, "spec", "dependsOn").map((d) => `${str(d, "namespace") ?? ns}/${str(d, "name")}`),
+    ];
+    const r = Math.max(0, ...before.filter((b) => nodes.has(b)).map((b) => visit(b) + 1));
+    visiting.delete(id);
+    rank.set(id, r);
+    return r;
+  };
+  for (const id of nodes.keys()) visit(id);
+  return rank;
+}
+
+/**
+ * The report as a tree: each Kustomization under the one that applies it, siblings in the order
+ * Flux reaches them (dependsOn first), so the lines read like the rollout.
+ */
+function asTree(nodes: Map<string, KsNode>, lines: KustomizationLine[]): KustomizationLine[] {
+  const rank = applyOrder(nodes);
+  const byId = new Map(lines.map((l) => [`${l.namespace}/${l.name}`, l]));
+  const children = new Map<string, string[]>();
+  for (const n of nodes.values()) {
+    const parent = nodes.has(n.parent) && n.parent !== n.id ? n.parent : "";
+    children.set(parent, [...(children.get(parent) ?? []), n.id]);
+  }
+  const out: KustomizationLine[] = [];
+  const seen = new Set<string>();
+  const walk = (id: string, depth: number) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const line = byId.get(id);
+    if (line) out.push({ ...line, depth });
+    const kids = (children.get(id) ?? []).sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0) || a.localeCompare(b));
+    for (const k of kids) walk(k, depth + 1);
+  };
+  for (const top of (children.get("") ?? []).sort()) walk(top, 0);
+  for (const l of lines) if (!seen.has(`${l.namespace}/${l.name}`)) out.push({ ...l, depth: 0 });
+  return out;
 }
 
 function dedupe(findings: readonly Finding[]): Finding[] {
