@@ -61,6 +61,7 @@ export async function runValidate(opts: GlobalOptions, vopts: ValidateOptions = 
       root,
       treeDir: vopts.tree,
       clusterPath: config.gitops.path,
+      gitops: config.gitops,
       k8sVersion: config.kubernetes.k3sVersion,
       schemas,
       policies: vopts.policies,

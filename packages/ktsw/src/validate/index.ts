@@ -6,6 +6,7 @@ import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
 import { checkDecryption } from "./decryption.ts";
 import { arr, get, nameOf, str } from "./flux.ts";
+import { checkGitopsEntry, type GitopsSettings } from "./gitops.ts";
 import {
   checkDependsOn,
   checkExternalSources,
@@ -33,6 +34,8 @@ export interface TreeValidateOptions {
   /** Cluster Kubernetes version, for the built-in schemas (e.g. v1.33.5+k3s1). */
   k8sVersion: string;
   schemas: SchemaSources;
+  /** ktsw.yaml's gitops block: the Flux entry point must sync exactly this. */
+  gitops?: GitopsSettings;
   /** Run Gatekeeper policies when the policy module exists (default true). */
   policies?: boolean;
 }
@@ -95,6 +98,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkPins(objects),
     ...checkSecrets(objects, tree.docs),
     ...checkDecryption(walk.nodes),
+    ...(opts.gitops ? checkGitopsEntry(objects, opts.gitops) : []),
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");

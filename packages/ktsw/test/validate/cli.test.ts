@@ -58,4 +58,22 @@ describe("ktsw validate (CLI)", () => {
     expect(res.stderr).toContain(`${file}:${line}:${col} undefined variable \${ROUTER_AS}`);
     writeFileSync(join(work, file), original);
   });
+
+  test("ktsw.yaml and the Flux entry point disagree on the branch: reported at flux-system.yaml", async () => {
+    const config = readFileSync(join(work, "ktsw.yaml"), "utf8");
+    writeFileSync(join(work, "ktsw.yaml"), config.replace("  branch: main", "  branch: production"));
+    const file = "kubernetes/clusters/homelab/flux-system.yaml";
+    const line =
+      readFileSync(join(work, file), "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes("branch: main")) + 1;
+    const res = await ktsw("validate");
+    writeFileSync(join(work, "ktsw.yaml"), config);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      new RegExp(
+        `${file}:${line}:\\d+ spec\\.ref\\.branch: branch main differs from ktsw.yaml gitops.branch production`,
+      ),
+    );
+  });
 });

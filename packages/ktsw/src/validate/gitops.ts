@@ -1,0 +1,60 @@
+// The Flux entry point must sync what ktsw.yaml says: the same repository, branch and cluster
+// folder. flux-system.yaml is the one file Flux reads before any substitution exists (the
+// cluster-settings ConfigMap is applied by it), so its values are literals; this keeps them honest.
+import type { Finding } from "../diagnostics.ts";
+import { get, isFluxKustomization, nameOf, normalizeFluxPath, str } from "./flux.ts";
+import { position } from "./sources.ts";
+import type { AppliedObject } from "./walk.ts";
+
+export interface GitopsSettings {
+  repository: string;
+  branch: string;
+  path: string;
+}
+
+export function checkGitopsEntry(objects: readonly AppliedObject[], gitops: GitopsSettings): Finding[] {
+  const out: Finding[] = [];
+  const clusterDir = normalizeFluxPath(gitops.path);
+  const root = objects.find(
+    (a) => isFluxKustomization(a.object) && normalizeFluxPath(str(a.object, "spec", "path") ?? "") === clusterDir,
+  );
+  const report = (a: AppliedObject | undefined, path: string[], message: string) => {
+    const pos = a?.source ? position(a.source, path) : { line: 0, col: 0 };
+    out.push({
+      file: a?.source?.file ?? "",
+      line: pos.line,
+      col: pos.col,
+      path: path.join("."),
+      message,
+      severity: "error",
+      rule: "flux.entry",
+    });
+  };
+  if (!root) {
+    out.push({
+      file: clusterDir,
+      line: 0,
+      col: 0,
+      path: "",
+      message: `no Flux Kustomization in the tree syncs ${gitops.path} (ktsw.yaml gitops.path)`,
+      severity: "error",
+      rule: "flux.entry",
+    });
+    return out;
+  }
+  const kind = str(root.object, "spec", "sourceRef", "kind");
+  const name = str(root.object, "spec", "sourceRef", "name");
+  const source = objects.find((a) => a.object.kind === kind && nameOf(a.object) === name);
+  if (!source || kind !== "GitRepository") return out;
+  const url = str(source.object, "spec", "url");
+  if (url !== gitops.repository)
+    report(source, ["spec", "url"], `url ${url} differs from ktsw.yaml gitops.repository ${gitops.repository}`);
+  const branch = get(source.object, "spec", "ref", "branch");
+  if (branch !== gitops.branch)
+    report(
+      source,
+      ["spec", "ref", "branch"],
+      `branch ${String(branch)} differs from ktsw.yaml gitops.branch ${gitops.branch}`,
+    );
+  return out;
+}
