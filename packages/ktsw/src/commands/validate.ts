@@ -1,8 +1,11 @@
-import { relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { loadConfig } from "../config/load.ts";
-import { hasErrors, sortFindings } from "../diagnostics.ts";
+import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
+import { checkEncryptedFile, checkSopsConfig } from "../secrets/check.ts";
+import { listSopsFiles } from "../secrets/files.ts";
 import { ensureBuiltinSchemas } from "../validate/builtin-schemas.ts";
 import { defaultSchemaSources, PUBLIC_CRD_CATALOG, type TreeReport, validateTree } from "../validate/index.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
@@ -33,6 +36,18 @@ export function printTreeReport(report: TreeReport, seconds: number): void {
     errors === 0,
     `tree: ${report.kustomizations.length} Flux Kustomizations, ${errors} error${errors === 1 ? "" : "s"} (${seconds.toFixed(2)} s)`,
   );
+}
+
+/** .sops.yaml and every *.sops.yaml agree with ktsw.yaml's age recipients (same checks as `ktsw secrets check`). */
+async function sopsFindings(root: string, recipients: readonly string[]): Promise<Finding[]> {
+  const rules = join(root, ".sops.yaml");
+  const out: Finding[] = existsSync(rules)
+    ? checkSopsConfig(".sops.yaml", readFileSync(rules, "utf8"), recipients)
+    : [];
+  for (const file of await listSopsFiles(root))
+    out.push(...checkEncryptedFile(file, readFileSync(join(root, file), "utf8"), recipients));
+  // Plaintext values are already reported by the tree's secrets check, at the same place.
+  return out.filter((f) => f.rule !== "secrets.sops");
 }
 
 const defaults: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };
@@ -70,7 +85,11 @@ export async function runValidate(opts: GlobalOptions, vopts: ValidateOptions = 
     process.stderr.write(`ktsw validate: ${err instanceof Error ? err.message : String(err)}\n`);
     return exitCodes.prerequisite;
   }
-  report.findings = sortFindings([...findings, ...report.findings]);
+  report.findings = sortFindings([
+    ...findings,
+    ...report.findings,
+    ...(await sopsFindings(root, config.secrets.ageRecipients)),
+  ]);
   const seconds = (performance.now() - started) / 1000;
   if (vopts.format === "json") {
     process.stdout.write(`${JSON.stringify({ ok: !hasErrors(report.findings), seconds, ...report }, null, 2)}\n`);
