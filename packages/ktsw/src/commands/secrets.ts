@@ -14,7 +14,7 @@ import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from 
 
 /** Where sops looks for age keys by default. */
 export function defaultKeyFile(): string {
-  return process.env.SOPS_AGE_KEY_FILE ?? join(homedir(), ".config", "sops", "age", "keys.txt");
+  return process.env.SOPS_AGE_KEY_FILE || join(homedir(), ".config", "sops", "age", "keys.txt");
 }
 
 async function recipientsFromConfig(configPath: string): Promise<string[] | undefined> {
