@@ -35,7 +35,10 @@ function walkImages(
   }
   if (value === null || typeof value !== "object") return;
   for (const [k, v] of Object.entries(value as Obj)) {
-    if (k === "image" && typeof v === "string") {
+    if (k === "newTag" && (v === "latest" || v === "")) {
+      // kustomize `images:` overrides (Flux Kustomization spec.images, postRenderers) retag images.
+      visit([...path, k], `image override newTag "${String(v)}" is not a pin`);
+    } else if (k === "image" && typeof v === "string") {
       const p = imageProblem(v);
       if (p) visit([...path, k], p);
     } else if (k === "image" && v && typeof v === "object" && "tag" in v) {

@@ -38,3 +38,17 @@ describe("pins", () => {
     else expect(p).toContain(problem);
   });
 });
+
+describe("pins on whole objects", () => {
+  test("a kustomize images override to latest is reported at its newTag", async () => {
+    const { checkPins } = await import("../../src/validate/pins.ts");
+    const object = {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "x" },
+      spec: { images: [{ name: "a/b", newTag: "latest" }] },
+    };
+    const findings = checkPins([{ object, owner: "" }]);
+    expect(findings.map((f) => f.path)).toEqual(["spec.images.0.newTag"]);
+  });
+});
