@@ -69,6 +69,7 @@ try {
         BACKOFF_MS: process.env.BACKOFF_MS ?? "500,2000",
         CORS_ORIGINS: `${statusOrigin},http://localhost:${ports.status}`,
         GATEWAY_PUBLIC_URL: gatewayUrl,
+        DASHBOARD_OIDC_CLIENT_ID: "task-dashboard",
         STATUS_BASE_URL: statusOrigin,
       },
     },

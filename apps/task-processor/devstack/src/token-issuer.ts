@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 
@@ -53,8 +53,64 @@ export async function startTokenIssuer(
   const audience = opts.audience ?? "task-api";
   const keys: SigningKey[] = [await newKey("RS256"), await newKey("ES256")];
   let fetches = 0;
+  // Authorization codes waiting to be exchanged (the login flow auto-approves: there is one user).
+  const codes = new Map<string, { challenge: string; redirectUri: string; clientId: string }>();
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "").split("?")[0];
+    const url = new URL(req.url ?? "/", "http://issuer.invalid");
+    const path = url.pathname;
+    const oidc = `/realms/${realm}/protocol/openid-connect`;
+    if (path === `${oidc}/auth`) {
+      const q = url.searchParams;
+      const redirectUri = q.get("redirect_uri") ?? "";
+      if (
+        q.get("response_type") !== "code" ||
+        q.get("code_challenge_method") !== "S256" ||
+        !q.get("code_challenge") ||
+        !redirectUri
+      ) {
+        res.statusCode = 400;
+        res.end("authorization code flow with PKCE (S256) only");
+        return;
+      }
+      const code = randomUUID();
+      codes.set(code, { challenge: q.get("code_challenge") ?? "", redirectUri, clientId: q.get("client_id") ?? "" });
+      const back = new URL(redirectUri);
+      back.searchParams.set("code", code);
+      back.searchParams.set("state", q.get("state") ?? "");
+      res.writeHead(302, { location: back.toString() }).end();
+      return;
+    }
+    if (path === `${oidc}/token` && req.method === "OPTIONS") {
+      res.writeHead(204, { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" }).end();
+      return;
+    }
+    if (path === `${oidc}/token` && req.method === "POST") {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", async () => {
+        const form = new URLSearchParams(body);
+        const pending = codes.get(form.get("code") ?? "");
+        codes.delete(form.get("code") ?? "");
+        const verifier = form.get("code_verifier") ?? "";
+        const ok =
+          pending &&
+          form.get("grant_type") === "authorization_code" &&
+          form.get("redirect_uri") === pending.redirectUri &&
+          createHash("sha256").update(verifier).digest("base64url") === pending.challenge;
+        res.setHeader("access-control-allow-origin", "*");
+        res.setHeader("content-type", "application/json");
+        if (!ok) {
+          res.statusCode = 400;
+          res.end(JSON.stringify({ error: "invalid_grant" }));
+          return;
+        }
+        const access_token = await this_.issue({ sub: "dashboard-user", claims: { azp: pending.clientId } });
+        res.end(JSON.stringify({ access_token, token_type: "Bearer", expires_in: 300 }));
+      });
+      return;
+    }
     if (path === `/realms/${realm}/protocol/openid-connect/certs`) {
       fetches++;
       res.setHeader("content-type", "application/json");
@@ -63,7 +119,17 @@ export async function startTokenIssuer(
     }
     if (path === `/realms/${realm}/.well-known/openid-configuration`) {
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ issuer, jwks_uri: jwksUrl, id_token_signing_alg_values_supported: ["RS256", "ES256"] }));
+      res.setHeader("access-control-allow-origin", "*");
+      res.end(
+        JSON.stringify({
+          issuer,
+          jwks_uri: jwksUrl,
+          authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+          token_endpoint: `${issuer}/protocol/openid-connect/token`,
+          code_challenge_methods_supported: ["S256"],
+          id_token_signing_alg_values_supported: ["RS256", "ES256"],
+        }),
+      );
       return;
     }
     res.statusCode = 404;
@@ -76,7 +142,7 @@ export async function startTokenIssuer(
   const jwksUrl = `${issuer}/protocol/openid-connect/certs`;
   const current = (alg: "RS256" | "ES256") => [...keys].reverse().find((k) => k.alg === alg) as SigningKey;
 
-  return {
+  const this_: TokenIssuer = {
     issuer,
     jwksUrl,
     async issue(o = {}) {
@@ -106,4 +172,5 @@ export async function startTokenIssuer(
         server.close(() => r());
       }),
   };
+  return this_;
 }

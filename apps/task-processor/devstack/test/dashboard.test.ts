@@ -123,6 +123,25 @@ describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", (
     ).toEqual([]);
   });
 
+  test("Log in runs the authorization code flow with PKCE against the issuer, then works live", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(ready.statusUrl);
+    expect(await page.locator("#token").inputValue()).toBe("");
+    await page.locator("#login").click();
+    // Away to the issuer's authorize endpoint and back with ?code=…, exchanged for a token.
+    await expect.poll(() => page.locator("#message").textContent(), { timeout: 15_000 }).toBe("logged in");
+    expect(page.url()).toBe(`${ready.statusUrl}/`);
+    const token = await page.locator("#token").inputValue();
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString());
+    expect(claims).toMatchObject({ sub: "dashboard-user", aud: "task-api", azp: "task-dashboard" });
+    await page.locator('#conn[data-state="open"]').waitFor({ timeout: 15_000 });
+    await page.selectOption("#type", "wordstats");
+    await page.click("#submit");
+    await page.locator('#jobs tr[data-status="succeeded"]').waitFor({ timeout: 15_000 });
+    await context.close();
+  });
+
   test("Ctrl-C stops the services and every server the demo started", async () => {
     const ports = [ready.gatewayUrl, ready.statusUrl, ready.workerUrl].map((u) => Number(new URL(u).port));
     const exited = new Promise<number | null>((r) => demo.once("exit", (code) => r(code)));

@@ -58,6 +58,10 @@ export const statusEnv = baseEnv.extend({
   CACHE_TTL_SEC: int(3_600),
   ACTIVE_CACHE_TTL_SEC: int(2),
   GATEWAY_PUBLIC_URL: z.string().default(""),
+  // The dashboard's "Log in" (authorization code + PKCE, in the browser) uses this public client
+  // of the issuer the browser sees; empty hides it (paste a token instead).
+  DASHBOARD_OIDC_CLIENT_ID: z.string().default(""),
+  DASHBOARD_OIDC_ISSUER: z.string().default(""),
   RETRY_AFTER_SEC: int(5),
 });
 

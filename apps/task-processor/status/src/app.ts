@@ -105,7 +105,12 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   });
 
   app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
-  app.get("/config.json", async () => ({ gatewayUrl: config.GATEWAY_PUBLIC_URL }));
+  app.get("/config.json", async () => ({
+    gatewayUrl: config.GATEWAY_PUBLIC_URL,
+    oidc: config.DASHBOARD_OIDC_CLIENT_ID
+      ? { issuer: config.DASHBOARD_OIDC_ISSUER || config.OIDC_ISSUER, clientId: config.DASHBOARD_OIDC_CLIENT_ID }
+      : null,
+  }));
   const page = await readFile(DASHBOARD, "utf8");
   app.get("/", async (_req, reply) =>
     reply
