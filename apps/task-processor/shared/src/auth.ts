@@ -80,3 +80,14 @@ function toProblem(err: unknown): HttpProblem {
 export function requireScope(p: Principal, scope: string): void {
   if (!p.scopes.has(scope)) throw problem(403, "Forbidden", `token lacks the '${scope}' scope`);
 }
+
+/** 403 unless the token carries at least one of `scopes`. */
+export function requireAnyScope(p: Principal, scopes: string[]): void {
+  if (!scopes.some((s) => p.scopes.has(s))) {
+    throw problem(
+      403,
+      "Forbidden",
+      `token lacks a scope allowing this (one of ${scopes.map((s) => `'${s}'`).join(", ")})`,
+    );
+  }
+}

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import websocket from "@fastify/websocket";
-import type { Verifier } from "@ktsw/task-shared/auth";
+import { requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
@@ -17,6 +17,8 @@ import { JobCache } from "./cache.ts";
 import { LiveHub } from "./live.ts";
 
 export const TRACER = "task-status";
+/** Reading job status: the read scope, or the write scope (who submits may watch). */
+export const READ_SCOPES = ["jobs:read", "jobs:write"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DASHBOARD = new URL("./dashboard.html", import.meta.url);
 
@@ -40,7 +42,15 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     terminalSec: config.CACHE_TTL_SEC,
     activeSec: config.ACTIVE_CACHE_TTL_SEC,
   });
-  const hub = new LiveHub(verify, logger, (id) => findJob(pool, TRACER, id).catch(() => undefined));
+  const hub = new LiveHub(
+    async (auth) => {
+      const principal = await verify(auth);
+      requireAnyScope(principal, READ_SCOPES);
+      return principal;
+    },
+    logger,
+    (id) => findJob(pool, TRACER, id).catch(() => undefined),
+  );
   let closing = false;
   installHealth(
     app,
@@ -77,7 +87,7 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
     traced(TRACER, req, async () => {
-      await verify(req.headers.authorization);
+      requireAnyScope(await verify(req.headers.authorization), READ_SCOPES);
       const { id } = req.params;
       if (!UUID.test(id)) throw problem(404, "Not Found", `'${id}' is not a job id (expected a UUID)`);
       const cached = await cache.get(id);

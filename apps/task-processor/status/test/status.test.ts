@@ -108,6 +108,20 @@ describe.skipIf(skipReason)("status service", () => {
     c.ws.close();
   });
 
+  test("lookups and live updates need a jobs:read or jobs:write scope → 403 / close 4401", async () => {
+    const token = await s.token({ scope: "profile email" });
+    const res = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000", token);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/jobs:read/);
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token });
+    await c.until(() => c.closed() !== undefined);
+    expect(c.closed()?.code).toBe(4401);
+    const reader = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000", await s.token({ scope: "jobs:read" }));
+    expect(reader.status).toBe(404);
+  });
+
   test("a WebSocket with a bad token is closed with 4401", async () => {
     const c = client(`${s.svc.statusUrl}/v1/ws`);
     await c.opened;
