@@ -15,7 +15,7 @@ import {
   checkSourceRefs,
 } from "./graph-checks.ts";
 import { checkSchemaHeaders } from "./headers.ts";
-import { checkPins } from "./pins.ts";
+import { checkPins, imagePinSummary } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
 import { checkSchemas } from "./schema-check.ts";
 import { type SchemaSources, SchemaStore } from "./schemas.ts";
@@ -102,7 +102,10 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
-  const notes: string[] = [];
+  const pins = imagePinSummary(objects);
+  const notes: string[] = [
+    `images in plain manifests: ${pins.images}, ${pins.byDigest} pinned by digest, ${pins.images - pins.byDigest} by tag only (digest preferred)`,
+  ];
   if (opts.policies !== false) {
     const settings = objects.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "cluster-settings");
     const siteVars = (get(settings?.object, "data") ?? {}) as Record<string, string>;

@@ -96,3 +96,24 @@ export function checkPins(objects: readonly AppliedObject[]): Finding[] {
   }
   return out;
 }
+
+/** Container images of plain manifests (not chart values): how many are pinned by digest. */
+export function imagePinSummary(objects: readonly AppliedObject[]): { images: number; byDigest: number } {
+  const refs = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) collect(v);
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value as Obj)) {
+      if (k === "containers" || k === "initContainers") {
+        for (const c of Array.isArray(v) ? v : [])
+          if (typeof (c as Obj).image === "string") refs.add((c as Obj).image as string);
+      } else if (k !== "values") collect(v);
+    }
+  };
+  for (const a of objects) collect(a.object);
+  const byDigest = [...refs].filter((r) => r.includes("@sha256:")).length;
+  return { images: refs.size, byDigest };
+}

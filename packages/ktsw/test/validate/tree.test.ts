@@ -139,6 +139,21 @@ describe("the real tree", () => {
   });
 });
 
+describe("the layers", () => {
+  test("six layers, each waiting for all it applies and depending on the one before", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const order = ["networking", "security", "platform", "observability", "data", "apps"];
+    for (const [i, layer] of order.entries()) {
+      const text = readFileSync(join(repo, "kubernetes/clusters/homelab/layers", `${layer}.yaml`), "utf8");
+      const ks = parseAllDocuments(text)[0]?.toJS() as { metadata: { name: string }; spec: Record<string, unknown> };
+      expect(ks.metadata.name).toBe(layer);
+      expect(ks.spec.wait).toBe(true);
+      const deps = ((ks.spec.dependsOn ?? []) as { name: string }[]).map((d) => d.name);
+      expect(deps).toEqual(i === 0 ? [] : [order[i - 1]]);
+    }
+  });
+});
+
 describe("the optional ACME issuer", () => {
   test("switched on (listed in the security layer), the tree still validates and the issuer is applied", async () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
