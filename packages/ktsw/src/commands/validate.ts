@@ -109,7 +109,7 @@ export function registerValidate(program: Command): void {
     .option("--format <format>", "text or json", "text")
     .option(
       "--schemas <dir-or-url>",
-      "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository)",
+      "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository if present, else the public catalog)",
     )
     .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
     .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")

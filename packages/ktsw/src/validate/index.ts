@@ -1,5 +1,6 @@
 // `ktsw validate` for the GitOps tree: parse -> build & substitute (Flux graph) -> schemas -> graph
 // references -> pins -> secrets -> policies. Pure orchestration; every check lives in its own file.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Finding } from "../diagnostics.ts";
 import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
@@ -206,15 +207,19 @@ function dedupe(findings: readonly Finding[]): Finding[] {
   });
 }
 
-/** Default schema locations: CI keeps the CRD catalog beside the repository. */
+/**
+ * Default schema locations. CRDs: the offline catalog CI keeps beside the repository
+ * (../shared/schemas/crds) when it is there, else the public catalog, each file cached on first use.
+ */
 export function defaultSchemaSources(
   root: string,
   crds?: string,
   builtinDir?: string,
   k8sVersion = "v1.33",
 ): SchemaSources {
+  const offline = join(root, "..", "shared", "schemas", "crds");
   return {
-    crds: crds ?? join(root, "..", "shared", "schemas", "crds"),
+    crds: crds ?? (existsSync(offline) ? offline : PUBLIC_CRD_CATALOG),
     builtinDir:
       builtinDir ??
       join(
