@@ -1,9 +1,43 @@
 // Runs `kustomize build` on a folder, like kustomize-controller does before it applies anything.
 // Builds are independent processes, so the tree's folders build in parallel (bounded: 2 cores).
 import { execFile } from "node:child_process";
-import { cpus } from "node:os";
-import { parseAllDocuments } from "yaml";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
+import { generateKustomization, hasKustomization } from "./generated-kustomization.ts";
 import { findTool, installHint } from "./tools.ts";
+
+/**
+ * What a Flux Kustomization adds to the folder's own kustomization.yaml before building
+ * (kustomize-controller merges these fields in): targetNamespace, name prefix/suffix, patches,
+ * images, components.
+ */
+export interface FluxBuildOptions {
+  namespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  patches?: unknown[];
+  images?: unknown[];
+  components?: string[];
+}
+
+export function fluxBuildOptions(ks: Record<string, unknown>): FluxBuildOptions | undefined {
+  const spec = (ks.spec ?? {}) as Record<string, unknown>;
+  const opts: FluxBuildOptions = {};
+  if (typeof spec.targetNamespace === "string") opts.namespace = spec.targetNamespace;
+  if (typeof spec.namePrefix === "string") opts.namePrefix = spec.namePrefix;
+  if (typeof spec.nameSuffix === "string") opts.nameSuffix = spec.nameSuffix;
+  if (Array.isArray(spec.patches) && spec.patches.length) opts.patches = spec.patches;
+  if (Array.isArray(spec.images) && spec.images.length) opts.images = spec.images;
+  if (Array.isArray(spec.components) && spec.components.length) opts.components = spec.components.map(String);
+  return Object.keys(opts).length ? opts : undefined;
+}
+
+/** Stable key for a build: the same folder with different Flux options builds differently. */
+export function buildKey(dir: string, opts?: FluxBuildOptions): string {
+  return opts ? `${dir}\u0000${JSON.stringify(opts)}` : dir;
+}
 
 export interface BuildResult {
   dir: string;
@@ -23,16 +57,51 @@ export function kustomizeCommand(): { bin: string; args: string[] } {
 function run(
   cmd: { bin: string; args: string[] },
   dir: string,
+  extra: readonly string[] = [],
 ): Promise<{ stdout: string; stderr: string; failed: boolean }> {
   return new Promise((resolve) => {
-    execFile(cmd.bin, [...cmd.args, dir], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd.bin, [...cmd.args, ...extra, dir], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ stdout, stderr, failed: err !== null });
     });
   });
 }
 
-export async function kustomizeBuild(cmd: { bin: string; args: string[] }, dir: string): Promise<BuildResult> {
-  const { stdout, stderr, failed } = await run(cmd, dir);
+export async function kustomizeBuild(
+  cmd: { bin: string; args: string[] },
+  dir: string,
+  opts?: FluxBuildOptions,
+): Promise<BuildResult> {
+  if (opts) {
+    // An overlay with the Flux fields over the folder: same result as merging them into it.
+    const overlay = mkdtempSync(join(tmpdir(), "ktsw-flux-"));
+    try {
+      const doc = {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [relative(overlay, dir)],
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        ...(opts.namePrefix ? { namePrefix: opts.namePrefix } : {}),
+        ...(opts.nameSuffix ? { nameSuffix: opts.nameSuffix } : {}),
+        ...(opts.patches ? { patches: opts.patches } : {}),
+        ...(opts.images ? { images: opts.images } : {}),
+        ...(opts.components ? { components: opts.components.map((c) => relative(overlay, join(dir, c))) } : {}),
+      };
+      writeFileSync(join(overlay, "kustomization.yaml"), stringify(doc));
+      return { ...(await kustomizeBuild(cmd, overlay)), dir };
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+  }
+  if (!hasKustomization(dir)) {
+    // Flux generates the kustomization.yaml; its resources live outside the scratch folder.
+    const scratch = generateKustomization(dir);
+    try {
+      return { ...(await kustomizeBuild(cmd, scratch)), dir };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  const { stdout, stderr, failed } = await run(cmd, dir, ["--load-restrictor", "LoadRestrictionsNone"]);
   if (failed)
     return { dir, objects: [], error: (stderr.trim().split("\n").pop() ?? "build failed").replace(/^Error: /, "") };
   const objects = parseAllDocuments(stdout)
@@ -42,14 +111,19 @@ export async function kustomizeBuild(cmd: { bin: string; args: string[] }, dir: 
 }
 
 /** Builds every folder, at most `limit` at once; results in input order. */
-export async function kustomizeBuildAll(dirs: readonly string[], limit = Math.max(4, cpus().length * 2)) {
+export async function kustomizeBuildAll(
+  dirs: readonly (string | { dir: string; opts?: FluxBuildOptions })[],
+  limit = Math.max(4, cpus().length * 2),
+) {
   const cmd = kustomizeCommand();
   const results: BuildResult[] = new Array(dirs.length);
   let next = 0;
   const worker = async () => {
     while (next < dirs.length) {
       const i = next++;
-      results[i] = await kustomizeBuild(cmd, dirs[i] as string);
+      const job = dirs[i] as string | { dir: string; opts?: FluxBuildOptions };
+      results[i] =
+        typeof job === "string" ? await kustomizeBuild(cmd, job) : await kustomizeBuild(cmd, job.dir, job.opts);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, dirs.length) }, worker));

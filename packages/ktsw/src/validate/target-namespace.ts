@@ -40,7 +40,12 @@ export function isClusterScoped(o: Obj): boolean {
 }
 
 export function withTargetNamespace(o: Obj, targetNamespace: string | undefined): Obj {
-  if (!targetNamespace || isClusterScoped(o)) return o;
+  if (!targetNamespace) return o;
+  if (isClusterScoped(o)) {
+    // kustomize's namespace transformer also stamps custom cluster-scoped kinds; the API drops it.
+    const { namespace: _dropped, ...metadata } = (o.metadata ?? {}) as Obj;
+    return { ...o, metadata };
+  }
   const metadata = { ...((o.metadata ?? {}) as Obj), namespace: targetNamespace };
   return { ...o, metadata };
 }

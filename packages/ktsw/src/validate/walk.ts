@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { Finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
-import { kustomizeBuildAll } from "./kustomize.ts";
+import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
 import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
 import { referencedVars, substituteVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
@@ -223,21 +223,35 @@ export async function walkFluxGraph(
   let pending = discover(objects);
 
   while (pending.length > 0) {
-    const dirs = [...new Set(pending.map((n) => n.path).filter((d) => !built.has(d)))];
-    const results = await kustomizeBuildAll(dirs.map((d) => join(root, d)));
+    // Each Kustomization builds its folder with its own Flux fields (targetNamespace, patches...).
+    const jobs = new Map<string, { dir: string; opts?: FluxBuildOptions }>();
+    for (const n of pending) {
+      const opts = fluxBuildOptions(n.object);
+      const key = buildKey(n.path, opts);
+      if (!built.has(key)) jobs.set(key, { dir: n.path, ...(opts ? { opts } : {}) });
+    }
+    const keys = [...jobs.keys()];
+    const results = await kustomizeBuildAll(
+      keys.map((k) => {
+        const job = jobs.get(k) as { dir: string; opts?: FluxBuildOptions };
+        return { dir: join(root, job.dir), ...(job.opts ? { opts: job.opts } : {}) };
+      }),
+    );
     const errors = new Map<string, string>();
     for (const [i, r] of results.entries()) {
-      built.set(dirs[i] as string, r.objects);
-      if (r.error) errors.set(dirs[i] as string, r.error.replaceAll(`${root}/`, ""));
+      built.set(keys[i] as string, r.objects);
+      if (r.error)
+        errors.set(keys[i] as string, r.error.replaceAll(`${root}/`, "").replace(/\/tmp\/ktsw-[^/ ]*\//g, ""));
     }
     const next: KsNode[] = [];
     for (const node of pending) {
-      const error = errors.get(node.path);
+      const key = buildKey(node.path, fluxBuildOptions(node.object));
+      const error = errors.get(key);
       if (error)
         node.findings.push(
           findingAt(node.source, "", ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
         );
-      node.objects = applyPostBuild(node, built.get(node.path) ?? [], tree, index, objects);
+      node.objects = applyPostBuild(node, built.get(key) ?? [], tree, index, objects);
       // The root Kustomization re-applies the cluster folder: its objects replace wave 0's ownerless ones.
       if (node.path === clusterDir) objects = objects.filter((o) => o.owner !== "");
       objects.push(...node.objects);

@@ -80,6 +80,22 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     expect(report.findings.filter((f) => f.rule === "flux.path" || f.rule === "flux.build")).toEqual([]);
   });
 
+  test("Flux fields (targetNamespace, images, patches) are applied to the build, as kustomize-controller does", async () => {
+    const root = join(fixtures, "flux-fields");
+    const { readSourceTree, indexSources } = await import("../../src/validate/sources.ts");
+    const { walkFluxGraph } = await import("../../src/validate/walk.ts");
+    const tree = await readSourceTree(root, "kubernetes");
+    const walk = await walkFluxGraph(root, "./kubernetes/clusters/test", tree, indexSources(tree.docs));
+    const deployment = walk.objects.find((a) => a.object.kind === "Deployment")?.object as {
+      metadata: { namespace: string };
+      spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.template.spec.containers[0]?.image).toBe("nginx:1.27.1");
+    expect(deployment.metadata.namespace).toBe("demo");
+    expect((await validateFixture("flux-fields")).findings).toEqual([]);
+  });
+
   test("headers: a file without its schema header is a warning at line 1, not an error", async () => {
     const report = await validateFixture("headers");
     const expected = marker("headers");
