@@ -96,6 +96,12 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     expect((await validateFixture("flux-fields")).findings).toEqual([]);
   });
 
+  test("a folder without kustomization.yaml builds from every manifest in it, as Flux generates one", async () => {
+    const report = await validateFixture("generated");
+    expect(report.findings).toEqual([]);
+    expect(report.kustomizations.find((k) => k.name === "demo")?.objects).toBe(2);
+  });
+
   test("headers: a file without its schema header is a warning at line 1, not an error", async () => {
     const report = await validateFixture("headers");
     const expected = marker("headers");
