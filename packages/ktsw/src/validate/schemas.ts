@@ -145,8 +145,16 @@ export class SchemaStore {
     const cached = join(cacheDir, rel);
     if (existsSync(cached)) return { text: readFileSync(cached, "utf8"), where: cached };
     const url = `${crds.replace(/\/$/, "")}/${rel}`;
-    const res = await fetch(url).catch(() => undefined);
-    if (!res?.ok) return { where: url };
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (err) {
+      // Unreachable is not "unknown kind": say so once, with the way out.
+      throw new Error(
+        `cannot reach the CRD schema catalog at ${crds} (${err instanceof Error ? err.message : String(err)}); pass --schemas <folder> for an offline copy`,
+      );
+    }
+    if (!res.ok) return { where: url };
     const text = await res.text();
     mkdirSync(dirname(cached), { recursive: true });
     writeFileSync(cached, text);

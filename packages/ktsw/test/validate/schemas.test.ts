@@ -67,6 +67,15 @@ describe("CRD schemas from a URL with a local cache", () => {
   });
 });
 
+describe("an unreachable catalog", () => {
+  test("is an error that names the catalog and the way out, not a wave of unknown kinds", async () => {
+    const store = new SchemaStore({ ...offline, crds: "http://127.0.0.1:9", cacheDir: cache });
+    await expect(store.lookup("metallb.io/v1beta1", "IPAddressPool")).rejects.toThrow(
+      /cannot reach the CRD schema catalog.*--schemas/,
+    );
+  });
+});
+
 describe("built-in kinds", () => {
   test.each([
     ["", "v1", "Namespace", "namespace-v1.json"],
