@@ -145,6 +145,45 @@ export function checkExternalSources(nodes: Map<string, KsNode>, objects: readon
   return out;
 }
 
+/** Secrets the tree creates indirectly: cert-manager Certificates write spec.secretName. */
+function producedSecret(objects: readonly AppliedObject[], name: string, ns: string | undefined): boolean {
+  return objects.some(
+    (a) =>
+      a.object.kind === "Certificate" &&
+      groupOf(a.object) === "cert-manager.io" &&
+      str(a.object, "spec", "secretName") === name &&
+      namespaceOf(a.object) === ns,
+  );
+}
+
+/**
+ * HelmRelease valuesFrom: each ConfigMap/Secret should exist in the release's namespace, written in
+ * the tree or produced by a Certificate in it. A warning, not an error: an operator may create it.
+ */
+export function checkValuesFrom(objects: readonly AppliedObject[]): Finding[] {
+  const out: Finding[] = [];
+  for (const a of objects) {
+    if (a.object.kind !== "HelmRelease" || groupOf(a.object) !== "helm.toolkit.fluxcd.io") continue;
+    for (const [i, ref] of arr(a.object, "spec", "valuesFrom").entries()) {
+      const kind = str(ref, "kind") ?? "";
+      const name = str(ref, "name") ?? "";
+      if (get(ref, "optional") === true) continue;
+      const ns = namespaceOf(a.object);
+      if (exists(objects, kind, name, ns) || (kind === "Secret" && producedSecret(objects, name, ns))) continue;
+      out.push({
+        ...at(
+          a.source,
+          ["spec", "valuesFrom", i, "name"],
+          `valuesFrom ${kind}/${name}: nothing in the tree creates it in namespace ${ns}`,
+          "flux.values-from",
+        ),
+        severity: "warning",
+      });
+    }
+  }
+  return out;
+}
+
 /** HelmRelease dependsOn: the other HelmRelease must exist (same namespace unless given). */
 export function checkHelmReleaseDependsOn(objects: readonly AppliedObject[]): Finding[] {
   const out: Finding[] = [];

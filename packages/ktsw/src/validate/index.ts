@@ -14,6 +14,7 @@ import {
   checkHelmReleaseDependsOn,
   checkNamespaces,
   checkSourceRefs,
+  checkValuesFrom,
 } from "./graph-checks.ts";
 import { checkSchemaHeaders } from "./headers.ts";
 import { checkPins, imagePinSummary } from "./pins.ts";
@@ -93,6 +94,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkDependsOn(walk.nodes),
     ...checkDeadlocks(walk.nodes),
     ...checkHelmReleaseDependsOn(objects),
+    ...checkValuesFrom(objects),
     ...checkExternalSources(walk.nodes, objects),
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),

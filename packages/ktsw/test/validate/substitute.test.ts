@@ -52,3 +52,29 @@ describe("pins on whole objects", () => {
     expect(findings.map((f) => f.path)).toEqual(["spec.images.0.newTag"]);
   });
 });
+
+describe("HelmRelease valuesFrom", () => {
+  const release = {
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: { name: "mesh", namespace: "linkerd" },
+    spec: { valuesFrom: [{ kind: "Secret", name: "issuer", valuesKey: "ca.crt" }] },
+  };
+  test("a Secret nothing creates is a warning; one a Certificate writes is fine", async () => {
+    const { checkValuesFrom } = await import("../../src/validate/graph-checks.ts");
+    const missing = checkValuesFrom([{ object: release, owner: "" }]);
+    expect(missing.map((f) => [f.rule, f.severity])).toEqual([["flux.values-from", "warning"]]);
+    const certificate = {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: { name: "issuer", namespace: "linkerd" },
+      spec: { secretName: "issuer" },
+    };
+    expect(
+      checkValuesFrom([
+        { object: release, owner: "" },
+        { object: certificate, owner: "" },
+      ]),
+    ).toEqual([]);
+  });
+});
