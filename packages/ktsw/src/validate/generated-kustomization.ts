@@ -14,16 +14,19 @@ export function hasKustomization(dir: string): boolean {
 
 /** Files Flux would include: YAML files holding at least one document with apiVersion and kind. */
 export function manifestFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .filter((file) =>
-      parseAllDocuments(readFileSync(file, "utf8")).some((d) => {
-        const o = d.toJS() as Record<string, unknown> | null;
-        return typeof o?.apiVersion === "string" && typeof o?.kind === "string";
-      }),
-    )
-    .sort();
+  return (
+    readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      // parentPath arrived in Node 20.12; 20.11 (our engines floor) names it path.
+      .map((e) => join(e.parentPath ?? e.path, e.name))
+      .filter((file) =>
+        parseAllDocuments(readFileSync(file, "utf8")).some((d) => {
+          const o = d.toJS() as Record<string, unknown> | null;
+          return typeof o?.apiVersion === "string" && typeof o?.kind === "string";
+        }),
+      )
+      .sort()
+  );
 }
 
 /** A scratch folder whose kustomization.yaml lists the folder's manifests (build it unrestricted). */

@@ -29,10 +29,13 @@ const YAML_FILE = /\.ya?ml$/;
 
 async function listYamlFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile() && YAML_FILE.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  return (
+    entries
+      .filter((e) => e.isFile() && YAML_FILE.test(e.name))
+      // parentPath arrived in Node 20.12; 20.11 (our engines floor) names it path.
+      .map((e) => join(e.parentPath ?? e.path, e.name))
+      .sort()
+  );
 }
 
 export function parseSource(file: string, text: string): { docs: SourceDoc[]; findings: Finding[] } {

@@ -36,7 +36,7 @@ function marker(name: string): { file: string; line: number } | undefined {
   const root = join(fixtures, name);
   for (const entry of readdirSync(join(root, "kubernetes"), { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
-    const file = join(entry.parentPath, entry.name);
+    const file = join(entry.parentPath ?? entry.path, entry.name);
     const lines = readFileSync(file, "utf8").split("\n");
     const i = lines.findIndex((l) => l.includes("# mistake"));
     if (i >= 0) return { file: file.slice(root.length + 1), line: i + 1 };
