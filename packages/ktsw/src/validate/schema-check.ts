@@ -3,7 +3,7 @@ import type { Finding } from "../diagnostics.ts";
 import { ALLOWED_WITHOUT_SCHEMA } from "./allowed-kinds.ts";
 import { groupOf, nameOf, type Obj, str } from "./flux.ts";
 import { describeErrors, type SchemaStore } from "./schemas.ts";
-import { position } from "./sources.ts";
+import { findingAt } from "./sources.ts";
 import type { AppliedObject } from "./walk.ts";
 
 /** At most this many schema problems per object: the first ones are the ones to fix. */
@@ -15,18 +15,8 @@ export async function checkSchemas(objects: readonly AppliedObject[], store: Sch
     const o = a.object;
     const apiVersion = str(o, "apiVersion");
     const kind = str(o, "kind");
-    const report = (path: (string | number)[], message: string, atKey = false) => {
-      const pos = a.source ? position(a.source, path, atKey) : { line: 0, col: 0 };
-      out.push({
-        file: a.source?.file ?? "",
-        line: pos.line,
-        col: pos.col,
-        path: path.join("."),
-        message,
-        severity: "error",
-        rule: "schema",
-      });
-    };
+    const report = (path: (string | number)[], message: string, atKey = false) =>
+      out.push(findingAt(a.source, path, message, "schema", atKey));
     if (!apiVersion || !kind) {
       report([], "object without apiVersion or kind");
       continue;

@@ -84,6 +84,26 @@ export function position(src: SourceDoc, path: readonly PathSegment[], pointAtKe
   return locate(src.doc, src.lines, path, pointAtKey);
 }
 
+/** An error at `path` inside the object's source document (file only, when the object has no source). */
+export function findingAt(
+  src: SourceDoc | undefined,
+  path: readonly PathSegment[],
+  message: string,
+  rule: string,
+  pointAtKey = false,
+): Finding {
+  const pos = src ? position(src, path, pointAtKey) : { line: 0, col: 0 };
+  return {
+    file: src?.file ?? "",
+    line: pos.line,
+    col: pos.col,
+    path: path.join("."),
+    message,
+    severity: "error",
+    rule,
+  };
+}
+
 /** `group/kind/name` — namespace left out because kustomize may set it. */
 export function objectKey(o: Record<string, unknown>): string {
   const apiVersion = typeof o.apiVersion === "string" ? o.apiVersion : "";
