@@ -8,7 +8,7 @@ import { freePort } from "../src/servers.ts";
 import { type Infra, startInfra } from "../src/stack.ts";
 import { skipReason } from "../src/testkit.ts";
 
-// What the container images run: each service bundled exactly as its Dockerfile does
+// What the container images run: each service bundled exactly as apps/task-processor/Dockerfile does
 // (`npm run bundle`), started as its own process from its real `main`, configured only by
 // environment variables, doing a job end to end, and stopping cleanly on SIGTERM.
 
