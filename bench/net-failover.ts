@@ -3,12 +3,11 @@
 // the real configs (router plan + MetalLB CRs), fails a node ≥ 5 times and reports the median time
 // from the failure to the VIP route losing that node's next hop in the router's kernel FIB.
 import { performance } from "node:perf_hooks";
-import { bfdPeerStates, bgpPeerStates, setNodeLink, vipNextHops, waitForNextHops } from "../lab/net/checks.ts";
+import { setNodeLink, vipNextHops, waitForNextHops, waitForSessions } from "../lab/net/checks.ts";
 import { nodeConfigs } from "../lab/net/configs.ts";
 import { killDaemon } from "../lab/net/frr.ts";
 import { loadSite, readMetallbCrs, readRenderedRouter } from "../lab/net/inputs.ts";
 import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../lab/net/lab.ts";
-import { until } from "../lab/net/shell.ts";
 import type { KtswConfig } from "../packages/ktsw/src/config/schema.ts";
 import { durationSeconds, type MetallbCrs } from "../packages/ktsw/src/network/metallb-crs.ts";
 import { renderRouterFrr, routerBgpPlan } from "../packages/ktsw/src/network/router-bgp.ts";
@@ -54,26 +53,7 @@ function withVariant(config: KtswConfig, crs: MetallbCrs, v: Variant): { config:
 
 async function settled(lab: Lab, vip: string, withBfd: boolean): Promise<void> {
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
-  await until(
-    "sessions",
-    async () => {
-      const s = await bgpPeerStates(lab);
-      return peers.every((p) => s[p] === "Established") ? true : undefined;
-    },
-    600,
-    100,
-  );
-  if (withBfd) {
-    await until(
-      "BFD",
-      async () => {
-        const s = await bfdPeerStates(lab);
-        return peers.every((p) => s[p] === "up") ? true : undefined;
-      },
-      600,
-      100,
-    );
-  }
+  await waitForSessions(lab, { bfd: withBfd, attempts: 600, everyMs: 100 });
   await waitForNextHops(lab, vip, "ECMP", (h) => h.length === peers.length, 1200, 100);
 }
 

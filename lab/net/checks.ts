@@ -13,7 +13,7 @@ import {
 } from "../../packages/ktsw/src/network/policy.ts";
 import { vtysh } from "./frr.ts";
 import { type Lab, servicePorts } from "./lab.ts";
-import { ip, run } from "./shell.ts";
+import { ip, run, until } from "./shell.ts";
 
 const agents = fileURLToPath(new URL("./agents/", import.meta.url));
 
@@ -169,7 +169,6 @@ export async function waitForNextHops(
   attempts = 200,
   everyMs = 50,
 ): Promise<string[]> {
-  const { until } = await import("./shell.ts");
   return until(
     what,
     async () => {
@@ -179,6 +178,32 @@ export async function waitForNextHops(
     attempts,
     everyMs,
   );
+}
+
+/** Polls until every node's BGP session (and, with `bfd`, its BFD session) is up; bounded, never timed. */
+export async function waitForSessions(lab: Lab, opts: { bfd?: boolean; attempts?: number; everyMs?: number } = {}) {
+  const peers = lab.topology.nodes.map((n) => n.nodesAddress);
+  const { attempts = 120, everyMs = 250 } = opts;
+  await until(
+    "every BGP session Established",
+    async () => {
+      const s = await bgpPeerStates(lab);
+      return peers.every((p) => s[p] === "Established") ? true : undefined;
+    },
+    attempts,
+    everyMs,
+  );
+  if (opts.bfd) {
+    await until(
+      "every BFD session up",
+      async () => {
+        const s = await bfdPeerStates(lab);
+        return peers.every((p) => s[p] === "up") ? true : undefined;
+      },
+      attempts,
+      everyMs,
+    );
+  }
 }
 
 export async function setNodeLink(lab: Lab, node: string, state: "up" | "down"): Promise<void> {

@@ -12,6 +12,7 @@ import {
   vipAnswers,
   vipNextHops,
   waitForNextHops,
+  waitForSessions,
 } from "../checks.ts";
 import { labConfigs } from "../configs.ts";
 import { killDaemon } from "../frr.ts";
@@ -37,15 +38,7 @@ describe.skipIf(unavailable !== undefined)("network lab: router + MetalLB speake
     if (hold) holdSeconds = durationSeconds(hold);
     lab = await labUp(config, labConfigs(config, crs, await readRenderedRouter(root)), (s) => console.info(s));
     console.info(`lab mode: ${lab.mode}`);
-    await until(
-      "every BGP session Established",
-      async () => {
-        const states = await bgpPeerStates(lab);
-        return nodeAddresses().every((a) => states[a] === "Established") ? true : undefined;
-      },
-      120,
-      250,
-    );
+    await waitForSessions(lab);
   }, 120_000);
 
   afterAll(async () => {

@@ -4,11 +4,10 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { bfdPeerStates, bgpPeerStates, waitForNextHops } from "../../../../lab/net/checks.ts";
+import { bfdPeerStates, waitForNextHops, waitForSessions } from "../../../../lab/net/checks.ts";
 import { labConfigs } from "../../../../lab/net/configs.ts";
 import { loadSite, readMetallbCrs, readRenderedRouter } from "../../../../lab/net/inputs.ts";
 import { labDir, labDown, labUnavailable, labUp } from "../../../../lab/net/lab.ts";
-import { until } from "../../../../lab/net/shell.ts";
 import { exitCodes, type GlobalOptions, repoRoot, summary } from "./shared.ts";
 
 async function up(root: string): Promise<number> {
@@ -18,15 +17,7 @@ async function up(root: string): Promise<number> {
     process.stdout.write(`  ${s}\n`),
   );
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
-  await until(
-    "BGP sessions",
-    async () => {
-      const s = await bgpPeerStates(lab);
-      return peers.every((p) => s[p] === "Established") ? true : undefined;
-    },
-    120,
-    250,
-  );
+  await waitForSessions(lab);
   const bfd = await bfdPeerStates(lab);
   const vip = lab.topology.vips[0] ?? "";
   process.stdout.write(`  BGP: ${peers.length} sessions Established; BFD: ${JSON.stringify(bfd)}\n`);
