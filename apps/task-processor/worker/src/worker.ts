@@ -106,7 +106,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       log.info("redelivered job already finished; acked without running");
       return;
     }
-    emit({ id: job.id, type: job.type, status: "running", attempt: claim.attempts, at: new Date().toISOString() });
+    // Every status transition of this delivery carries the same job, type and attempt.
+    const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
+      emit({ id: job.id, type: job.type, status, attempt: claim.attempts, at: new Date().toISOString(), ...extra });
+    emitTransition("running");
     const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)));
     const started = performance.now();
     let output: unknown;
@@ -123,14 +126,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         await m.ackAck();
         metrics.processed.inc({ type: job.type, outcome: "dead_lettered" });
         metrics.duration.observe({ type: job.type, outcome: "failed" }, (performance.now() - started) / 1000);
-        emit({
-          id: job.id,
-          type: job.type,
-          status: "failed",
-          attempt: claim.attempts,
-          at: new Date().toISOString(),
-          error: reason,
-        });
+        emitTransition("failed", { error: reason });
         log.warn({ reason }, "job failed for the last time; dead-lettered");
       } else {
         await q(
@@ -142,14 +138,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         );
         m.nak(backoffFor(delivery));
         metrics.processed.inc({ type: job.type, outcome: "retried" });
-        emit({
-          id: job.id,
-          type: job.type,
-          status: "queued",
-          attempt: claim.attempts,
-          at: new Date().toISOString(),
-          error: reason,
-        });
+        emitTransition("queued", { error: reason });
         log.info({ reason, retry_in_ms: backoffFor(delivery) }, "job failed; will retry");
       }
       return;
@@ -160,14 +149,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     await m.ackAck();
     metrics.processed.inc({ type: job.type, outcome: "succeeded" });
     metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
-    emit({
-      id: job.id,
-      type: job.type,
-      status: "succeeded",
-      attempt: claim.attempts,
-      at: new Date().toISOString(),
-      result: output,
-    });
+    emitTransition("succeeded", { result: output });
     log.info("job succeeded");
   }
 
