@@ -288,6 +288,20 @@ function applyPostBuild(
   const out: AppliedObject[] = [];
   for (const built of raw) {
     const source = sourceOf(tree, index, built, node.path);
+    // A substitution problem points at the variable in its source file when it can be found there.
+    const variableFinding = (name: string, message: string): Finding => {
+      const at = varPosition(tree, source, name);
+      const file = at?.file ?? source?.file ?? "";
+      return {
+        file,
+        line: at?.line ?? 0,
+        col: at?.col ?? 0,
+        path: "",
+        message,
+        severity: "error",
+        rule: "flux.substitute",
+      };
+    };
     const o = withTargetNamespace(built, targetNamespace);
     const text = stringify(o);
     if (substitutionDisabled(o)) {
@@ -296,32 +310,24 @@ function applyPostBuild(
     }
     if (!hasPostBuild) {
       for (const name of new Set(referencedVars(text))) {
-        const at = varPosition(tree, source, name);
-        node.findings.push({
-          file: at?.file ?? source?.file ?? "",
-          line: at?.line ?? 0,
-          col: at?.col ?? 0,
-          path: "",
-          message: `\${${name}} is used but Flux Kustomization ${node.id} has no postBuild substitution: it would be applied literally`,
-          severity: "error",
-          rule: "flux.substitute",
-        });
+        node.findings.push(
+          variableFinding(
+            name,
+            `\${${name}} is used but Flux Kustomization ${node.id} has no postBuild substitution: it would be applied literally`,
+          ),
+        );
       }
       out.push({ object: o, owner: node.id, source });
       continue;
     }
     const result = substituteVars(text, vars);
     for (const name of new Set(result.undefinedVars)) {
-      const at = varPosition(tree, source, name);
-      node.findings.push({
-        file: at?.file ?? source?.file ?? "",
-        line: at?.line ?? 0,
-        col: at?.col ?? 0,
-        path: "",
-        message: `undefined variable \${${name}}: not in postBuild.substitute nor any substituteFrom of ${node.id}`,
-        severity: "error",
-        rule: "flux.substitute",
-      });
+      node.findings.push(
+        variableFinding(
+          name,
+          `undefined variable \${${name}}: not in postBuild.substitute nor any substituteFrom of ${node.id}`,
+        ),
+      );
     }
     for (const expr of new Set(result.unsupported)) {
       node.findings.push({
