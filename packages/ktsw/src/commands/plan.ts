@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { loadConfig } from "../config/load.ts";
+import { type LoadResult, loadConfig } from "../config/load.ts";
 import { renderPlan } from "../render/plan.ts";
 import { exitCodes, type GlobalOptions, printFindings } from "./shared.ts";
 
-export async function runPlan(opts: GlobalOptions): Promise<number> {
-  const { config, findings } = await loadConfig(opts.config);
+/** `loaded` lets `ktsw check` parse ktsw.yaml once for all its steps. */
+export async function runPlan(opts: GlobalOptions, loaded?: LoadResult): Promise<number> {
+  const { config, findings } = loaded ?? (await loadConfig(opts.config));
   if (!config) {
     printFindings(findings);
     return exitCodes.findings;

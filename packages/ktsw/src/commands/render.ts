@@ -1,12 +1,12 @@
 import type { Command } from "commander";
-import { loadConfig } from "../config/load.ts";
+import { type LoadResult, loadConfig } from "../config/load.ts";
 import { renderAll } from "../render/index.ts";
 import { findDrift, writeFiles } from "../render/write.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 
-/** Returns the exit code so `ktsw check` can compose it. */
-export async function runRender(opts: GlobalOptions & { check?: boolean }): Promise<number> {
-  const { config, findings } = await loadConfig(opts.config);
+/** Returns the exit code so `ktsw check` can compose it; `loaded` lets it parse ktsw.yaml once. */
+export async function runRender(opts: GlobalOptions & { check?: boolean }, loaded?: LoadResult): Promise<number> {
+  const { config, findings } = loaded ?? (await loadConfig(opts.config));
   if (!config) {
     printFindings(findings);
     return exitCodes.findings;

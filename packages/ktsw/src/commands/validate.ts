@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { loadConfig } from "../config/load.ts";
+import { type LoadResult, loadConfig } from "../config/load.ts";
 import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
 import { checkEncryptedFile, checkSopsConfig } from "../secrets/check.ts";
 import { listSopsFiles } from "../secrets/files.ts";
@@ -50,11 +50,16 @@ async function sopsFindings(root: string, recipients: readonly string[]): Promis
   return out.filter((f) => f.rule !== "secrets.sops");
 }
 
-const defaults: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };
+export const defaultValidateOptions: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };
 
-export async function runValidate(opts: GlobalOptions, vopts: ValidateOptions = defaults): Promise<number> {
+/** `loaded` lets `ktsw check` parse ktsw.yaml once for all its steps. */
+export async function runValidate(
+  opts: GlobalOptions,
+  vopts: ValidateOptions = defaultValidateOptions,
+  loaded?: LoadResult,
+): Promise<number> {
   const started = performance.now();
-  const { config, findings } = await loadConfig(opts.config);
+  const { config, findings } = loaded ?? (await loadConfig(opts.config));
   if (!config) {
     if (vopts.format === "json")
       process.stdout.write(
@@ -100,26 +105,32 @@ export async function runValidate(opts: GlobalOptions, vopts: ValidateOptions = 
   return hasErrors(report.findings) ? exitCodes.findings : exitCodes.ok;
 }
 
-export function registerValidate(program: Command): void {
-  program
-    .command("validate")
-    .description(
-      "validate ktsw.yaml, then the whole GitOps tree offline: YAML, Flux substitution, JSON schemas, Flux graph, pins, SOPS, policies; every problem as file:line:col path: message",
-    )
-    .option("--format <format>", "text or json", "text")
+/** The tree options `validate` and `check` share, declared once so both verbs read them the same way. */
+export function withTreeOptions(command: Command): Command {
+  return command
     .option(
       "--schemas <dir-or-url>",
       "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository if present, else the public catalog)",
     )
     .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
     .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")
-    .option("--no-policies", "skip the Gatekeeper policy check")
-    .action(async (vopts: ValidateOptions) => {
-      if (vopts.format !== "text" && vopts.format !== "json") {
-        process.stderr.write(`ktsw validate: --format must be text or json\n`);
-        process.exitCode = exitCodes.usage;
-        return;
-      }
-      process.exitCode = await runValidate(program.opts<GlobalOptions>(), vopts);
-    });
+    .option("--no-policies", "skip the Gatekeeper policy check");
+}
+
+export function registerValidate(program: Command): void {
+  withTreeOptions(
+    program
+      .command("validate")
+      .description(
+        "validate ktsw.yaml, then the whole GitOps tree offline: YAML, Flux substitution, JSON schemas, Flux graph, pins, SOPS, policies; every problem as file:line:col path: message",
+      )
+      .option("--format <format>", "text or json", "text"),
+  ).action(async (vopts: ValidateOptions) => {
+    if (vopts.format !== "text" && vopts.format !== "json") {
+      process.stderr.write(`ktsw validate: --format must be text or json\n`);
+      process.exitCode = exitCodes.usage;
+      return;
+    }
+    process.exitCode = await runValidate(program.opts<GlobalOptions>(), vopts);
+  });
 }
