@@ -46,7 +46,7 @@ describe("ktsw validate (CLI)", () => {
   });
 
   test("a misspelt variable: exit 1, ✗ on its Kustomization, finding at file:line:col of the variable", async () => {
-    const file = "kubernetes/infrastructure/networking/metallb/config/bgppeer.yaml";
+    const file = "kubernetes/networking/metallb/config/bgppeer.yaml";
     const original = readFileSync(join(work, file), "utf8");
     writeFileSync(join(work, file), original.replace("peerASN: ${ROUTER_ASN}", "peerASN: ${ROUTER_AS}"));
     const lines = readFileSync(join(work, file), "utf8").split("\n");

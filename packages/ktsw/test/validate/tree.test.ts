@@ -181,7 +181,7 @@ describe("the optional ACME issuer", () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
     try {
       cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-      const index = join(work, "kubernetes/infrastructure/security/kustomization.yaml");
+      const index = join(work, "kubernetes/security/kustomization.yaml");
       writeFileSync(index, `${readFileSync(index, "utf8")}  - ./cert-manager/acme/ks.yaml\n`);
       const report = await validateTree({
         root: work,
@@ -204,7 +204,7 @@ describe("policies run on the tree's plain objects", () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-policy-"));
     try {
       cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-      const file = "kubernetes/infrastructure/security/cert-manager/app/namespace.yaml";
+      const file = "kubernetes/security/cert-manager/app/namespace.yaml";
       const text = readFileSync(join(work, file), "utf8");
       writeFileSync(join(work, file), text.replace("linkerd.io/inject: enabled", "example.com/owner: nobody"));
       const report = await validateTree({
