@@ -154,7 +154,7 @@ describe("the real tree", () => {
       "metallb",
       "metallb-config",
       "cert-manager",
-      "cert-manager-issuers",
+      "cert-manager-config",
     ]) {
       expect(names).toContain(layer);
     }
