@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
+import { parse, stringify } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
 import { defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
 import { findTool } from "../../src/validate/tools.ts";
@@ -177,12 +178,15 @@ describe("the layers", () => {
 });
 
 describe("the optional ACME issuer", () => {
-  test("switched on (listed in the security layer), the tree still validates and the issuer is applied", async () => {
+  test("switched on (its delete patch removed from the security layer), the tree still validates and the issuer is applied", async () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
     try {
       cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+      // Switched on as the README says: drop the security layer's patch that deletes it.
       const index = join(work, "kubernetes/security/kustomization.yaml");
-      writeFileSync(index, `${readFileSync(index, "utf8")}  - ./cert-manager/acme/ks.yaml\n`);
+      const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
+      layer.patches = layer.patches?.filter((p) => p.target?.name !== "cert-manager-acme");
+      writeFileSync(index, stringify(layer));
       const report = await validateTree({
         root: work,
         treeDir: "kubernetes",
