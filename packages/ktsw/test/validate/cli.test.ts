@@ -34,7 +34,7 @@ describe("ktsw validate (CLI)", () => {
     const text = await ktsw("validate");
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
-      /✓ flux-system\/metallb-config {2}\.\/kubernetes\/infrastructure\/networking\/metallb\/config {2}\(4 objects\)/,
+      /✓ flux-system\/metallb-config {2}\.\/kubernetes\/networking\/metallb\/config {2}\(4 objects\)/,
     );
     expect(text.stdout).toMatch(/charts are not available offline/);
     const json = await ktsw("validate", "--format", "json");
