@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { FLUX_KUSTOMIZE_GROUP, type Obj } from "../../src/validate/flux.ts";
+import { isFluxKustomization, type Obj } from "../../src/validate/flux.ts";
 import { indexSources, readSourceTree } from "../../src/validate/sources.ts";
 import { findTool } from "../../src/validate/tools.ts";
 import { walkFluxGraph } from "../../src/validate/walk.ts";
@@ -31,7 +31,7 @@ function docsOf(file: string): Obj[] {
 
 function fluxKustomizations(file: string): FluxKs[] {
   return docsOf(file)
-    .filter((o) => o.kind === "Kustomization" && String(o.apiVersion).startsWith(`${FLUX_KUSTOMIZE_GROUP}/`))
+    .filter(isFluxKustomization)
     .map((o) => ({ name: String((o.metadata as Obj)?.name), spec: (o.spec ?? {}) as Obj }));
 }
 
@@ -174,8 +174,7 @@ describe("component Kustomizations as the layers create them", () => {
     const layers = new Set(["networking", "security", "platform", "observability", "data", "apps"]);
     const components = [...walk.nodes.values()].filter((n) => layers.has(n.parent.replace(/^flux-system\//, "")));
     const declared = tree.docs
-      .filter((d) => basename(d.file) === "ks.yaml" && d.object.kind === "Kustomization")
-      .filter((d) => String(d.object.apiVersion).startsWith(`${FLUX_KUSTOMIZE_GROUP}/`))
+      .filter((d) => basename(d.file) === "ks.yaml" && isFluxKustomization(d.object))
       .map((d) => String((d.object.metadata as Obj).name))
       .filter((name) => name !== "cert-manager-acme"); // optional, off until switched on (tree.test.ts)
     expect(components.map((n) => String((n.object.metadata as Obj).name)).sort()).toEqual(declared.sort());
