@@ -8,7 +8,7 @@ import { type MetallbCrs, parseMetallbCrs, substituteVariables } from "../../pac
 import { clusterSettingsData } from "../../packages/ktsw/src/render/cluster-settings.ts";
 import { routerDir } from "../../packages/ktsw/src/render/router/index.ts";
 
-export const metallbConfigDir = "kubernetes/infrastructure/networking/metallb/config";
+export const metallbConfigDir = "kubernetes/networking/metallb/config";
 
 export async function loadSite(root: string): Promise<KtswConfig> {
   const { config, findings } = await loadConfig(join(root, "ktsw.yaml"));

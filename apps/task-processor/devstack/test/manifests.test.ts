@@ -70,6 +70,9 @@ describe("task-processor manifests", () => {
       const [group, version] = d.apiVersion.includes("/") ? d.apiVersion.split("/") : ["", d.apiVersion];
       const schemaFile = join(crdSchemas, group ?? "", `${d.kind.toLowerCase()}_${version}.json`);
       if (!group?.includes(".") || group.endsWith("k8s.io") || !existsSync(schemaFile)) continue;
+      // ks.yaml holds only the Kustomizations' own fields; the layer that applies them adds the rest
+      // (interval, prune, sourceRef...), and `ktsw validate` checks them in that form.
+      if (group === "kustomize.toolkit.fluxcd.io") continue;
       const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, "utf8")));
       const { file: _file, ...resource } = d;
       const ok = validate(resource);
@@ -77,8 +80,8 @@ describe("task-processor manifests", () => {
       checked++;
     }
     // Stream ×2, Consumer, Cluster, Database, ScaledObject, VMServiceScrape, Certificate,
-    // IngressRoute, KeycloakRealmImport, Flux Kustomization ×2.
-    expect(checked).toBe(12);
+    // IngressRoute, KeycloakRealmImport.
+    expect(checked).toBe(10);
   });
 
   test("no plaintext Secret is committed; the database URL comes from CloudNativePG's secret", () => {

@@ -86,7 +86,7 @@ describe("MetalLB speaker FRR config from the CRs", () => {
   });
 
   test("the repository's CRs give a peering to the router that announces the ingress VIP with origin IGP", async () => {
-    const dir = join(repoRoot, "kubernetes/infrastructure/networking/metallb/config");
+    const dir = join(repoRoot, "kubernetes/networking/metallb/config");
     const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");
     const vars = clusterSettingsData(config);
     const crs = parseMetallbCrs(

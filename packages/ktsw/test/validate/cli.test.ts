@@ -34,7 +34,7 @@ describe("ktsw validate (CLI)", () => {
     const text = await ktsw("validate");
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
-      /✓ flux-system\/metallb-config {2}\.\/kubernetes\/infrastructure\/networking\/metallb\/config {2}\(4 objects\)/,
+      /✓ flux-system\/metallb-config {2}\.\/kubernetes\/networking\/metallb\/config {2}\(4 objects\)/,
     );
     expect(text.stdout).toMatch(/charts are not available offline/);
     const json = await ktsw("validate", "--format", "json");
@@ -46,7 +46,7 @@ describe("ktsw validate (CLI)", () => {
   });
 
   test("a misspelt variable: exit 1, ✗ on its Kustomization, finding at file:line:col of the variable", async () => {
-    const file = "kubernetes/infrastructure/networking/metallb/config/bgppeer.yaml";
+    const file = "kubernetes/networking/metallb/config/bgppeer.yaml";
     const original = readFileSync(join(work, file), "utf8");
     writeFileSync(join(work, file), original.replace("peerASN: ${ROUTER_ASN}", "peerASN: ${ROUTER_AS}"));
     const lines = readFileSync(join(work, file), "utf8").split("\n");

@@ -1,4 +1,4 @@
-// The MetalLB promise in kubernetes/infrastructure/networking/metallb/config, checked on the objects
+// The MetalLB promise in kubernetes/networking/metallb/config, checked on the objects
 // Flux would apply (built and substituted from this site's cluster-settings): VIPs come from the
 // public VLAN, BGP peers only on the nodes VLAN, nothing ever on the storage VLAN, no L2 mode.
 import { join, resolve } from "node:path";

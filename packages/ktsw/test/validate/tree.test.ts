@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
+import { parse, stringify } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
 import { defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
 import { findTool } from "../../src/validate/tools.ts";
@@ -154,7 +155,7 @@ describe("the real tree", () => {
       "metallb",
       "metallb-config",
       "cert-manager",
-      "cert-manager-issuers",
+      "cert-manager-config",
     ]) {
       expect(names).toContain(layer);
     }
@@ -177,12 +178,15 @@ describe("the layers", () => {
 });
 
 describe("the optional ACME issuer", () => {
-  test("switched on (listed in the security layer), the tree still validates and the issuer is applied", async () => {
+  test("switched on (its delete patch removed from the security layer), the tree still validates and the issuer is applied", async () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
     try {
       cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-      const index = join(work, "kubernetes/infrastructure/security/kustomization.yaml");
-      writeFileSync(index, `${readFileSync(index, "utf8")}  - ./cert-manager/acme/ks.yaml\n`);
+      // Switched on as the README says: drop the security layer's patch that deletes it.
+      const index = join(work, "kubernetes/security/kustomization.yaml");
+      const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
+      layer.patches = layer.patches?.filter((p) => p.target?.name !== "cert-manager-acme");
+      writeFileSync(index, stringify(layer));
       const report = await validateTree({
         root: work,
         treeDir: "kubernetes",
@@ -204,7 +208,7 @@ describe("policies run on the tree's plain objects", () => {
     const work = mkdtempSync(join(tmpdir(), "ktsw-policy-"));
     try {
       cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-      const file = "kubernetes/infrastructure/security/cert-manager/app/namespace.yaml";
+      const file = "kubernetes/security/cert-manager/app/namespace.yaml";
       const text = readFileSync(join(work, file), "utf8");
       writeFileSync(join(work, file), text.replace("linkerd.io/inject: enabled", "example.com/owner: nobody"));
       const report = await validateTree({
