@@ -124,6 +124,20 @@ describe.skipIf(skipReason)("gateway authentication", () => {
     expect(s.infra.issuer.jwksFetches()).toBeGreaterThan(before);
   });
 
+  test("a token whose sub is longer than a job can record → 400 at the door, nothing queued", async () => {
+    // The worker parses every message with the shared contract (submittedBy ≤ 256 characters) and
+    // dead-letters what breaks it; the gateway parses with the same contract, so it refuses first.
+    const before = (await s.svc.nats.jsm.streams.info("JOBS")).state.last_seq;
+    const res = await s.submit(job, { token: await s.token({ sub: "s".repeat(300) }) });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    const body = (await res.json()) as { title: string; detail: string; errors: { path: string; message: string }[] };
+    expect(body.title).toBe("Invalid job message");
+    expect(body.detail).toMatch(/token's subject \(sub\)/);
+    expect(body.errors).toEqual([{ path: "/submittedBy", message: expect.stringMatching(/256/) }]);
+    expect((await s.svc.nats.jsm.streams.info("JOBS")).state.last_seq).toBe(before);
+  });
+
   test("no rejected request left a job behind", async () => {
     const { rows } = await s.svc.pool.query("SELECT submitted_by FROM jobs WHERE submitted_by <> 'dev-user'");
     expect(rows).toEqual([]);
