@@ -1,6 +1,6 @@
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJob, completeJob, failJob, type Pool, q } from "@ktsw/task-shared/db";
+import { claimJob, completeJob, failJob, type Pool, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -129,13 +129,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         emitTransition("failed", { error: reason });
         log.warn({ reason }, "job failed for the last time; dead-lettered");
       } else {
-        await q(
-          pool,
-          TRACER,
-          "UPDATE jobs",
-          "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
-          [job.id, `attempt ${delivery} failed: ${reason}`],
-        );
+        await requeueJob(pool, TRACER, job.id, `attempt ${delivery} failed: ${reason}`);
         m.nak(backoffFor(delivery));
         metrics.processed.inc({ type: job.type, outcome: "retried" });
         emitTransition("queued", { error: reason });
