@@ -1,13 +1,13 @@
 import cors from "@fastify/cors";
 import { type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
-import { issuePointers, type JobEvent, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { insertQueued, type Pool } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
-import type { Nats } from "@ktsw/task-shared/nats";
+import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { problem, unavailable } from "@ktsw/task-shared/problem";
 import { injectTrace } from "@ktsw/task-shared/tracing";
 import { headers as natsHeaders } from "@nats-io/transport-node";
@@ -111,13 +111,7 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     }
     // Announced before the commit: a worker's claim waits for that commit, so its "running" can
     // never overtake this "queued" on the way to live subscribers.
-    publishEvent(nats, {
-      id: message.id,
-      type: message.type,
-      status: "queued",
-      attempt: 0,
-      at: new Date().toISOString(),
-    });
+    publishJobEvent(nats.nc, { id: message.id, type: message.type, status: "queued", attempt: 0 });
     try {
       await client.query("COMMIT");
     } catch (err) {
@@ -131,14 +125,6 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     throw err;
   } finally {
     client.release();
-  }
-}
-
-function publishEvent(nats: Nats, e: JobEvent): void {
-  try {
-    nats.nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
-  } catch {
-    // Status events are a live view only; the database stays the source of truth.
   }
 }
 
