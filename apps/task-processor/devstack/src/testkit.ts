@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { initTracing } from "@ktsw/task-shared/tracing";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, vi } from "vitest";
 import { findBinary } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
 import type { IssueOptions } from "./token-issuer.ts";
@@ -62,18 +62,16 @@ export function useStack(opts: ServiceOptions = {}): StackHandle {
       fetch(`${h.svc.statusUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token ?? (await h.token())}` } });
     h.waitForStatus = async (id, status, timeoutMs = 20_000) => {
       const want = Array.isArray(status) ? status : [status];
-      const until = Date.now() + timeoutMs;
       let last: Record<string, unknown> = {};
-      while (Date.now() < until) {
-        const r = await h.getJob(id);
-        if (r.status === 200) {
-          last = (await r.json()) as Record<string, unknown>;
-          if (want.includes(last.status as string)) return last;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(
-        `job ${id} did not reach ${want.join("|")} within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`,
+      return vi.waitFor(
+        async () => {
+          const r = await h.getJob(id);
+          if (r.status === 200) last = (await r.json()) as Record<string, unknown>;
+          if (!want.includes(last.status as string))
+            throw new Error(`job ${id} did not reach ${want.join("|")}; last seen ${JSON.stringify(last)}`);
+          return last;
+        },
+        { timeout: timeoutMs, interval: 100 },
       );
     };
   });
