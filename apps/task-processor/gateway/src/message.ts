@@ -22,10 +22,7 @@ export function toJobMessage(request: JobRequest, submittedBy: string, now: Date
     submittedAt: now.toISOString(),
   });
   if (parsed.success) return parsed.data;
-  const reasons = parsed.error.issues.map((i) => {
-    const field = String(i.path[0] ?? "");
-    return `${ORIGIN[field] ?? field}: ${i.message}`;
-  });
+  const reasons = parsed.error.issues.map((i) => `${ORIGIN[String(i.path[0])] ?? i.path.join(".")}: ${i.message}`);
   throw problem(
     400,
     "Invalid job message",
