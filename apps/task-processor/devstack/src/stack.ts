@@ -1,19 +1,18 @@
-import { buildGateway } from "@ktsw/task-gateway/app";
-import { createVerifier } from "@ktsw/task-shared/auth";
-import { gatewayEnv, loadConfig, statusEnv, workerEnv } from "@ktsw/task-shared/config";
+import { gatewayService } from "@ktsw/task-gateway/service";
+import type { BaseConfig } from "@ktsw/task-shared/config";
 import { createPool, migrate, type Pool } from "@ktsw/task-shared/db";
-import { createLogger, type Logger } from "@ktsw/task-shared/logger";
-import { connectNats, ensureStreams, type Nats } from "@ktsw/task-shared/nats";
-import { buildStatus } from "@ktsw/task-status/app";
-import { createWorker, type Worker } from "@ktsw/task-worker/worker";
+import type { Nats } from "@ktsw/task-shared/nats";
+import { type ServiceDefinition, type ServiceParts, serviceConfig, startService } from "@ktsw/task-shared/service";
+import { statusService } from "@ktsw/task-status/service";
+import { workerService } from "@ktsw/task-worker/service";
+import type { Worker } from "@ktsw/task-worker/worker";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import type { DestinationStream } from "pino";
 import { type RunningServer, startNats, startPostgres, startRedis } from "./servers.ts";
 import { startTokenIssuer, type TokenIssuer } from "./token-issuer.ts";
 
 // The whole system on one machine: real servers (servers.ts), a dev token issuer, and the three
-// services built in-process from their real code. `npm run demo` and the tests share it.
+// services started in-process through the same start-up as their mains. `npm run demo` and the tests share it.
 
 export interface Infra {
   nats: RunningServer;
@@ -65,7 +64,7 @@ export interface Services {
   gatewayUrl: string;
   statusUrl: string;
   workerUrl: string;
-  /** connections owned by the services, for tests that need to look inside */
+  /** connections owned by the worker, for tests that need to look inside */
   pool: Pool;
   nats: Nats;
   stop(): Promise<void>;
@@ -81,6 +80,7 @@ export interface ServiceOptions {
   logDestination?: DestinationStream;
 }
 
+/** The three services started in-process exactly as their mains start them (shared/src/service.ts). */
 export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}): Promise<Services> {
   const env: Record<string, string> = {
     NATS_URL: urls.natsUrl,
@@ -89,88 +89,43 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     OIDC_ISSUER: urls.issuer,
     OIDC_JWKS_URL: urls.jwksUrl,
     LOG_LEVEL: opts.logLevel ?? "silent",
+    HOST: opts.host ?? "127.0.0.1",
+    // Three services share one throw-away Postgres: smaller pools than production's default.
+    PG_POOL_MAX: "5",
+    // What NACK's Stream objects do in Kubernetes: the gateway creates the streams.
+    ENSURE_STREAMS: "true",
     ...opts.env,
   };
-  const host = opts.host ?? "127.0.0.1";
-  const closers: (() => Promise<unknown>)[] = [];
+  const running: { stop(): Promise<void> }[] = [];
   const stop = async () => {
-    for (const c of closers.reverse()) await c().catch(() => {});
+    for (const svc of running.reverse()) await svc.stop().catch(() => {});
+  };
+  const start = async <C extends BaseConfig, P extends ServiceParts>(def: ServiceDefinition<C, P>, port = 0) => {
+    const svc = await startService(def, serviceConfig(def, { ...env, PORT: String(port) }), {
+      logDestination: opts.logDestination,
+    });
+    running.push(svc);
+    return svc;
   };
   try {
-    const gatewayCfg = loadConfig(gatewayEnv, { ...env, SERVICE_NAME: "task-gateway" });
-    const workerCfg = loadConfig(workerEnv, { ...env, SERVICE_NAME: "task-worker" });
-    const statusCfg = loadConfig(statusEnv, { ...env, SERVICE_NAME: "task-status" });
-    const log = (name: string): Logger => createLogger(name, env.LOG_LEVEL, opts.logDestination);
-
-    // One-off setup that Kubernetes does with the migrate init container and NACK's Stream CRDs.
+    // One-off setup that Kubernetes does with the migrate init container.
     const setupPool = createPool(env.DATABASE_URL as string, 1);
-    await migrate(setupPool);
-    await setupPool.end();
-
-    const conn = async (name: string) => {
-      const n = await connectNats(env.NATS_URL as string, name);
-      closers.push(() => n.nc.drain().catch(() => n.nc.close()));
-      return n;
+    await migrate(setupPool).finally(() => setupPool.end());
+    // The gateway first: the streams it ensures are where the worker's consumer lives.
+    const gateway = await start(gatewayService, opts.ports?.gateway);
+    const worker = await start(workerService, opts.ports?.worker);
+    const status = await start(statusService, opts.ports?.status);
+    return {
+      gateway: gateway.parts.app,
+      status: status.parts.app,
+      worker: worker.parts.worker,
+      gatewayUrl: gateway.url,
+      statusUrl: status.url,
+      workerUrl: worker.url,
+      pool: worker.pool,
+      nats: worker.nats,
+      stop,
     };
-    const pool = (max: number) => {
-      const p = createPool(env.DATABASE_URL as string, max);
-      closers.push(() => p.end());
-      return p;
-    };
-    const gwNats = await conn("task-gateway");
-    await ensureStreams(
-      gwNats.jsm,
-      { jobs: gatewayCfg.JOBS_STREAM, dlq: gatewayCfg.DLQ_STREAM },
-      gatewayCfg.DEDUP_WINDOW_MS,
-    );
-
-    const verifier = (cfg: typeof gatewayCfg | typeof statusCfg) =>
-      createVerifier({
-        issuer: cfg.OIDC_ISSUER,
-        jwksUrl: cfg.OIDC_JWKS_URL,
-        audience: cfg.OIDC_AUDIENCE,
-        clockSkewSec: cfg.CLOCK_SKEW_SEC,
-        jwksCooldownMs: cfg.JWKS_COOLDOWN_MS,
-      });
-
-    const wkNats = await conn("task-worker");
-    const wkPool = pool(workerCfg.CONCURRENCY + 2);
-    const worker = createWorker({ config: workerCfg, logger: log("task-worker"), nats: wkNats, pool: wkPool });
-    await worker.start();
-    closers.push(() => worker.stop());
-    closers.push(() => worker.app.close());
-
-    const gateway = await buildGateway({
-      config: gatewayCfg,
-      logger: log("task-gateway"),
-      nats: gwNats,
-      pool: pool(5),
-      verify: verifier(gatewayCfg),
-    });
-    closers.push(() => gateway.close());
-
-    const redis = new Redis(env.REDIS_URL as string, {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-    });
-    await redis.connect();
-    closers.push(() => redis.quit().catch(() => redis.disconnect()));
-    const stNats = await conn("task-status");
-    const status = await buildStatus({
-      config: statusCfg,
-      logger: log("task-status"),
-      nats: stNats,
-      pool: pool(5),
-      redis,
-      verify: verifier(statusCfg),
-    });
-    closers.push(() => status.close());
-
-    const gatewayUrl = await gateway.listen({ host, port: opts.ports?.gateway ?? 0 });
-    const statusUrl = await status.listen({ host, port: opts.ports?.status ?? 0 });
-    const workerUrl = await worker.app.listen({ host, port: opts.ports?.worker ?? 0 });
-    return { gateway, status, worker, gatewayUrl, statusUrl, workerUrl, pool: wkPool, nats: wkNats, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { initTracing } from "@ktsw/task-shared/tracing";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect, vi } from "vitest";
 import { findBinary } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
 import type { IssueOptions } from "./token-issuer.ts";
@@ -30,6 +30,8 @@ export interface StackHandle {
   token(o?: IssueOptions): Promise<string>;
   submit(body: unknown, opts?: { token?: string; headers?: Record<string, string> }): Promise<Response>;
   getJob(id: string, token?: string): Promise<Response>;
+  /** Runs `request` and asserts it stored no job row and queued no message (what a rejection must leave). */
+  storesNothing<T>(request: () => Promise<T>): Promise<T>;
   /** Polls the status API until the job reaches `status` (or fails the test after `timeoutMs`). */
   waitForStatus(id: string, status: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
 }
@@ -60,20 +62,28 @@ export function useStack(opts: ServiceOptions = {}): StackHandle {
       });
     h.getJob = async (id, token) =>
       fetch(`${h.svc.statusUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token ?? (await h.token())}` } });
+    h.storesNothing = async (request) => {
+      const footprint = async () => ({
+        rows: (await h.svc.pool.query("SELECT count(*)::int AS n FROM jobs")).rows[0].n as number,
+        queued: (await h.svc.nats.jsm.streams.info("JOBS")).state.last_seq,
+      });
+      const before = await footprint();
+      const out = await request();
+      expect(await footprint(), "a rejected request left a job row or a queued message").toEqual(before);
+      return out;
+    };
     h.waitForStatus = async (id, status, timeoutMs = 20_000) => {
       const want = Array.isArray(status) ? status : [status];
-      const until = Date.now() + timeoutMs;
       let last: Record<string, unknown> = {};
-      while (Date.now() < until) {
-        const r = await h.getJob(id);
-        if (r.status === 200) {
-          last = (await r.json()) as Record<string, unknown>;
-          if (want.includes(last.status as string)) return last;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(
-        `job ${id} did not reach ${want.join("|")} within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`,
+      return vi.waitFor(
+        async () => {
+          const r = await h.getJob(id);
+          if (r.status === 200) last = (await r.json()) as Record<string, unknown>;
+          if (!want.includes(last.status as string))
+            throw new Error(`job ${id} did not reach ${want.join("|")}; last seen ${JSON.stringify(last)}`);
+          return last;
+        },
+        { timeout: timeoutMs, interval: 100 },
       );
     };
   });

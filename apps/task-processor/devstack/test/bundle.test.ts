@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { freePort } from "../src/servers.ts";
 import { type Infra, startInfra } from "../src/stack.ts";
 import { skipReason } from "../src/testkit.ts";
@@ -60,14 +60,18 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
       log += b;
     });
     procs.set(service, { child, port, log: () => log });
-    const until = Date.now() + 30_000;
-    while (Date.now() < until) {
-      if (child.exitCode !== null) throw new Error(`${service} exited ${child.exitCode}:\n${log}`);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      if (ready?.status === 200) return port;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`${service} not ready:\n${log}`);
+    const exited = () => (child.exitCode === null ? undefined : child.exitCode);
+    // An exit is final: fail at once with the log instead of waiting out the deadline.
+    await vi.waitFor(
+      async () => {
+        if (exited() !== undefined) return;
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+        if (ready?.status !== 200) throw new Error(`${service} not ready:\n${log}`);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    if (exited() !== undefined) throw new Error(`${service} exited ${exited()}:\n${log}`);
+    return port;
   }
 
   test("migrate, start all three, run a job, stop each cleanly on SIGTERM", async () => {
@@ -86,13 +90,11 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    let status = "";
-    for (let i = 0; i < 100 && status !== "succeeded"; i++) {
+    const status = async () => {
       const r = await fetch(`http://127.0.0.1:${st}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token}` } });
-      if (r.status === 200) status = ((await r.json()) as { status: string }).status;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe("succeeded");
+      return r.status === 200 ? ((await r.json()) as { status: string }).status : `HTTP ${r.status}`;
+    };
+    await expect.poll(status, { timeout: 20_000 }).toBe("succeeded");
     const page = await fetch(`http://127.0.0.1:${st}/`);
     expect(await page.text()).toMatch(/<title>Task processor/);
 

@@ -1,19 +1,19 @@
 import cors from "@fastify/cors";
 import { type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
-import { type JobEvent, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { insertQueued, type Pool } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
-import type { Nats } from "@ktsw/task-shared/nats";
+import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { problem, unavailable } from "@ktsw/task-shared/problem";
 import { injectTrace } from "@ktsw/task-shared/tracing";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
-import { jobId } from "./ids.ts";
+import { toJobMessage } from "./message.ts";
 
 export const TRACER = "task-gateway";
 
@@ -56,16 +56,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       const parsed = jobRequest.safeParse(req.body);
       if (!parsed.success) {
         throw problem(400, "Invalid job request", "the body does not match the job schema", {
-          errors: parsed.error.issues.map((i) => ({ path: `/${i.path.join("/")}`, message: i.message })),
+          errors: issuePointers(parsed.error),
         });
       }
-      const { idempotencyKey, ...spec } = parsed.data;
-      const message = {
-        ...spec,
-        id: jobId(principal.sub, idempotencyKey),
-        submittedBy: principal.sub,
-        submittedAt: new Date().toISOString(),
-      } as JobMessage;
+      const message = toJobMessage(parsed.data, principal.sub, new Date());
       const { duplicate } = await enqueue(deps, message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
       req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");
@@ -117,13 +111,7 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     }
     // Announced before the commit: a worker's claim waits for that commit, so its "running" can
     // never overtake this "queued" on the way to live subscribers.
-    publishEvent(nats, {
-      id: message.id,
-      type: message.type,
-      status: "queued",
-      attempt: 0,
-      at: new Date().toISOString(),
-    });
+    publishJobEvent(nats.nc, { id: message.id, type: message.type, status: "queued", attempt: 0 });
     try {
       await client.query("COMMIT");
     } catch (err) {
@@ -137,14 +125,6 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     throw err;
   } finally {
     client.release();
-  }
-}
-
-function publishEvent(nats: Nats, e: JobEvent): void {
-  try {
-    nats.nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
-  } catch {
-    // Status events are a live view only; the database stays the source of truth.
   }
 }
 

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import type { AuthConfig } from "./config.ts";
 import { HttpProblem, problem, unavailable } from "./problem.ts";
 
 export interface AuthSettings {
@@ -53,6 +54,16 @@ export function createVerifier(s: AuthSettings): Verifier {
     }
   };
 }
+
+/** The verifier a service's OIDC_* settings describe. */
+export const verifierFor = (c: AuthConfig): Verifier =>
+  createVerifier({
+    issuer: c.OIDC_ISSUER,
+    jwksUrl: c.OIDC_JWKS_URL,
+    audience: c.OIDC_AUDIENCE,
+    clockSkewSec: c.CLOCK_SKEW_SEC,
+    jwksCooldownMs: c.JWKS_COOLDOWN_MS,
+  });
 
 function toProblem(err: unknown): HttpProblem {
   if (err instanceof errors.JWTExpired) return unauthorized("token expired");

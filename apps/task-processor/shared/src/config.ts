@@ -31,6 +31,8 @@ export const gatewayEnv = baseEnv.extend({
   ...authEnv.shape,
   BODY_LIMIT_BYTES: int(64 * 1024),
   PUBLISH_TIMEOUT_MS: int(3_000),
+  // In Kubernetes NACK owns the streams (Stream objects); elsewhere ENSURE_STREAMS=true creates them.
+  ENSURE_STREAMS: z.enum(["true", "false"]).default("false"),
   REQUIRED_SCOPE: z.string().default("jobs:write"),
   CORS_ORIGINS: z.string().default(""),
   STATUS_BASE_URL: z.string().default(""),
@@ -69,6 +71,7 @@ export type GatewayConfig = z.infer<typeof gatewayEnv>;
 export type WorkerConfig = z.infer<typeof workerEnv>;
 export type StatusConfig = z.infer<typeof statusEnv>;
 export type BaseConfig = z.infer<typeof baseEnv>;
+export type AuthConfig = z.infer<typeof authEnv>;
 
 export class ConfigError extends Error {}
 

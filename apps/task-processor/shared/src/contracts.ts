@@ -60,6 +60,10 @@ export const jobMessage = z.intersection(
 );
 export type JobMessage = z.infer<typeof jobMessage>;
 
+/** Contract violations as problem documents list them: a JSON pointer to the field and what is wrong. */
+export const issuePointers = (error: z.ZodError) =>
+  error.issues.map((i) => ({ path: `/${i.path.join("/")}`, message: i.message }));
+
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
 export const jobStatus = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof jobStatus>;

@@ -169,6 +169,17 @@ export async function completeJob(db: pg.Pool, tracerName: string, id: string, o
   });
 }
 
+/** Hands a failed delivery back to the queue (running → queued), keeping why it failed. */
+export async function requeueJob(db: pg.Pool, tracerName: string, id: string, error: string): Promise<void> {
+  await q(
+    db,
+    tracerName,
+    "UPDATE jobs",
+    "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
+    [id, error],
+  );
+}
+
 export async function failJob(
   db: pg.Pool | pg.PoolClient,
   tracerName: string,

@@ -9,7 +9,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { SUBJECTS } from "./contracts.ts";
+import { type JobEvent, SUBJECTS } from "./contracts.ts";
 
 export interface Nats {
   nc: NatsConnection;
@@ -99,4 +99,18 @@ export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings)
 export async function consumerDepth(jsm: JetStreamManager, stream: string, durable: string) {
   const info = await jsm.consumers.info(stream, durable);
   return { pending: info.num_pending, ackPending: info.num_ack_pending };
+}
+
+/**
+ * Announces a job's status transition on core NATS (`events.jobs.<id>`), stamped with the time.
+ * Status events are a live view only: the database stays the source of truth, so a publish that
+ * fails (connection down) is dropped rather than failing the job.
+ */
+export function publishJobEvent(nc: NatsConnection, event: Omit<JobEvent, "at">, at = new Date()): void {
+  const e: JobEvent = { ...event, at: at.toISOString() };
+  try {
+    nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
+  } catch {
+    // live view only; see above
+  }
 }

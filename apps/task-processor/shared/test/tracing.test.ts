@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
 import { initTracing } from "@ktsw/task-shared/tracing";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 
 // One trace from the HTTP request through the NATS message headers into the worker and its
 // Postgres statements, collected by the SDK's in-memory exporter; and the same trace_id in the logs.
@@ -29,9 +29,16 @@ describe.skipIf(skipReason)("distributed tracing", () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     await s.waitForStatus(id, "succeeded");
-    await new Promise((r) => setTimeout(r, 200));
-
-    const spans = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === callerTrace);
+    // The job reads as succeeded once its result is committed; the worker's consumer span ends a
+    // moment later, after the ack. Wait for that span rather than a fixed pause.
+    const spans = await vi.waitFor(
+      () => {
+        const mine = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === callerTrace);
+        if (!mine.some((sp) => sp.name === "process job")) throw new Error("the worker's span has not ended yet");
+        return mine;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     const by = (name: string, scope: string) =>
       spans.find((sp) => sp.name === name && sp.instrumentationScope.name === scope) as ReadableSpan;
     const server = by("POST /v1/jobs", "task-gateway");

@@ -1,11 +1,11 @@
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJob, completeJob, failJob, type Pool, q } from "@ktsw/task-shared/db";
+import { claimJob, completeJob, failJob, type Pool, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { createRegistry, installHttpMetrics, jobMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
-import { consumerDepth, ensureConsumer, type Nats } from "@ktsw/task-shared/nats";
+import { consumerDepth, ensureConsumer, type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { extractTrace, SpanKind, withSpan } from "@ktsw/task-shared/tracing";
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
@@ -51,13 +51,6 @@ export function createWorker(deps: WorkerDeps): Worker {
     () => stopping,
   );
 
-  const emit = (e: JobEvent) => {
-    try {
-      nats.nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
-    } catch {
-      // live view only
-    }
-  };
   const backoffFor = (delivery: number) =>
     config.BACKOFF_MS[Math.min(delivery - 1, config.BACKOFF_MS.length - 1)] ?? 1_000;
 
@@ -108,7 +101,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
     // Every status transition of this delivery carries the same job, type and attempt.
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
-      emit({ id: job.id, type: job.type, status, attempt: claim.attempts, at: new Date().toISOString(), ...extra });
+      publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt: claim.attempts, ...extra });
     emitTransition("running");
     const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)));
     const started = performance.now();
@@ -129,13 +122,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         emitTransition("failed", { error: reason });
         log.warn({ reason }, "job failed for the last time; dead-lettered");
       } else {
-        await q(
-          pool,
-          TRACER,
-          "UPDATE jobs",
-          "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
-          [job.id, `attempt ${delivery} failed: ${reason}`],
-        );
+        await requeueJob(pool, TRACER, job.id, `attempt ${delivery} failed: ${reason}`);
         m.nak(backoffFor(delivery));
         metrics.processed.inc({ type: job.type, outcome: "retried" });
         emitTransition("queued", { error: reason });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 
 // Postgres gone while jobs are queued: the worker neither crashes nor loses the job. Each failed
 // delivery is NAKed with backoff; the last allowed one parks the message in the dead-letter stream
@@ -19,15 +19,18 @@ describe.skipIf(skipReason)("worker when PostgreSQL is down", () => {
       submittedAt: new Date().toISOString(),
     };
     await s.svc.nats.js.publish("jobs.hash", JSON.stringify(job), { msgID: job.id });
-    let dead: Awaited<ReturnType<typeof s.svc.nats.jsm.streams.getMessage>> = null;
-    for (let i = 0; i < 100 && !dead; i++) {
-      dead = await s.svc.nats.jsm.streams.getMessage("JOBS_DLQ", { last_by_subj: "dlq.jobs.hash" }).catch(() => null);
-      if (!dead) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(dead).not.toBeNull();
-    expect(dead?.json<{ id: string }>().id).toBe(job.id);
-    expect(dead?.header.get("Ktsw-Dlq-Reason")).toMatch(/^infrastructure error/);
-    expect(dead?.header.get("Ktsw-Dlq-Deliveries")).toBe("2");
+    // Two deliveries with a 100 ms backoff, each failing on a Postgres connection attempt.
+    const dead = await vi.waitFor(
+      async () => {
+        const m = await s.svc.nats.jsm.streams.getMessage("JOBS_DLQ", { last_by_subj: "dlq.jobs.hash" });
+        if (!m) throw new Error("nothing dead-lettered on dlq.jobs.hash yet");
+        return m;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(dead.json<{ id: string }>().id).toBe(job.id);
+    expect(dead.header.get("Ktsw-Dlq-Reason")).toMatch(/^infrastructure error/);
+    expect(dead.header.get("Ktsw-Dlq-Deliveries")).toBe("2");
     const health = await fetch(`${s.svc.workerUrl}/healthz`);
     expect(health.status).toBe(200);
     const ready = (await (await fetch(`${s.svc.workerUrl}/readyz`)).json()) as { checks: Record<string, string> };
