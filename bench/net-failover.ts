@@ -3,12 +3,12 @@
 // the real configs (router plan + MetalLB CRs), fails a node ≥ 5 times and reports the median time
 // from the failure to the VIP route losing that node's next hop in the router's kernel FIB.
 import { performance } from "node:perf_hooks";
-import { setNodeLink, vipNextHops, waitForNextHops, waitForSessions } from "../lab/net/checks.ts";
-import { nodeConfigs } from "../lab/net/configs.ts";
-import { killDaemon } from "../lab/net/frr.ts";
-import { loadSite, readMetallbCrs, readRenderedRouter } from "../lab/net/inputs.ts";
-import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../lab/net/lab.ts";
 import type { KtswConfig } from "../packages/ktsw/src/config/schema.ts";
+import { setNodeLink, vipNextHops, waitForNextHops, waitForSessions } from "../packages/ktsw/src/lab/net/checks.ts";
+import { nodeConfigs } from "../packages/ktsw/src/lab/net/configs.ts";
+import { killDaemon } from "../packages/ktsw/src/lab/net/frr.ts";
+import { loadSite, readMetallbCrs, readRenderedRouter } from "../packages/ktsw/src/lab/net/inputs.ts";
+import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../packages/ktsw/src/lab/net/lab.ts";
 import { durationSeconds, type MetallbCrs } from "../packages/ktsw/src/network/metallb-crs.ts";
 import { renderRouterFrr, routerBgpPlan } from "../packages/ktsw/src/network/router-bgp.ts";
 

@@ -1,13 +1,13 @@
-// `ktsw lab net up|test|down`: the network lab (lab/net) from the command line. `up` leaves the
+// `ktsw lab net up|test|down`: the network lab (src/lab/net) from the command line. `up` leaves the
 // namespaces running for poking around (`ip netns exec ktsw-router vtysh --vty_socket …`), `test`
 // runs the lab's assertions (its vitest suite), `down` removes everything the lab made.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { bfdPeerStates, waitForNextHops, waitForSessions } from "../../../../lab/net/checks.ts";
-import { labConfigs } from "../../../../lab/net/configs.ts";
-import { loadSite, readMetallbCrs, readRenderedRouter } from "../../../../lab/net/inputs.ts";
-import { labDir, labDown, labUnavailable, labUp } from "../../../../lab/net/lab.ts";
+import { bfdPeerStates, waitForNextHops, waitForSessions } from "../lab/net/checks.ts";
+import { labConfigs } from "../lab/net/configs.ts";
+import { loadSite, readMetallbCrs, readRenderedRouter } from "../lab/net/inputs.ts";
+import { labDir, labDown, labUnavailable, labUp } from "../lab/net/lab.ts";
 import { exitCodes, type GlobalOptions, repoRoot, summary } from "./shared.ts";
 
 async function up(root: string): Promise<number> {
@@ -62,7 +62,10 @@ export function registerLab(program: Command): void {
     .action(async () => {
       if (!(await guard())) return;
       const root = repoRoot(program.opts<GlobalOptions>().config);
-      const result = spawnSync("npx", ["vitest", "run", join(root, "lab", "net")], { cwd: root, stdio: "inherit" });
+      const result = spawnSync("npx", ["vitest", "run", join(root, "packages", "ktsw", "test", "lab")], {
+        cwd: root,
+        stdio: "inherit",
+      });
       process.exitCode = result.status === 0 ? exitCodes.ok : exitCodes.findings;
     });
   net

@@ -2,15 +2,9 @@
 // JSON, the VIP's next hops from the router's kernel FIB, and connections made by agents/probe.mjs.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import type { Zone } from "../../packages/ktsw/src/network/firewall-schema.ts";
-import {
-  type Connection,
-  type Destination,
-  decide,
-  destinationLabel,
-  expandPolicy,
-} from "../../packages/ktsw/src/network/policy.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import type { Zone } from "../../network/firewall-schema.ts";
+import { type Connection, type Destination, decide, destinationLabel, expandPolicy } from "../../network/policy.ts";
 import { vtysh } from "./frr.ts";
 import { type Lab, servicePorts } from "./lab.ts";
 import { ip, run, until } from "./shell.ts";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
+import type { KtswConfig } from "../../config/schema.ts";
 import { applyConfig, type FrrInstance, startFrr, stopFrr } from "./frr.ts";
 import { inNs, ip, run, tryRun } from "./shell.ts";
 import {

@@ -1,9 +1,7 @@
 // The network layer, proven: the rendered router FRR config and nftables ruleset (unchanged) and
 // MetalLB-style speakers generated from our MetalLB CRs, in network namespaces with real FRR.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { KtswConfig } from "../../../packages/ktsw/src/config/schema.ts";
-import { durationSeconds } from "../../../packages/ktsw/src/network/metallb-crs.ts";
-import { renderRouter, routerDir } from "../../../packages/ktsw/src/render/router/index.ts";
+import type { KtswConfig } from "../../src/config/schema.ts";
 import {
   bfdPeerStates,
   bgpPeerStates,
@@ -13,14 +11,16 @@ import {
   vipNextHops,
   waitForNextHops,
   waitForSessions,
-} from "../checks.ts";
-import { labConfigs } from "../configs.ts";
-import { killDaemon } from "../frr.ts";
-import { loadSite, readMetallbCrs, readRenderedRouter } from "../inputs.ts";
-import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../lab.ts";
-import { until } from "../shell.ts";
+} from "../../src/lab/net/checks.ts";
+import { labConfigs } from "../../src/lab/net/configs.ts";
+import { killDaemon } from "../../src/lab/net/frr.ts";
+import { loadSite, readMetallbCrs, readRenderedRouter } from "../../src/lab/net/inputs.ts";
+import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../../src/lab/net/lab.ts";
+import { until } from "../../src/lab/net/shell.ts";
+import { durationSeconds } from "../../src/network/metallb-crs.ts";
+import { renderRouter, routerDir } from "../../src/render/router/index.ts";
 
-const root = new URL("../../../", import.meta.url).pathname;
+const root = new URL("../../../../", import.meta.url).pathname;
 const unavailable = await labUnavailable();
 if (unavailable) console.warn(`\n!!! SKIPPING the network lab: ${unavailable} !!!\n`);
 
