@@ -5,10 +5,10 @@
 import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { requireTool } from "../../tools/find.ts";
 import { poll } from "./poll.ts";
 import { inNs, run } from "./shell.ts";
 
-export const frrDir = "/usr/lib/frr";
 export const frrDaemons = ["zebra", "bfdd", "bgpd"] as const;
 export type FrrDaemon = (typeof frrDaemons)[number];
 
@@ -44,7 +44,7 @@ export async function startDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<
     "0",
     ...(daemon === "bfdd" ? ["--bfdctl", join(d, "bfdd.sock")] : []),
   ];
-  await inNs(frr.ns, join(frrDir, daemon), ...args);
+  await inNs(frr.ns, requireTool(daemon), ...args);
   await poll(
     `${daemon} in ${frr.ns} to run and open its vty socket`,
     async () => ({ pid: await daemonPid(frr, daemon), vty: existsSync(join(d, `${daemon}.vty`)) }),
