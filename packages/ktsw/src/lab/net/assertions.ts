@@ -20,6 +20,7 @@ import { readRenderedRouter } from "./inputs.ts";
 import { restartBgpd } from "./lab.ts";
 import { poll } from "./poll.ts";
 import type { SiteLab } from "./site-lab.ts";
+import type { LabNode } from "./topology.ts";
 
 export interface LabCheck {
   name: string;
@@ -139,6 +140,25 @@ const flowMatrix: LabCheck = {
   },
 };
 
+/** Waits until the node's next hop has left the VIP route. */
+const withdrawn = (site: SiteLab, node: LabNode, timeoutMs: number) =>
+  waitForNextHops(site.lab, firstVip(site), `${node.name} withdrawn`, (h) => !h.includes(node.nodesAddress), {
+    timeoutMs,
+  });
+
+/** Waits until the node's next hop is back, and checks the route is over every node again. */
+async function expectReAdded(site: SiteLab, node: LabNode, when: string): Promise<string[]> {
+  const back = await waitForNextHops(
+    site.lab,
+    firstVip(site),
+    `${node.name} re-added`,
+    (h) => h.includes(node.nodesAddress),
+    { timeoutMs: reAddTimeoutMs },
+  );
+  expectEqual(back, nodeAddresses(site), `${firstVip(site)}'s next hops ${when}`);
+  return back;
+}
+
 const linkDown: LabCheck = {
   name: "a node's link down withdraws its path (BFD, long before the BGP hold time); link up re-adds it",
   timeoutMs: 120_000,
@@ -153,13 +173,7 @@ const linkDown: LabCheck = {
     try {
       const started = performance.now();
       await setNodeLink(lab, node.name, "down");
-      const without = await waitForNextHops(
-        lab,
-        firstVip(site),
-        `${node.name} withdrawn`,
-        (h) => !h.includes(node.nodesAddress),
-        { timeoutMs: boundMs },
-      );
+      const without = await withdrawn(site, node, boundMs);
       withdrawnAfterMs = performance.now() - started;
       expectEqual(without, others, `${firstVip(site)}'s next hops with ${node.name} down`);
       const answers = await vipAnswers(lab, firstVip(site), 10);
@@ -171,16 +185,7 @@ const linkDown: LabCheck = {
     } finally {
       await setNodeLink(lab, node.name, "up");
     }
-    const back = await waitForNextHops(
-      lab,
-      firstVip(site),
-      `${node.name} re-added`,
-      (h) => h.includes(node.nodesAddress),
-      {
-        timeoutMs: reAddTimeoutMs,
-      },
-    );
-    expectEqual(back, nodeAddresses(site), `${firstVip(site)}'s next hops after link up`);
+    await expectReAdded(site, node, "after link up");
     return `${node.name} withdrawn after ${Math.round(withdrawnAfterMs)} ms (bound ${boundMs} ms), re-added on link up`;
   },
 };
@@ -196,22 +201,11 @@ const bgpdKilled: LabCheck = {
     try {
       await killDaemon(frr, "bgpd");
       // The kernel closes the dead process's TCP session, so no timer is involved: two seconds is plenty.
-      await waitForNextHops(lab, firstVip(site), `${node.name} withdrawn`, (h) => !h.includes(node.nodesAddress), {
-        timeoutMs: 2_000,
-      });
+      await withdrawn(site, node, 2_000);
     } finally {
       if ((await daemonPid(frr, "bgpd")) === undefined) await restartBgpd(lab, node.name);
     }
-    const back = await waitForNextHops(
-      lab,
-      firstVip(site),
-      `${node.name} re-added`,
-      (h) => h.includes(node.nodesAddress),
-      {
-        timeoutMs: reAddTimeoutMs,
-      },
-    );
-    expectEqual(back, nodeAddresses(site), `${firstVip(site)}'s next hops after the restart`);
+    const back = await expectReAdded(site, node, "after the restart");
     expectEqual((await vipNextHops(lab, firstVip(site))).length, back.length, "next hops a moment later");
     return `${node.name}'s path withdrawn when bgpd died and re-added after its restart`;
   },
