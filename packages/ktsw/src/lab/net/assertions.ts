@@ -47,7 +47,7 @@ const nodeAddresses = ({ lab }: SiteLab) => lab.topology.nodes.map((n) => n.node
 const firstVip = ({ lab }: SiteLab) => lab.topology.vips[0] ?? "";
 const reAddTimeoutMs = 60_000;
 
-/** Every session up and the VIP spread over every node: the state each check starts from. */
+/** Every BGP and BFD peer up and the VIP spread over every node: the state each check starts from. */
 export async function settle(site: SiteLab): Promise<void> {
   const all = nodeAddresses(site).length;
   await waitForSessions(site.lab, { bfd: true });

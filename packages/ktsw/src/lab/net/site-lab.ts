@@ -1,5 +1,5 @@
 // The lab built from a repository: its ktsw.yaml, committed router files and MetalLB CRs, with every
-// BGP session up. What `ktsw lab net up|test` and the lab's test start from.
+// BGP peer Established. What `ktsw lab net up|test` and the lab's test start from.
 import type { KtswConfig } from "../../config/schema.ts";
 import { durationSeconds } from "../../network/metallb-crs.ts";
 import { waitForSessions } from "./checks.ts";
