@@ -3,12 +3,12 @@
 // the real configs (router plan + MetalLB CRs), fails a node ≥ 5 times and reports the median time
 // from the failure to the VIP route losing that node's next hop in the router's kernel FIB.
 import { performance } from "node:perf_hooks";
-import { setNodeLink, vipNextHops, waitForNextHops, waitForSessions } from "../lab/net/checks.ts";
-import { nodeConfigs } from "../lab/net/configs.ts";
-import { killDaemon } from "../lab/net/frr.ts";
-import { loadSite, readMetallbCrs, readRenderedRouter } from "../lab/net/inputs.ts";
-import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../lab/net/lab.ts";
 import type { KtswConfig } from "../packages/ktsw/src/config/schema.ts";
+import { setNodeLink, waitForNextHops, waitForSessions } from "../packages/ktsw/src/lab/net/checks.ts";
+import { nodeConfigs } from "../packages/ktsw/src/lab/net/configs.ts";
+import { killDaemon } from "../packages/ktsw/src/lab/net/frr.ts";
+import { loadSite, readMetallbCrs, readRenderedRouter } from "../packages/ktsw/src/lab/net/inputs.ts";
+import { type Lab, labDown, labUnavailable, labUp, restartBgpd } from "../packages/ktsw/src/lab/net/lab.ts";
 import { durationSeconds, type MetallbCrs } from "../packages/ktsw/src/network/metallb-crs.ts";
 import { renderRouterFrr, routerBgpPlan } from "../packages/ktsw/src/network/router-bgp.ts";
 
@@ -53,8 +53,8 @@ function withVariant(config: KtswConfig, crs: MetallbCrs, v: Variant): { config:
 
 async function settled(lab: Lab, vip: string, withBfd: boolean): Promise<void> {
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
-  await waitForSessions(lab, { bfd: withBfd, attempts: 600, everyMs: 100 });
-  await waitForNextHops(lab, vip, "ECMP", (h) => h.length === peers.length, 1200, 100);
+  await waitForSessions(lab, { bfd: withBfd, timeoutMs: 60_000, everyMs: 100 });
+  await waitForNextHops(lab, vip, "ECMP", (h) => h.length === peers.length, { timeoutMs: 120_000, everyMs: 100 });
 }
 
 async function measure(lab: Lab, vip: string, v: Variant, index: number): Promise<number> {
@@ -64,15 +64,12 @@ async function measure(lab: Lab, vip: string, v: Variant, index: number): Promis
   const started = performance.now();
   if (v.failure === "link") await setNodeLink(lab, node.name, "down");
   else await killDaemon(frr, "bgpd");
-  let elapsed = 0;
-  for (;;) {
-    const hops = await vipNextHops(lab, vip);
-    if (!hops.includes(node.nodesAddress)) {
-      elapsed = performance.now() - started;
-      break;
-    }
-    if (performance.now() - started > 120_000) throw new Error(`${v.name}: no withdrawal within 120 s`);
-  }
+  // Read back to back (no pause): the first reading without the node's next hop ends the sample.
+  await waitForNextHops(lab, vip, `${v.name}: ${node.name} withdrawn`, (h) => !h.includes(node.nodesAddress), {
+    timeoutMs: 120_000,
+    everyMs: 0,
+  });
+  const elapsed = performance.now() - started;
   if (v.failure === "link") await setNodeLink(lab, node.name, "up");
   else await restartBgpd(lab, node.name);
   await settled(lab, vip, v.bfd !== undefined);

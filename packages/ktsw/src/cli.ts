@@ -9,6 +9,7 @@ import { registerRender } from "./commands/render.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { exitCodes } from "./commands/shared.ts";
 import { registerValidate } from "./commands/validate.ts";
+import { MissingTool } from "./tools/find.ts";
 
 const program = new Command("ktsw")
   .description("Kubernetes The Sweaty Way: one config file in, a whole homelab rendered and proven")
@@ -43,6 +44,10 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+  } else if (err instanceof MissingTool) {
+    // Any verb may need a tool: the message names it and how to install it.
+    process.stderr.write(`ktsw: ${err.message}\n`);
+    process.exitCode = exitCodes.prerequisite;
   } else {
     // An unexpected failure is a bug in ktsw, not in the user's input: say so, briefly.
     process.stderr.write(`ktsw: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { dirname, join } from "node:path";
+import { requireTool } from "@ktsw/cli/tools";
 
 // Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
 // its own temp dir, for the demo and for every test suite. Children are spawned through
@@ -17,8 +18,6 @@ export interface RunningServer {
   process: ChildProcess;
   stop(): Promise<void>;
 }
-
-export class MissingBinary extends Error {}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,48 +41,19 @@ export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> 
   });
 }
 
-function goBin(): string | undefined {
-  try {
-    return join(execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim(), "bin");
-  } catch {
-    return undefined;
-  }
-}
+/** Server binaries come from the project's one tool lookup: PATH, sbin, then each package's own folder
+ *  (Go's bin for nats-server, /usr/lib/postgresql/15/bin); a missing one names its install step. */
+export const findBinary = requireTool;
 
-/** Finds a server binary on PATH, then in the given extra folders; explains how to install it if absent. */
-export function findBinary(
-  name: string,
-  extraDirs: string[] = [],
-  installHint = "bash scripts/install-deps.sh",
-): string {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin", ...extraDirs];
-  for (const d of dirs) {
-    const p = join(d, name);
-    if (d && existsSync(p)) return p;
-  }
-  throw new MissingBinary(
-    `${name} not found on PATH or in ${extraDirs.join(", ") || "the usual places"}; install it with: ${installHint}`,
-  );
-}
-
-function postgresBinDir(): string {
-  const root = "/usr/lib/postgresql";
-  const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "postgres")))
-    : [];
-  const best = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!best)
-    throw new MissingBinary(
-      "PostgreSQL server binaries not found under /usr/lib/postgresql; install with: bash scripts/install-deps.sh",
-    );
-  return join(root, best, "bin");
-}
+// initdb, postgres and pg_isready of one version: the folder the real postgres binary lives in (a
+// postgres on PATH may be a symlink, and Debian's /usr/bin/pg_isready is a cluster wrapper).
+const postgresBinDir = () => dirname(realpathSync(requireTool("postgres")));
 
 const isRoot = () => process.getuid?.() === 0;
 
 /** argv prefix: die with the parent; drop to `user` when we are root (initdb/postgres refuse root). */
 function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
-  const setpriv = findBinary("setpriv", [], "apt-get install util-linux");
+  const setpriv = findBinary("setpriv");
   const drop = user && isRoot() ? [`--reuid=${user}`, `--regid=${user}`, "--init-groups"] : [];
   return [setpriv, ["--pdeathsig", "TERM", ...drop, "--", cmd, ...args]];
 }
@@ -149,7 +119,7 @@ async function tempDir(prefix: string, owner?: string): Promise<string> {
 }
 
 export async function startNats(port?: number): Promise<RunningServer> {
-  const bin = findBinary("nats-server", goBin() ? [goBin() as string] : []);
+  const bin = findBinary("nats-server");
   const p = port ?? (await freePort());
   const dir = await tempDir("nats");
   const { child, output } = launch("nats", bin, ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", join(dir, "js")]);

@@ -1,53 +1,14 @@
-// `ktsw doctor`: are the local prerequisites there? The lists are the same files the installer
-// reads (deps/apt.txt, deps/go-tools.txt), so doctor can never disagree with what CI installs.
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+// `ktsw doctor`: are the local prerequisites there? It checks every line of the lists the installer
+// reads (deps/apt.txt, deps/go-tools.txt) by looking up the binaries that line provides with the same
+// lookup every command uses, so doctor can never disagree with what CI installs or what a command finds.
 import type { Command } from "commander";
-import { exitCodes, type GlobalOptions, repoRoot, summary } from "./shared.ts";
+import { toolSpec } from "../tools/catalog.ts";
+import { readDepLists } from "../tools/deps.ts";
+import { findTool, installStep } from "../tools/find.ts";
+import { prerequisites } from "../tools/prerequisites.ts";
+import { exitCodes, summary } from "./shared.ts";
 
-export interface DepLine {
-  name: string;
-  module?: string;
-  why: string;
-}
-
-/** Parses `name [module@version]  # why` lines, skipping comments and blanks. */
-export function parseDepList(text: string, withModule: boolean): DepLine[] {
-  return text.split("\n").flatMap((raw) => {
-    const [body = "", ...comment] = raw.split("#");
-    const fields = body.trim().split(/\s+/).filter(Boolean);
-    if (fields.length === 0) return [];
-    const [name = "", module] = fields;
-    return [{ name, ...(withModule && module ? { module } : {}), why: comment.join("#").trim() }];
-  });
-}
-
-function aptInstalled(pkg: string): boolean {
-  try {
-    return execFileSync("dpkg-query", ["-W", `-f=${"$"}{Status}`, pkg], { encoding: "utf8", stdio: "pipe" }).includes(
-      "install ok installed",
-    );
-  } catch {
-    return false;
-  }
-}
-
-function goBin(): string {
-  try {
-    return join(execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim(), "bin");
-  } catch {
-    return "";
-  }
-}
-
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(join(dir, bin)));
-}
-
-export async function runDoctor(opts: GlobalOptions): Promise<number> {
-  const root = repoRoot(opts.config);
-  const read = (f: string) => (existsSync(join(root, f)) ? readFileSync(join(root, f), "utf8") : "");
+export async function runDoctor(): Promise<number> {
   let missing = 0;
   const report = (ok: boolean, what: string, fix: string) => {
     summary(ok, ok ? what : `${what} — ${fix}`);
@@ -56,13 +17,16 @@ export async function runDoctor(opts: GlobalOptions): Promise<number> {
 
   const major = Number(process.versions.node.split(".")[0]);
   report(major >= 20, `node ${process.versions.node} (needs ≥ 20)`, "install Node.js 20 or newer");
-  for (const dep of parseDepList(read("deps/apt.txt"), false)) {
-    report(aptInstalled(dep.name), `apt ${dep.name}: ${dep.why}`, `sudo apt-get install ${dep.name}`);
-  }
-  const gobin = goBin();
-  for (const dep of parseDepList(read("deps/go-tools.txt"), true)) {
-    const found = onPath(dep.name) || (gobin !== "" && existsSync(join(gobin, dep.name)));
-    report(found, `${dep.name} (${dep.module}): ${dep.why}`, `go install ${dep.module}`);
+  const deps = readDepLists();
+  for (const p of prerequisites(deps)) {
+    const what = `${p.list} ${p.module ?? p.name} (${p.bins.join(", ") || "?"}): ${p.why}`;
+    const [first] = p.bins;
+    if (first === undefined) {
+      report(false, what, "no binary known for it: add what it provides to packages/ktsw/src/tools/catalog.ts");
+      continue;
+    }
+    const absent = p.bins.filter((bin) => !findTool(bin));
+    report(absent.length === 0, what, `missing ${absent.join(", ")}: ${installStep(toolSpec(first), deps)}`);
   }
   const isRoot = process.getuid?.() === 0;
   summary(
@@ -78,6 +42,6 @@ export function registerDoctor(program: Command): void {
     .command("doctor")
     .description("check local prerequisites (Node, Debian packages, Go tools) and say how to install what is missing")
     .action(async () => {
-      process.exitCode = await runDoctor(program.opts<GlobalOptions>());
+      process.exitCode = await runDoctor();
     });
 }

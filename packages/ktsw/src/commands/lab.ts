@@ -1,31 +1,40 @@
-// `ktsw lab net up|test|down`: the network lab (lab/net) from the command line. `up` leaves the
+// `ktsw lab net up|test|down`: the network lab (src/lab/net) from the command line. `up` leaves the
 // namespaces running for poking around (`ip netns exec ktsw-router vtysh --vty_socket …`), `test`
-// runs the lab's assertions (its vitest suite), `down` removes everything the lab made.
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+// runs the lab's checks and prints each result, `down` removes everything the lab made.
 import type { Command } from "commander";
-import { bfdPeerStates, waitForNextHops, waitForSessions } from "../../../../lab/net/checks.ts";
-import { labConfigs } from "../../../../lab/net/configs.ts";
-import { loadSite, readMetallbCrs, readRenderedRouter } from "../../../../lab/net/inputs.ts";
-import { labDir, labDown, labUnavailable, labUp } from "../../../../lab/net/lab.ts";
+import { type CheckResult, runChecks } from "../lab/net/assertions.ts";
+import { bfdPeerStates, waitForNextHops } from "../lab/net/checks.ts";
+import { labDir, labDown, labUnavailable } from "../lab/net/lab.ts";
+import { startSiteLab } from "../lab/net/site-lab.ts";
 import { exitCodes, type GlobalOptions, repoRoot, summary } from "./shared.ts";
 
+const indented = (s: string) => process.stdout.write(`  ${s}\n`);
+
 async function up(root: string): Promise<number> {
-  const config = await loadSite(root);
-  const crs = await readMetallbCrs(root, config);
-  const lab = await labUp(config, labConfigs(config, crs, await readRenderedRouter(root)), (s) =>
-    process.stdout.write(`  ${s}\n`),
-  );
+  const { lab } = await startSiteLab(root, indented);
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
-  await waitForSessions(lab);
   const bfd = await bfdPeerStates(lab);
   const vip = lab.topology.vips[0] ?? "";
-  process.stdout.write(`  BGP: ${peers.length} sessions Established; BFD: ${JSON.stringify(bfd)}\n`);
+  indented(`BGP: ${peers.length} sessions Established; BFD: ${JSON.stringify(bfd)}`);
   const hops = await waitForNextHops(lab, vip, "ECMP", (h) => h.length === peers.length);
-  process.stdout.write(`  ${vip} via ${hops.join(", ")}\n`);
-  process.stdout.write(`  FRR sockets, logs, pid files: ${labDir}/<namespace>/ (vtysh --vty_socket <that folder>)\n`);
+  indented(`${vip} via ${hops.join(", ")}`);
+  indented(`FRR sockets, logs, pid files: ${labDir}/<namespace>/ (vtysh --vty_socket <that folder>)`);
   summary(true, `lab net up: ${lab.mode} mode, namespaces ktsw-*; \`ktsw lab net down\` removes them`);
   return exitCodes.ok;
+}
+
+const printResult = (r: CheckResult) => summary(r.ok, `${r.name} (${(r.ms / 1000).toFixed(1)} s): ${r.detail}`);
+
+async function test(root: string): Promise<number> {
+  let results: CheckResult[];
+  try {
+    results = await runChecks(await startSiteLab(root, indented), undefined, printResult);
+  } finally {
+    await labDown();
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  summary(failed === 0, `lab net test: ${results.length} checks, ${failed} failed; the lab is removed again`);
+  return failed === 0 ? exitCodes.ok : exitCodes.findings;
 }
 
 export function registerLab(program: Command): void {
@@ -42,29 +51,22 @@ export function registerLab(program: Command): void {
     }
     return true;
   };
-  net
-    .command("up")
-    .description("build the lab and leave it running")
-    .action(async () => {
-      if (!(await guard())) return;
-      const root = repoRoot(program.opts<GlobalOptions>().config);
-      try {
-        process.exitCode = await up(root);
-      } catch (err) {
-        await labDown();
-        summary(false, `lab net up: ${err instanceof Error ? err.message : String(err)}`);
-        process.exitCode = exitCodes.findings;
-      }
-    });
+  /** Runs a verb; a lab that fails to come up is torn down and reported as a finding. */
+  const action = (verb: string, run: (root: string) => Promise<number>) => async () => {
+    if (!(await guard())) return;
+    try {
+      process.exitCode = await run(repoRoot(program.opts<GlobalOptions>().config));
+    } catch (err) {
+      await labDown();
+      summary(false, `lab net ${verb}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = exitCodes.findings;
+    }
+  };
+  net.command("up").description("build the lab and leave it running").action(action("up", up));
   net
     .command("test")
-    .description("build the lab, run every assertion, tear it down (the same suite `npm test` runs)")
-    .action(async () => {
-      if (!(await guard())) return;
-      const root = repoRoot(program.opts<GlobalOptions>().config);
-      const result = spawnSync("npx", ["vitest", "run", join(root, "lab", "net")], { cwd: root, stdio: "inherit" });
-      process.exitCode = result.status === 0 ? exitCodes.ok : exitCodes.findings;
-    });
+    .description("build the lab, run every check, tear it down (the same checks `npm test` runs)")
+    .action(action("test", test));
   net
     .command("down")
     .description("remove the lab's namespaces, daemons and files (only ktsw-* ones)")

@@ -9,7 +9,7 @@ import { type Finding, hasErrors } from "../diagnostics.ts";
 import { checkEncryptedFile, checkSopsConfig } from "../secrets/check.ts";
 import { listSopsFiles } from "../secrets/files.ts";
 import { ageKeygen, ageRecipientOf, sopsDecrypt, sopsEncryptInPlace } from "../secrets/sops.ts";
-import { requireTool } from "../validate/tools.ts";
+import { requireTool } from "../tools/find.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 
 /** Where sops looks for age keys by default. */

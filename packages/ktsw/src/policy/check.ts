@@ -22,9 +22,9 @@ import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
 import type { Finding, Severity } from "../diagnostics.ts";
+import { requireTool } from "../tools/find.ts";
 import { readClusterSettings, substitute } from "./site.ts";
 import { GATEKEEPER_DIR } from "./templates.ts";
-import { requireTool } from "./tools.ts";
 
 export interface PolicyInput {
   /** As it should appear in findings (relative to the repository). */

@@ -2,7 +2,7 @@
 // sops finds its rules in the repository's .sops.yaml (creation_rules) and the private key through
 // SOPS_AGE_KEY_FILE (or its default ~/.config/sops/age/keys.txt).
 import { execFile } from "node:child_process";
-import { requireTool } from "../validate/tools.ts";
+import { requireTool } from "../tools/find.ts";
 
 export interface RunResult {
   code: number;

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { findTool, MissingTool } from "../tools/find.ts";
 import { generateKustomization, hasKustomization } from "./generated-kustomization.ts";
-import { findTool, installHint } from "./tools.ts";
 
 /**
  * What a Flux Kustomization adds to the folder's own kustomization.yaml before building
@@ -51,7 +51,7 @@ export function kustomizeCommand(): { bin: string; args: string[] } {
   if (kustomize) return { bin: kustomize, args: ["build"] };
   const kubectl = findTool("kubectl");
   if (kubectl) return { bin: kubectl, args: ["kustomize"] };
-  throw new Error(installHint("kustomize"));
+  throw new MissingTool("kustomize");
 }
 
 function run(

@@ -8,11 +8,11 @@ import { checkPolicies, pathInMessage, severityOf } from "../../src/policy/check
 import { policyInputsFromFiles } from "../../src/policy/inputs.ts";
 import { substitute } from "../../src/policy/site.ts";
 import { readPolicySources } from "../../src/policy/templates.ts";
-import { findTool, installHint } from "../../src/policy/tools.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
 
 const gator = findTool("gator");
-if (!gator) console.warn(`SKIPPING checkPolicies tests: ${installHint("gator")}`);
+if (!gator) console.warn(`SKIPPING checkPolicies tests: ${missingToolMessage("gator")}`);
 
 // A fixed site so the test does not depend on whichever cluster settings are rendered.
 const siteVars = { SITE_DOMAIN: "home.example" };

@@ -2,11 +2,11 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { findTool, installHint } from "../../src/policy/tools.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
 
 const gator = findTool("gator");
-if (!gator) console.warn(`SKIPPING policy CLI tests: ${installHint("gator")}`);
+if (!gator) console.warn(`SKIPPING policy CLI tests: ${missingToolMessage("gator")}`);
 
 function cli(...args: string[]) {
   return spawnSync(process.execPath, ["--import", "tsx", "packages/ktsw/src/policy/cli.ts", ...args], {

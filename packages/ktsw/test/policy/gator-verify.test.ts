@@ -6,11 +6,11 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { findTool, installHint } from "../../src/policy/tools.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { gatekeeperDir, policiesDir } from "./paths.ts";
 
 const gator = findTool("gator");
-if (!gator) console.warn(`SKIPPING gator verify tests: ${installHint("gator")}`);
+if (!gator) console.warn(`SKIPPING gator verify tests: ${missingToolMessage("gator")}`);
 
 const policyNames = readdirSync(policiesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== "lib")

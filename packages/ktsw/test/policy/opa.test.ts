@@ -3,11 +3,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { findTool, installHint } from "../../src/policy/tools.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { policiesDir } from "./paths.ts";
 
 const opa = findTool("opa");
-if (!opa) console.warn(`SKIPPING opa tests: ${installHint("opa")}`);
+if (!opa) console.warn(`SKIPPING opa tests: ${missingToolMessage("opa")}`);
 
 const policyNames = readdirSync(policiesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== "lib")

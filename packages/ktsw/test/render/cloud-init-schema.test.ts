@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { renderNodes } from "../../src/render/nodes/index.ts";
 import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
-import { allValidConfigs, findTool } from "./support.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
+import { allValidConfigs } from "./support.ts";
 
 const cloudInit = findTool("cloud-init");
-if (!cloudInit)
-  console.warn("⚠ cloud-init not installed: skipping the schema check (apt-get install cloud-init; see deps/apt.txt)");
+if (!cloudInit) console.warn(`⚠ skipping the cloud-init schema check: ${missingToolMessage("cloud-init")}`);
 
 const dir = mkdtempSync(join(tmpdir(), "ktsw-cloud-init-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

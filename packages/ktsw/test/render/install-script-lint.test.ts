@@ -6,13 +6,11 @@ import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { renderNodes } from "../../src/render/nodes/index.ts";
 import { installScriptPath } from "../../src/render/nodes/install-script.ts";
-import { allValidConfigs, findTool } from "./support.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
+import { allValidConfigs } from "./support.ts";
 
 const shellcheck = findTool("shellcheck");
-if (!shellcheck)
-  console.warn(
-    "⚠ shellcheck not installed: skipping the install-script lint (apt-get install shellcheck; see deps/apt.txt)",
-  );
+if (!shellcheck) console.warn(`⚠ skipping the install-script lint: ${missingToolMessage("shellcheck")}`);
 
 const lint = (script: string) =>
   spawnSync(shellcheck as string, ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });

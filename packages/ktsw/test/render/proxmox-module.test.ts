@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { renderAll } from "../../src/render/index.ts";
 import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
 import { proxmoxDir, proxmoxTfvars, tfvarsPath } from "../../src/render/proxmox/tfvars.ts";
-import { allValidConfigs, exampleConfig, findTool, repoRoot } from "./support.ts";
+import { findTool } from "../../src/tools/find.ts";
+import { allValidConfigs, exampleConfig, repoRoot } from "./support.ts";
 
 type Block = Record<string, unknown>;
 interface Module {

@@ -1,7 +1,6 @@
 // Shared by the render tests: the real example config and the valid fixtures, loaded as a user's
-// would be, and finding a tool the way the project documents (PATH, then Go's bin folder).
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+// would be.
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type KtswConfig, loadConfig } from "../../src/config/index.ts";
 
@@ -23,18 +22,4 @@ export async function allValidConfigs(): Promise<[string, KtswConfig][]> {
     names.map(async (n): Promise<[string, KtswConfig]> => [n, await load(join(validFixtures, n))]),
   );
   return [["ktsw.yaml", await exampleConfig()], ...fixtures];
-}
-
-/** A command on PATH or in `go env GOPATH`/bin, where deps/go-tools.txt installs; undefined if neither. */
-export function findTool(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  try {
-    const gopath = execFileSync("go", ["env", "GOPATH"], { encoding: "utf8" }).trim();
-    const candidate = join(gopath, "bin", name);
-    return existsSync(candidate) ? candidate : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -6,8 +6,8 @@ import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
+import { findTool } from "../../src/tools/find.ts";
 import { defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
-import { findTool } from "../../src/validate/tools.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
 const fixtures = join(import.meta.dirname, "fixtures");

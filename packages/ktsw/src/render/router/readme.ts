@@ -38,7 +38,7 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "| `nftables.conf` | the firewall policy as an nftables ruleset (the Linux form of the rules) | the lab loads it unchanged |",
     "",
     "`npm test` proves `frr.conf` and `nftables.conf` in a network-namespace lab with real FRR and nftables",
-    "against MetalLB-style speakers generated from `kubernetes/networking/metallb/config` (see `lab/README.md`).",
+    "against MetalLB-style speakers generated from `kubernetes/networking/metallb/config` (see `packages/ktsw/src/lab/README.md`).",
     "",
     "## VLANs and addressing",
     "",

@@ -2,18 +2,13 @@
 // JSON, the VIP's next hops from the router's kernel FIB, and connections made by agents/probe.mjs.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import type { Zone } from "../../packages/ktsw/src/network/firewall-schema.ts";
-import {
-  type Connection,
-  type Destination,
-  decide,
-  destinationLabel,
-  expandPolicy,
-} from "../../packages/ktsw/src/network/policy.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import type { Zone } from "../../network/firewall-schema.ts";
+import { type Connection, type Destination, decide, destinationLabel, expandPolicy } from "../../network/policy.ts";
 import { vtysh } from "./frr.ts";
 import { type Lab, servicePorts } from "./lab.ts";
-import { ip, run, until } from "./shell.ts";
+import { type PollOptions, poll } from "./poll.ts";
+import { ip, run } from "./shell.ts";
 
 const agents = fileURLToPath(new URL("./agents/", import.meta.url));
 
@@ -160,50 +155,26 @@ export async function vipAnswers(lab: Lab, vip: string, count: number): Promise<
   return results.map((r) => (r.status === "open" ? r.body : `<${r.status}>`));
 }
 
-/** Polls the router's FIB until the VIP's next hops satisfy `predicate`; bounded, never timed. */
+/** Polls the router's FIB until the VIP's next hops satisfy `predicate`; fails loudly after `timeoutMs`. */
 export async function waitForNextHops(
   lab: Lab,
   vip: string,
   what: string,
   predicate: (hops: string[]) => boolean,
-  attempts = 200,
-  everyMs = 50,
+  { timeoutMs = 10_000, everyMs = 50 }: Partial<PollOptions> = {},
 ): Promise<string[]> {
-  return until(
-    what,
-    async () => {
-      const hops = await vipNextHops(lab, vip);
-      return predicate(hops) ? hops : undefined;
-    },
-    attempts,
-    everyMs,
-  );
+  return poll(`${vip}'s next hops: ${what}`, () => vipNextHops(lab, vip), predicate, { timeoutMs, everyMs });
 }
 
-/** Polls until every node's BGP session (and, with `bfd`, its BFD session) is up; bounded, never timed. */
-export async function waitForSessions(lab: Lab, opts: { bfd?: boolean; attempts?: number; everyMs?: number } = {}) {
+/** Polls until every node's BGP session (and, with `bfd`, its BFD session) is up; fails loudly after `timeoutMs`. */
+export async function waitForSessions(
+  lab: Lab,
+  { bfd = false, timeoutMs = 30_000, everyMs = 250 }: { bfd?: boolean } & Partial<PollOptions> = {},
+): Promise<void> {
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
-  const { attempts = 120, everyMs = 250 } = opts;
-  await until(
-    "every BGP session Established",
-    async () => {
-      const s = await bgpPeerStates(lab);
-      return peers.every((p) => s[p] === "Established") ? true : undefined;
-    },
-    attempts,
-    everyMs,
-  );
-  if (opts.bfd) {
-    await until(
-      "every BFD session up",
-      async () => {
-        const s = await bfdPeerStates(lab);
-        return peers.every((p) => s[p] === "up") ? true : undefined;
-      },
-      attempts,
-      everyMs,
-    );
-  }
+  const all = (state: string) => (s: Record<string, string>) => peers.every((p) => s[p] === state);
+  await poll("every BGP session Established", () => bgpPeerStates(lab), all("Established"), { timeoutMs, everyMs });
+  if (bfd) await poll("every BFD session up", () => bfdPeerStates(lab), all("up"), { timeoutMs, everyMs });
 }
 
 export async function setNodeLink(lab: Lab, node: string, state: "up" | "down"): Promise<void> {

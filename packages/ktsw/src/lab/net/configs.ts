@@ -1,9 +1,9 @@
 // The configurations a lab run uses. By default: the committed rendered router files, unchanged,
 // and each node's FRR config generated from the MetalLB CRs. The benchmark passes variants
 // (other BGP timers, other BFD intervals) that go through the very same renderers.
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import type { MetallbCrs } from "../../packages/ktsw/src/network/metallb-crs.ts";
-import { renderSpeakerFrr } from "../../packages/ktsw/src/network/metallb-frr.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import type { MetallbCrs } from "../../network/metallb-crs.ts";
+import { renderSpeakerFrr } from "../../network/metallb-frr.ts";
 import type { LabConfigs } from "./lab.ts";
 
 export function nodeConfigs(config: KtswConfig, crs: MetallbCrs): Record<string, string> {

@@ -2,11 +2,11 @@
 // MetalLB CRs with Flux's `${VAR}` substitution from the cluster settings.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadConfig } from "../../packages/ktsw/src/config/load.ts";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import { type MetallbCrs, parseMetallbCrs, substituteVariables } from "../../packages/ktsw/src/network/metallb-crs.ts";
-import { clusterSettingsData } from "../../packages/ktsw/src/render/cluster-settings.ts";
-import { routerDir } from "../../packages/ktsw/src/render/router/index.ts";
+import { loadConfig } from "../../config/load.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import { type MetallbCrs, parseMetallbCrs, substituteVariables } from "../../network/metallb-crs.ts";
+import { clusterSettingsData } from "../../render/cluster-settings.ts";
+import { routerDir } from "../../render/router/index.ts";
 
 export const metallbConfigDir = "kubernetes/networking/metallb/config";
 

@@ -2,10 +2,10 @@
 // site's own (they exist only inside the namespaces the lab creates), except the WAN side, which
 // ktsw.yaml does not describe: it uses TEST-NET-1 (192.0.2.0/24, RFC 5737), never routed anywhere.
 
-import { parseCidr, toAddress } from "../../packages/ktsw/src/config/ipv4.ts";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import type { Zone } from "../../packages/ktsw/src/network/firewall-schema.ts";
-import { linuxZoneInterfaces } from "../../packages/ktsw/src/network/nftables.ts";
+import { parseCidr, toAddress } from "../../config/ipv4.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import type { Zone } from "../../network/firewall-schema.ts";
+import { linuxZoneInterfaces } from "../../network/nftables.ts";
 
 export const labPrefix = "ktsw-";
 export const vlanZones = ["mgmt", "nodes", "storage", "public"] as const;

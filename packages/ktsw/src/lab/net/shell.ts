@@ -33,25 +33,3 @@ export async function tryRun(cmd: string, args: string[]): Promise<boolean> {
 
 export const ip = (...args: string[]) => run("ip", args);
 export const inNs = (ns: string, cmd: string, ...args: string[]) => run("ip", ["netns", "exec", ns, cmd, ...args]);
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` returns a value (not undefined) or the attempts run out. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  attempts = 100,
-  everyMs = 100,
-): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`gave up waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}

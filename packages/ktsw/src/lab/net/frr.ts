@@ -2,11 +2,13 @@
 // directory, pid file and log inside the namespace's lab folder, owned by the `frr` user (the
 // daemons drop to it; as root they fail on the frrvty group). The configuration is applied through
 // vtysh, which routes every line to the daemon that owns it, exactly as `frr-reload` would.
+import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { inNs, run, until } from "./shell.ts";
+import { requireTool } from "../../tools/find.ts";
+import { poll } from "./poll.ts";
+import { inNs, run } from "./shell.ts";
 
-export const frrDir = "/usr/lib/frr";
 export const frrDaemons = ["zebra", "bfdd", "bgpd"] as const;
 export type FrrDaemon = (typeof frrDaemons)[number];
 
@@ -42,11 +44,13 @@ export async function startDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<
     "0",
     ...(daemon === "bfdd" ? ["--bfdctl", join(d, "bfdd.sock")] : []),
   ];
-  await inNs(frr.ns, join(frrDir, daemon), ...args);
-  await until(`${daemon} in ${frr.ns}`, async () => {
-    const pid = await daemonPid(frr, daemon);
-    return pid !== undefined && (await run("ls", [join(d, `${daemon}.vty`)])) ? true : undefined;
-  });
+  await inNs(frr.ns, requireTool(daemon), ...args);
+  await poll(
+    `${daemon} in ${frr.ns} to run and open its vty socket`,
+    async () => ({ pid: await daemonPid(frr, daemon), vty: existsSync(join(d, `${daemon}.vty`)) }),
+    (s) => s.pid !== undefined && s.vty,
+    { timeoutMs: 10_000 },
+  );
 }
 
 export async function daemonPid(frr: FrrInstance, daemon: FrrDaemon): Promise<number | undefined> {
@@ -102,7 +106,10 @@ export async function killDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<v
   const pid = await daemonPid(frr, daemon);
   if (pid === undefined) throw new Error(`${daemon} is not running in ${frr.ns}`);
   process.kill(pid, "SIGKILL");
-  await until(`${daemon} in ${frr.ns} to exit`, async () =>
-    (await daemonPid(frr, daemon)) === undefined ? true : undefined,
+  await poll(
+    `${daemon} in ${frr.ns} to exit`,
+    () => daemonPid(frr, daemon),
+    (pid) => pid === undefined,
+    { timeoutMs: 10_000 },
   );
 }

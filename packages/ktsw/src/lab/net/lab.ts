@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { KtswConfig } from "../../packages/ktsw/src/config/schema.ts";
-import { applyConfig, type FrrInstance, startFrr, stopFrr } from "./frr.ts";
+import type { KtswConfig } from "../../config/schema.ts";
+import { whyMissing } from "../../tools/find.ts";
+import { applyConfig, type FrrInstance, frrDaemons, startFrr, stopFrr } from "./frr.ts";
 import { inNs, ip, run, tryRun } from "./shell.ts";
 import {
   type Host,
@@ -46,12 +47,8 @@ export interface Lab {
 /** Why the lab cannot run here, or undefined when it can. */
 export async function labUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return "needs root (network namespaces, FRR daemons, nftables)";
-  for (const bin of ["/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "/usr/lib/frr/bfdd"]) {
-    if (!(await tryRun("test", ["-x", bin]))) return `${bin} missing: install Debian's frr (deps/apt.txt)`;
-  }
-  for (const tool of ["vtysh", "nft", "ip"]) {
-    if (!(await tryRun("sh", ["-c", `command -v ${tool}`]))) return `${tool} missing: install it (deps/apt.txt)`;
-  }
+  const missing = whyMissing([...frrDaemons, "vtysh", "nft", "ip"]);
+  if (missing) return missing;
   const probe = `${labPrefix}probe-${process.pid}`;
   if (!(await tryRun("ip", ["netns", "add", probe])))
     return "network namespaces are not available (ip netns add failed)";
@@ -288,7 +285,7 @@ export async function labDown(): Promise<void> {
   try {
     for (const e of await readdir("/var/tmp/frr")) {
       const [daemon, pid] = e.split(".");
-      if (["zebra", "bgpd", "bfdd"].includes(daemon ?? "") && !(await tryRun("test", ["-d", `/proc/${pid}`]))) {
+      if ((frrDaemons as readonly string[]).includes(daemon ?? "") && !(await tryRun("test", ["-d", `/proc/${pid}`]))) {
         await rm(join("/var/tmp/frr", e), { recursive: true, force: true });
       }
     }

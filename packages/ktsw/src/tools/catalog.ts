@@ -1,0 +1,73 @@
+// Every program KTSW runs, and where it comes from: a Debian package in deps/apt.txt, a Go module in
+// deps/go-tools.txt, or (optional) neither. The deps lists stay the one place that names versions;
+// this says which binaries each line provides and where a package puts them off PATH. A test keeps
+// the two in step, so a new line in deps/ without its binaries here fails.
+
+/** `$(go env GOPATH)/bin`, where `go install` (and scripts/install-deps.sh) puts binaries. */
+export const goBinFolder = "$(go env GOPATH)/bin";
+
+/** Searched after PATH for every tool: a user's PATH often lacks sbin, where Debian puts daemons. */
+export const systemFolders = ["/usr/sbin", "/sbin"] as const;
+
+export type ToolSource =
+  /** A Debian package listed in deps/apt.txt. */
+  | { apt: string }
+  /** A `binary module@version` line of deps/go-tools.txt (the binary is the tool's name). */
+  | { go: true }
+  /** In neither list: an alternative or an extra; `install` says how to get it. */
+  | { optional: string };
+
+export interface ToolSpec {
+  bin: string;
+  from: ToolSource;
+  /** Folders searched after PATH and the system folders, in order. */
+  folders?: readonly string[];
+}
+
+const frrDaemons = "/usr/lib/frr"; // Debian's frr keeps its daemons off PATH; systemd starts them from here.
+const postgres15 = "/usr/lib/postgresql/15/bin"; // Debian 12's server binaries (the `postgresql` package is 15).
+
+export const tools = [
+  { bin: "git", from: { apt: "git" } },
+  { bin: "cloud-init", from: { apt: "cloud-init" } },
+  { bin: "initdb", from: { apt: "postgresql" }, folders: [postgres15] },
+  { bin: "postgres", from: { apt: "postgresql" }, folders: [postgres15] },
+  { bin: "pg_isready", from: { apt: "postgresql" }, folders: [postgres15] },
+  { bin: "redis-server", from: { apt: "redis-server" } },
+  // Debian's 2.9 has JetStream; a `go install`ed nats-server works as well.
+  { bin: "nats-server", from: { apt: "nats-server" }, folders: [goBinFolder] },
+  { bin: "chromium", from: { apt: "chromium" } },
+  { bin: "zebra", from: { apt: "frr" }, folders: [frrDaemons] },
+  { bin: "bgpd", from: { apt: "frr" }, folders: [frrDaemons] },
+  { bin: "bfdd", from: { apt: "frr" }, folders: [frrDaemons] },
+  { bin: "vtysh", from: { apt: "frr" } },
+  { bin: "nft", from: { apt: "nftables" } },
+  { bin: "ip", from: { apt: "iproute2" } },
+  { bin: "age-keygen", from: { apt: "age" } },
+  { bin: "shellcheck", from: { apt: "shellcheck" } },
+  { bin: "setpriv", from: { apt: "util-linux" } },
+  { bin: "opa", from: { go: true }, folders: [goBinFolder] },
+  { bin: "gator", from: { go: true }, folders: [goBinFolder] },
+  { bin: "sops", from: { go: true }, folders: [goBinFolder] },
+  { bin: "kustomize", from: { go: true }, folders: [goBinFolder] },
+  {
+    bin: "kubectl",
+    from: {
+      optional: "kubectl from Kubernetes' own packages; only used (as `kubectl kustomize`) when kustomize is missing",
+    },
+  },
+  {
+    bin: "tofu",
+    from: {
+      optional: "OpenTofu built from source (it cannot be `go install`ed); see infrastructure/proxmox/README.md",
+    },
+  },
+] as const satisfies readonly ToolSpec[];
+
+export type ToolName = (typeof tools)[number]["bin"];
+
+export function toolSpec(bin: ToolName): ToolSpec {
+  const spec: ToolSpec | undefined = tools.find((t) => t.bin === bin);
+  if (!spec) throw new Error(`${bin} is not in the tool catalog`);
+  return spec;
+}

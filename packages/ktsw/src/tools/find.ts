@@ -1,0 +1,92 @@
+// The one way KTSW finds a program: PATH first, then the sbin folders, then the folders the tool's
+// package uses off PATH (Go's bin folder, /usr/lib/frr, PostgreSQL's versioned bin). A missing tool is
+// one error that names it and the install step; the CLI turns it into exit 3 (missing prerequisite).
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
+import { goBinFolder, systemFolders, type ToolName, type ToolSpec, toolSpec } from "./catalog.ts";
+import { type DepLists, readDepLists } from "./deps.ts";
+
+/** What a lookup may see of the machine; tests pass their own. */
+export interface LookupEnv {
+  path: readonly string[];
+  goBin: () => string;
+  exists: (file: string) => boolean;
+}
+
+let goBinCache: string | undefined;
+
+function goBin(): string {
+  if (goBinCache === undefined) {
+    try {
+      goBinCache = join(execFileSync("go", ["env", "GOPATH"], { encoding: "utf8", stdio: "pipe" }).trim(), "bin");
+    } catch {
+      // No Go toolchain: its default GOPATH is still where an earlier `go install` put things.
+      goBinCache = join(process.env.GOPATH || join(homedir(), "go"), "bin");
+    }
+  }
+  return goBinCache;
+}
+
+export const machine = (): LookupEnv => ({
+  path: (process.env.PATH ?? "").split(delimiter).filter(Boolean),
+  goBin,
+  exists: existsSync,
+});
+
+/** The folders searched for a tool, in order. */
+export function searchFolders(spec: ToolSpec, env: LookupEnv): string[] {
+  const own = (spec.folders ?? []).map((f) => (f === goBinFolder ? env.goBin() : f));
+  return [...new Set([...env.path, ...systemFolders, ...own])];
+}
+
+/** Absolute path of the tool, or undefined when it is not installed. */
+export function findTool(bin: ToolName, env: LookupEnv = machine()): string | undefined {
+  return searchFolders(toolSpec(bin), env)
+    .map((folder) => join(folder, bin))
+    .find((file) => env.exists(file));
+}
+
+/** How to install a tool, from the deps list that names it. */
+export function installStep(spec: ToolSpec, deps: DepLists = readDepLists()): string {
+  const all = "`bash scripts/install-deps.sh` installs every listed tool";
+  if ("apt" in spec.from) return `\`apt-get install ${spec.from.apt}\` (deps/apt.txt; ${all})`;
+  if ("go" in spec.from) {
+    const module = deps.go.find((d) => d.name === spec.bin)?.module;
+    return `${module ? `\`go install ${module}\`` : "`go install`"} (pinned in deps/go-tools.txt; ${all})`;
+  }
+  return spec.from.optional;
+}
+
+/** The one message for a missing tool: what, where it was looked for, how to install it. */
+export function missingToolMessage(bin: ToolName, env: LookupEnv = machine()): string {
+  const spec = toolSpec(bin);
+  const own = (spec.folders ?? []).map((f) => (f === goBinFolder ? `${goBinFolder} (${env.goBin()})` : f));
+  const where = ["PATH", ...systemFolders, ...own].join(", ");
+  return `${bin} not found (looked in ${where}); install it with ${installStep(spec)}`;
+}
+
+export class MissingTool extends Error {
+  override name = "MissingTool";
+  constructor(
+    readonly bin: ToolName,
+    env?: LookupEnv,
+  ) {
+    super(missingToolMessage(bin, env));
+  }
+}
+
+/** Like findTool, but a missing tool throws MissingTool. */
+export function requireTool(bin: ToolName, env: LookupEnv = machine()): string {
+  const file = findTool(bin, env);
+  if (!file) throw new MissingTool(bin, env);
+  return file;
+}
+
+/** Why these tools cannot all be used here (the first missing one), or undefined: for preflights
+ *  and for tests that skip loudly. */
+export function whyMissing(bins: readonly ToolName[], env: LookupEnv = machine()): string | undefined {
+  const missing = bins.find((bin) => !findTool(bin, env));
+  return missing && missingToolMessage(missing, env);
+}

@@ -1,0 +1,34 @@
+// The deps lists joined with the tool catalog: one row per line of deps/apt.txt and deps/go-tools.txt,
+// with the binaries that line provides. `ktsw doctor` checks exactly these rows.
+import { type ToolName, type ToolSpec, tools } from "./catalog.ts";
+import type { DepLists } from "./deps.ts";
+
+export interface Prerequisite {
+  list: "apt" | "go";
+  /** The Debian package or the Go binary, as the list names it. */
+  name: string;
+  module?: string;
+  why: string;
+  /** What the catalog says this line provides; empty means the catalog has not heard of it. */
+  bins: ToolName[];
+}
+
+const providedBy = (list: "apt" | "go", name: string) =>
+  tools
+    .filter((t: ToolSpec) =>
+      list === "apt" ? "apt" in t.from && t.from.apt === name : "go" in t.from && t.bin === name,
+    )
+    .map((t) => t.bin);
+
+export function prerequisites(deps: DepLists): Prerequisite[] {
+  return [
+    ...deps.apt.map((d) => ({ list: "apt" as const, name: d.name, why: d.why, bins: providedBy("apt", d.name) })),
+    ...deps.go.map((d) => ({
+      list: "go" as const,
+      name: d.name,
+      ...(d.module ? { module: d.module } : {}),
+      why: d.why,
+      bins: providedBy("go", d.name),
+    })),
+  ];
+}
