@@ -9,7 +9,7 @@ import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { isFluxKustomization, type Obj } from "../../src/validate/flux.ts";
 import { indexSources, readSourceTree } from "../../src/validate/sources.ts";
-import { findTool } from "../../src/validate/tools.ts";
+import { findTool } from "../../src/tools/find.ts";
 import { walkFluxGraph } from "../../src/validate/walk.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
