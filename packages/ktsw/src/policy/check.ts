@@ -22,7 +22,8 @@ import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
 import type { Finding, Severity } from "../diagnostics.ts";
-import { readClusterSettings, substitute } from "./site.ts";
+import { substituteManifests } from "../validate/post-build.ts";
+import { readClusterSettings } from "./site.ts";
 import { GATEKEEPER_DIR } from "./templates.ts";
 import { requireTool } from "./tools.ts";
 
@@ -182,19 +183,22 @@ async function stagePolicies(root: string, dir: string, vars: Record<string, str
   for (const sub of ["templates", "constraints"]) {
     const from = join(root, GATEKEEPER_DIR, sub);
     for (const name of (await readdir(from)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")) {
-      const { text, unresolved } = substitute(await readFile(join(from, name), "utf8"), vars);
-      if (unresolved.length > 0) {
+      const file = relative(root, join(from, name));
+      const { objects, undefinedVars, problems } = substituteManifests(await readFile(join(from, name), "utf8"), vars);
+      if (undefinedVars.length > 0) {
         findings.push({
-          file: relative(root, join(from, name)),
+          file,
           line: 0,
           col: 0,
           path: "",
-          message: `needs ${unresolved.map((v) => `\${${v}}`).join(", ")}; render cluster settings first (\`ktsw render\`) or pass siteVars`,
+          message: `needs ${undefinedVars.map((v) => `\${${v}}`).join(", ")}; render cluster settings first (\`ktsw render\`) or pass siteVars`,
           severity: "error",
           rule: "policy.site-settings",
         });
       }
-      await writeFile(join(dir, `${sub}-${name}`), text);
+      for (const message of problems)
+        findings.push({ file, line: 0, col: 0, path: "", message, severity: "error", rule: "policy.site-settings" });
+      await writeFile(join(dir, `${sub}-${name}`), objects.map((o) => stringify(o)).join("---\n"));
     }
   }
   return findings;

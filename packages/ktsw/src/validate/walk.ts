@@ -3,12 +3,13 @@
 // until no new Kustomization appears. Each wave's builds run in parallel.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import type { Finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
+import { substituteResource, substitutionDisabled } from "./post-build.ts";
 import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
-import { referencedVars, substituteVars } from "./substitute.ts";
+import { referencedVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
 
 /** Value given to keys of SOPS-encrypted Secrets: their names are known, their values are not. */
@@ -123,11 +124,6 @@ function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly A
   for (const [k, v] of Object.entries((get(ks, "spec", "postBuild", "substitute") ?? {}) as Obj))
     vars[k] = String(v).replaceAll("\n", "");
   return { vars, findings };
-}
-
-function substitutionDisabled(o: Obj): boolean {
-  const key = "kustomize.toolkit.fluxcd.io/substitute";
-  return str(o, "metadata", "labels", key) === "disabled" || str(o, "metadata", "annotations", key) === "disabled";
 }
 
 export async function walkFluxGraph(
@@ -303,13 +299,12 @@ function applyPostBuild(
       };
     };
     const o = withTargetNamespace(built, targetNamespace);
-    const text = stringify(o);
     if (substitutionDisabled(o)) {
       out.push({ object: o, owner: node.id, source });
       continue;
     }
     if (!hasPostBuild) {
-      for (const name of new Set(referencedVars(text))) {
+      for (const name of new Set(referencedVars(stringify(o)))) {
         node.findings.push(
           variableFinding(
             name,
@@ -320,8 +315,8 @@ function applyPostBuild(
       out.push({ object: o, owner: node.id, source });
       continue;
     }
-    const result = substituteVars(text, vars);
-    for (const name of new Set(result.undefinedVars)) {
+    const result = substituteResource(o, vars);
+    for (const name of result.undefinedVars) {
       node.findings.push(
         variableFinding(
           name,
@@ -329,30 +324,18 @@ function applyPostBuild(
         ),
       );
     }
-    for (const expr of new Set(result.unsupported)) {
+    for (const message of result.problems) {
       node.findings.push({
         file: source?.file ?? "",
         line: source?.line ?? 0,
         col: source?.col ?? 0,
         path: "",
-        message: `${expr}: this substitution form is not supported by ktsw validate`,
+        message,
         severity: "error",
         rule: "flux.substitute",
       });
     }
-    try {
-      out.push({ object: parse(result.text) as Obj, owner: node.id, source });
-    } catch (err) {
-      node.findings.push({
-        file: source?.file ?? "",
-        line: source?.line ?? 0,
-        col: source?.col ?? 0,
-        path: "",
-        message: `after substitution the object is not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
-        severity: "error",
-        rule: "flux.substitute",
-      });
-    }
+    if (result.object) out.push({ object: result.object, owner: node.id, source });
   }
   return out;
 }
