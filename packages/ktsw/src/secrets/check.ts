@@ -3,13 +3,9 @@
 // the same recipients. Pure functions over file texts; the command does the I/O.
 import { isMap, LineCounter, parseAllDocuments, parseDocument } from "yaml";
 import { locate } from "../config/locate.ts";
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding } from "../diagnostics.ts";
 
 const CIPHERTEXT = /^ENC\[AES256_GCM,data:.*,type:[a-z]+\]$/;
-
-function finding(file: string, line: number, col: number, path: string, message: string, rule: string): Finding {
-  return { file, line, col, path, message, severity: "error", rule };
-}
 
 /** Recipients in a .sops.yaml creation rule's `age` field (comma or whitespace separated). */
 export function splitRecipients(value: unknown): string[] {
@@ -20,14 +16,26 @@ export function checkSopsConfig(file: string, text: string, expected: readonly s
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   if (doc.errors.length > 0)
-    return [finding(file, 1, 1, "", `not valid YAML: ${doc.errors[0]?.message.split("\n")[0]}`, "secrets.sops-config")];
+    return [
+      finding(
+        { file, line: 1, col: 1 },
+        `not valid YAML: ${doc.errors[0]?.message.split("\n")[0]}`,
+        "secrets.sops-config",
+      ),
+    ];
   const rules = (doc.toJS() as { creation_rules?: Record<string, unknown>[] } | null)?.creation_rules ?? [];
   const out: Finding[] = [];
   const rule = rules.findIndex(
     (r) => typeof r.path_regex === "string" && new RegExp(r.path_regex).test("x/cluster-secrets.sops.yaml"),
   );
   if (rule < 0)
-    return [finding(file, 1, 1, "creation_rules", "no creation rule matches *.sops.yaml files", "secrets.sops-config")];
+    return [
+      finding(
+        { file, line: 1, col: 1, path: "creation_rules" },
+        "no creation rule matches *.sops.yaml files",
+        "secrets.sops-config",
+      ),
+    ];
   const r = rules[rule] as Record<string, unknown>;
   const pos = locate(doc, lines, ["creation_rules", rule, "age"]);
   const actual = splitRecipients(r.age).sort();
@@ -35,10 +43,7 @@ export function checkSopsConfig(file: string, text: string, expected: readonly s
   if (actual.join(",") !== want.join(",")) {
     out.push(
       finding(
-        file,
-        pos.line,
-        pos.col,
-        `creation_rules[${rule}].age`,
+        { file, ...pos, path: `creation_rules[${rule}].age` },
         `age recipients ${JSON.stringify(actual)} differ from ktsw.yaml secrets.ageRecipients ${JSON.stringify(want)}`,
         "secrets.sops-config",
       ),
@@ -48,10 +53,7 @@ export function checkSopsConfig(file: string, text: string, expected: readonly s
     const p = locate(doc, lines, ["creation_rules", rule]);
     out.push(
       finding(
-        file,
-        p.line,
-        p.col,
-        `creation_rules[${rule}].encrypted_regex`,
+        { file, ...p, path: `creation_rules[${rule}].encrypted_regex` },
         "encrypted_regex must be ^(data|stringData)$ (encrypt Secret values, keep keys readable)",
         "secrets.sops-config",
       ),
@@ -66,7 +68,9 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
   const out: Finding[] = [];
   for (const doc of parseAllDocuments(text, { lineCounter: lines })) {
     if (doc.errors.length > 0) {
-      out.push(finding(file, 1, 1, "", `not valid YAML: ${doc.errors[0]?.message.split("\n")[0]}`, "secrets.sops"));
+      out.push(
+        finding({ file, line: 1, col: 1 }, `not valid YAML: ${doc.errors[0]?.message.split("\n")[0]}`, "secrets.sops"),
+      );
       continue;
     }
     if (!isMap(doc.contents)) continue;
@@ -76,10 +80,7 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
     if (!sops || typeof sops.mac !== "string") {
       out.push(
         finding(
-          file,
-          start.line,
-          start.col,
-          "",
+          { file, ...start },
           "not SOPS-encrypted (no sops metadata): run `ktsw secrets encrypt` on it",
           "secrets.sops",
         ),
@@ -92,10 +93,7 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
         const pos = locate(doc, lines, [field, k]);
         out.push(
           finding(
-            file,
-            pos.line,
-            pos.col,
-            `${field}.${k}`,
+            { file, ...pos, path: `${field}.${k}` },
             "value is not encrypted (expected ENC[...])",
             "secrets.sops",
           ),
@@ -108,10 +106,7 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
       const pos = locate(doc, lines, ["sops", "age"]);
       out.push(
         finding(
-          file,
-          pos.line,
-          pos.col,
-          "sops.age",
+          { file, ...pos, path: "sops.age" },
           `encrypted to ${JSON.stringify(recipients)}, but ktsw.yaml lists ${JSON.stringify(want)}: run \`sops updatekeys\` (ktsw secrets encrypt re-encrypts)`,
           "secrets.recipients",
         ),

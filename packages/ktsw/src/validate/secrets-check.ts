@@ -2,7 +2,7 @@
 // with a MAC) whose data/stringData values are all ENC[...] ciphertexts.
 import type { Finding } from "../diagnostics.ts";
 import { get, nameOf, type Obj } from "./flux.ts";
-import { position, type SourceDoc } from "./sources.ts";
+import { findingAt, type SourceDoc } from "./sources.ts";
 import type { AppliedObject } from "./walk.ts";
 
 const CIPHERTEXT = /^ENC\[AES256_GCM,data:.*,type:[a-z]+\]$/;
@@ -30,18 +30,7 @@ export function checkSecrets(objects: readonly AppliedObject[], sources: readonl
   const out: Finding[] = [];
   const seen = new Set<SourceDoc | Obj>();
   const check = (o: Obj, src: SourceDoc | undefined) => {
-    for (const p of secretProblems(o)) {
-      const pos = src ? position(src, p.path) : { line: 0, col: 0 };
-      out.push({
-        file: src?.file ?? "",
-        line: pos.line,
-        col: pos.col,
-        path: p.path.join("."),
-        message: p.message,
-        severity: "error",
-        rule: "secrets.sops",
-      });
-    }
+    for (const p of secretProblems(o)) out.push(findingAt(src, p.path, p.message, "secrets.sops"));
   };
   for (const a of objects) {
     if (a.object.kind !== "Secret") continue;

@@ -4,11 +4,11 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
 import { substituteResource, substitutionDisabled } from "./post-build.ts";
-import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
+import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
 import { referencedVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
 
@@ -60,19 +60,6 @@ export function sourceOf(
   return candidates.find((c) => c.file.startsWith(`${dir}/`)) ?? candidates[0];
 }
 
-function findingAt(
-  src: SourceDoc | undefined,
-  fallbackFile: string,
-  path: (string | number)[],
-  message: string,
-  rule: string,
-  atKey = false,
-): Finding {
-  if (!src) return { file: fallbackFile, line: 0, col: 0, path: "", message, severity: "error", rule };
-  const pos = position(src, path, atKey);
-  return { file: src.file, line: pos.line, col: pos.col, path: path.join("."), message, severity: "error", rule };
-}
-
 /** Position of the first `${NAME` in the object's source file, for undefined-variable errors. */
 function varPosition(
   tree: SourceTree,
@@ -88,7 +75,7 @@ function varPosition(
 }
 
 /** Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets. */
-function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[], fallbackFile: string) {
+function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[]) {
   const vars: Record<string, string> = {};
   const findings: Finding[] = [];
   const ns = namespaceOf(ks) ?? "default";
@@ -103,7 +90,6 @@ function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly A
         findings.push(
           findingAt(
             ksSrc,
-            fallbackFile,
             ["spec", "postBuild", "substituteFrom", i, "name"],
             `substituteFrom ${kind}/${name} is not defined anywhere in the tree (namespace ${ns})`,
             "flux.substitute-from",
@@ -151,7 +137,6 @@ export async function walkFluxGraph(
           existing.findings.push(
             findingAt(
               a.source,
-              "",
               ["metadata", "name"],
               `Flux Kustomization ${id} is defined twice (also ${existing.source.file}:${existing.source.line})`,
               "flux.duplicate",
@@ -178,13 +163,7 @@ export async function walkFluxGraph(
       const abs = join(root, node.path);
       if (!existsSync(abs) || !statSync(abs).isDirectory()) {
         node.findings.push(
-          findingAt(
-            node.source,
-            "",
-            ["spec", "path"],
-            `path ${str(a.object, "spec", "path")} does not exist`,
-            "flux.path",
-          ),
+          findingAt(node.source, ["spec", "path"], `path ${str(a.object, "spec", "path")} does not exist`, "flux.path"),
         );
         continue;
       }
@@ -197,15 +176,9 @@ export async function walkFluxGraph(
   const [rootBuild] = await kustomizeBuildAll([join(root, clusterDir)]);
   built.set(clusterDir, rootBuild?.objects ?? []);
   if (rootBuild?.error)
-    findings.push({
-      file: clusterDir,
-      line: 0,
-      col: 0,
-      path: "",
-      message: `kustomize build ${clusterDir} failed: ${rootBuild.error}`,
-      severity: "error",
-      rule: "flux.build",
-    });
+    findings.push(
+      finding({ file: clusterDir }, `kustomize build ${clusterDir} failed: ${rootBuild.error}`, "flux.build"),
+    );
   objects = (rootBuild?.objects ?? []).map((o) => ({
     object: o,
     owner: "",
@@ -245,7 +218,7 @@ export async function walkFluxGraph(
       const error = errors.get(key);
       if (error)
         node.findings.push(
-          findingAt(node.source, "", ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
+          findingAt(node.source, ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
         );
       node.objects = applyPostBuild(node, built.get(key) ?? [], tree, index, objects);
       // The root Kustomization re-applies the cluster folder: its objects replace wave 0's ownerless ones.
@@ -276,28 +249,15 @@ function applyPostBuild(
   known: AppliedObject[],
 ): AppliedObject[] {
   const hasPostBuild = get(node.object, "spec", "postBuild") !== undefined;
-  const { vars, findings } = hasPostBuild
-    ? variablesFor(node.object, node.source, known, node.source?.file ?? "")
-    : { vars: {}, findings: [] };
+  const { vars, findings } = hasPostBuild ? variablesFor(node.object, node.source, known) : { vars: {}, findings: [] };
   node.findings.push(...findings);
   const targetNamespace = str(node.object, "spec", "targetNamespace");
   const out: AppliedObject[] = [];
   for (const built of raw) {
     const source = sourceOf(tree, index, built, node.path);
     // A substitution problem points at the variable in its source file when it can be found there.
-    const variableFinding = (name: string, message: string): Finding => {
-      const at = varPosition(tree, source, name);
-      const file = at?.file ?? source?.file ?? "";
-      return {
-        file,
-        line: at?.line ?? 0,
-        col: at?.col ?? 0,
-        path: "",
-        message,
-        severity: "error",
-        rule: "flux.substitute",
-      };
-    };
+    const variableFinding = (name: string, message: string): Finding =>
+      finding(varPosition(tree, source, name) ?? { file: source?.file ?? "" }, message, "flux.substitute");
     const o = withTargetNamespace(built, targetNamespace);
     if (substitutionDisabled(o)) {
       out.push({ object: o, owner: node.id, source });
@@ -324,17 +284,7 @@ function applyPostBuild(
         ),
       );
     }
-    for (const message of result.problems) {
-      node.findings.push({
-        file: source?.file ?? "",
-        line: source?.line ?? 0,
-        col: source?.col ?? 0,
-        path: "",
-        message,
-        severity: "error",
-        rule: "flux.substitute",
-      });
-    }
+    for (const message of result.problems) node.findings.push(findingAt(source, [], message, "flux.substitute"));
     if (result.object) out.push({ object: result.object, owner: node.id, source });
   }
   return out;
