@@ -1,11 +1,47 @@
-// `ktsw secrets check`: every *.sops.yaml in the repository is really encrypted (sops metadata with
-// a MAC, values ENC[...]), to exactly the age recipients ktsw.yaml lists, and .sops.yaml's rules name
-// the same recipients. Pure functions over file texts; the command does the I/O.
-import { isMap, LineCounter, parseAllDocuments, parseDocument } from "yaml";
+// The repository's SOPS set-up, checked the same way by `ktsw secrets check` and `ktsw validate`:
+// .sops.yaml exists and its rule names exactly the age recipients ktsw.yaml lists, and every
+// *.sops.yaml is really encrypted (sops metadata with a MAC, values ENC[...]) to those recipients.
+// Pure functions over file texts; repository.ts reads the files.
+import { isMap, LineCounter, parseAllDocuments, parseDocument, stringify } from "yaml";
 import { locate } from "../config/locate.ts";
 import { type Finding, finding } from "../diagnostics.ts";
 
+export const SOPS_CONFIG_FILE = ".sops.yaml";
+/** Values only: reviewers and `ktsw validate` still see which keys a Secret has. */
+const ENCRYPTED_REGEX = "^(data|stringData)$";
+const PATH_REGEX = ".*\\.sops\\.yaml$";
 const CIPHERTEXT = /^ENC\[AES256_GCM,data:.*,type:[a-z]+\]$/;
+
+/** A value SOPS encrypted (what `sops --encrypt` writes for each data/stringData value). */
+export function isCiphertext(value: unknown): boolean {
+  return typeof value === "string" && CIPHERTEXT.test(value);
+}
+
+/** A document SOPS encrypted: it carries sops metadata with a MAC. */
+export function hasSopsMetadata(o: unknown): boolean {
+  return typeof (o as { sops?: { mac?: unknown } } | null)?.sops?.mac === "string";
+}
+
+/** The .sops.yaml `ktsw secrets init` writes: one rule for *.sops.yaml, to ktsw.yaml's recipients. */
+export function sopsConfigText(recipients: readonly string[]): string {
+  const rules = {
+    creation_rules: [{ path_regex: PATH_REGEX, encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(",") }],
+  };
+  return [
+    "# SOPS rules, written by `ktsw secrets init`: files named *.sops.yaml are encrypted to the age",
+    "# recipients ktsw.yaml lists (secrets.ageRecipients); only data/stringData values are encrypted.",
+    stringify(rules),
+  ].join("\n");
+}
+
+/** .sops.yaml is missing: sops cannot encrypt, and Flux-bound secrets cannot be checked. */
+export function missingSopsConfig(): Finding {
+  return finding(
+    { file: SOPS_CONFIG_FILE },
+    "missing: sops would not know whom to encrypt for; `ktsw secrets init` writes it from ktsw.yaml's secrets.ageRecipients",
+    "secrets.sops-config",
+  );
+}
 
 /** Recipients in a .sops.yaml creation rule's `age` field (comma or whitespace separated). */
 export function splitRecipients(value: unknown): string[] {
@@ -49,12 +85,12 @@ export function checkSopsConfig(file: string, text: string, expected: readonly s
       ),
     );
   }
-  if (r.encrypted_regex !== "^(data|stringData)$") {
+  if (r.encrypted_regex !== ENCRYPTED_REGEX) {
     const p = locate(doc, lines, ["creation_rules", rule]);
     out.push(
       finding(
         { file, ...p, path: `creation_rules[${rule}].encrypted_regex` },
-        "encrypted_regex must be ^(data|stringData)$ (encrypt Secret values, keep keys readable)",
+        `encrypted_regex must be ${ENCRYPTED_REGEX} (encrypt Secret values, keep keys readable)`,
         "secrets.sops-config",
       ),
     );
@@ -77,7 +113,7 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
     const o = doc.toJS() as Record<string, unknown>;
     const sops = o.sops as { mac?: unknown; age?: { recipient?: string }[] } | undefined;
     const start = lines.linePos(doc.contents.range[0]);
-    if (!sops || typeof sops.mac !== "string") {
+    if (!sops || !hasSopsMetadata(o)) {
       out.push(
         finding(
           { file, ...start },
@@ -89,7 +125,7 @@ export function checkEncryptedFile(file: string, text: string, expected: readonl
     }
     for (const field of ["data", "stringData"]) {
       for (const [k, v] of Object.entries((o[field] ?? {}) as Record<string, unknown>)) {
-        if (typeof v === "string" && CIPHERTEXT.test(v)) continue;
+        if (isCiphertext(v)) continue;
         const pos = locate(doc, lines, [field, k]);
         out.push(
           finding(
