@@ -10,6 +10,19 @@ import { substituteVars } from "./substitute.ts";
 
 const DISABLE_KEY = "kustomize.toolkit.fluxcd.io/substitute";
 
+/**
+ * Whether kustomize-controller substitutes at all for a Kustomization with postBuild: only when at
+ * least one variable resolved (inline or substituteFrom), unless `substituteStrategy: Always`.
+ * Otherwise every `${...}`, defaults included, reaches the cluster literally.
+ */
+export function substitutionRuns(vars: Readonly<Record<string, string>>, strategy: string | undefined): boolean {
+  return strategy === "Always" || Object.keys(vars).length > 0;
+}
+
+/** Flux refuses the whole substitution when any variable name breaks its rule (see isValidVarName). */
+export const invalidNameMessage = (name: string, ks: string) =>
+  `variable name "${name}" is invalid (must match ^[_[:alpha:]][_[:alpha:][:digit:]]*$): Flux fails every object of ${ks}`;
+
 export function substitutionDisabled(o: Obj): boolean {
   return (
     str(o, "metadata", "labels", DISABLE_KEY) === "disabled" ||

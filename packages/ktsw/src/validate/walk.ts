@@ -7,9 +7,9 @@ import { stringify } from "yaml";
 import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
-import { substituteResource, substitutionDisabled } from "./post-build.ts";
+import { invalidNameMessage, substituteResource, substitutionDisabled, substitutionRuns } from "./post-build.ts";
 import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
-import { referencedVars } from "./substitute.ts";
+import { isValidVarName, referencedVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
 
 /** Value given to keys of SOPS-encrypted Secrets: their names are known, their values are not. */
@@ -74,9 +74,17 @@ function varPosition(
   return { file: src.file, line: pos.line, col: pos.col };
 }
 
-/** Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets. */
+/**
+ * Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets, and
+ * a finding at the definition of each name Flux refuses.
+ */
 function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[]) {
   const vars: Record<string, string> = {};
+  const definedAt = new Map<string, { src: SourceDoc | undefined; path: (string | number)[] }>();
+  const define = (name: string, value: string, src: SourceDoc | undefined, path: (string | number)[]) => {
+    vars[name] = value;
+    definedAt.set(name, { src, path });
+  };
   const findings: Finding[] = [];
   const ns = namespaceOf(ks) ?? "default";
   for (const [i, ref] of arr(ks, "spec", "postBuild", "substituteFrom").entries()) {
@@ -100,16 +108,22 @@ function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly A
     }
     if (kind === "ConfigMap") {
       for (const [k, v] of Object.entries((get(found.object, "data") ?? {}) as Obj))
-        vars[k] = String(v).replaceAll("\n", "");
+        define(k, String(v).replaceAll("\n", ""), found.source, ["data", k]);
     } else {
       for (const field of ["data", "stringData"]) {
-        for (const k of Object.keys((get(found.object, field) ?? {}) as Obj)) vars[k] = SECRET_PLACEHOLDER;
+        for (const k of Object.keys((get(found.object, field) ?? {}) as Obj))
+          define(k, SECRET_PLACEHOLDER, found.source, [field, k]);
       }
     }
   }
   for (const [k, v] of Object.entries((get(ks, "spec", "postBuild", "substitute") ?? {}) as Obj))
-    vars[k] = String(v).replaceAll("\n", "");
-  return { vars, findings };
+    define(k, String(v).replaceAll("\n", ""), ksSrc, ["spec", "postBuild", "substitute", k]);
+  const invalidNames = [...definedAt]
+    .filter(([name]) => !isValidVarName(name))
+    .map(([name, at]) =>
+      findingAt(at.src, at.path, invalidNameMessage(name, ksId(ks)), "flux.substitute", { pointAtKey: true }),
+    );
+  return { vars, findings, invalidNames };
 }
 
 export async function walkFluxGraph(
@@ -249,8 +263,17 @@ function applyPostBuild(
   known: AppliedObject[],
 ): AppliedObject[] {
   const hasPostBuild = get(node.object, "spec", "postBuild") !== undefined;
-  const { vars, findings } = hasPostBuild ? variablesFor(node.object, node.source, known) : { vars: {}, findings: [] };
+  const { vars, findings, invalidNames } = hasPostBuild
+    ? variablesFor(node.object, node.source, known)
+    : { vars: {}, findings: [], invalidNames: [] };
   node.findings.push(...findings);
+  const substitutes =
+    hasPostBuild && substitutionRuns(vars, str(node.object, "spec", "postBuild", "substituteStrategy"));
+  // Why Flux would leave a `${...}` in place, when it would.
+  const literally = !hasPostBuild
+    ? "has no postBuild substitution"
+    : "defines no postBuild variable, so Flux skips substitution (unless substituteStrategy: Always)";
+  let substituted = false;
   const targetNamespace = str(node.object, "spec", "targetNamespace");
   const out: AppliedObject[] = [];
   for (const built of raw) {
@@ -263,18 +286,19 @@ function applyPostBuild(
       out.push({ object: o, owner: node.id, source });
       continue;
     }
-    if (!hasPostBuild) {
+    if (!substitutes) {
       for (const name of new Set(referencedVars(stringify(o)))) {
         node.findings.push(
           variableFinding(
             name,
-            `\${${name}} is used but Flux Kustomization ${node.id} has no postBuild substitution: it would be applied literally`,
+            `\${${name}} is used but Flux Kustomization ${node.id} ${literally}: it would be applied literally`,
           ),
         );
       }
       out.push({ object: o, owner: node.id, source });
       continue;
     }
+    substituted = true;
     const result = substituteResource(o, vars);
     for (const name of result.undefinedVars) {
       node.findings.push(
@@ -287,5 +311,7 @@ function applyPostBuild(
     for (const message of result.problems) node.findings.push(findingAt(source, [], message, "flux.substitute"));
     if (result.object) out.push({ object: result.object, owner: node.id, source });
   }
+  // Flux checks the names before substituting each object: one bad name fails them all.
+  if (substituted) node.findings.push(...invalidNames);
   return out;
 }

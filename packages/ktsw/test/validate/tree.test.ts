@@ -223,3 +223,58 @@ describe("policies run on the tree's plain objects", () => {
     }
   });
 });
+
+describe("Flux postBuild on the graph, as kustomize-controller decides it", () => {
+  /** Validates a copy of the substitution fixture after `edit` changed it; the copy is removed after. */
+  async function substitutionVariant(edit: (file: (name: string) => string) => void) {
+    const work = mkdtempSync(join(tmpdir(), "ktsw-substitution-"));
+    try {
+      cpSync(join(fixtures, "substitution"), work, { recursive: true });
+      edit((name) => join(work, "kubernetes", name));
+      const report = await validateTree({
+        root: work,
+        treeDir: "kubernetes",
+        clusterPath: "./kubernetes/clusters/test",
+        k8sVersion,
+        schemas: schemas(work),
+        policies: false,
+      });
+      return report.findings.filter((f) => f.rule === "flux.substitute");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  const replaceIn = (file: string, from: string, to: string) => {
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain(from);
+    writeFileSync(file, text.replace(from, to));
+  };
+
+  test("a variable name Flux refuses fails the Kustomization, reported at its definition", async () => {
+    const findings = await substitutionVariant((file) => {
+      replaceIn(
+        file("clusters/test/settings.yaml"),
+        "  APP_HOST: demo.example",
+        "  APP_HOST: demo.example\n  app-host: x",
+      );
+    });
+    const invalid = findings.filter((f) => f.message.includes('variable name "app-host" is invalid'));
+    expect(invalid.map((f) => `${f.file}:${f.line}:${f.col}`)).toEqual(["kubernetes/clusters/test/settings.yaml:9:3"]);
+  });
+
+  test("postBuild with no variable at all: Flux skips substitution, unless substituteStrategy is Always", async () => {
+    const noVariables = (file: (name: string) => string) =>
+      replaceIn(file("clusters/test/apps.yaml"), "name: cluster-settings", "name: absent\n        optional: true");
+    const skipped = await substitutionVariant(noVariables);
+    expect(skipped.map((f) => f.message)).toEqual([
+      "${APP_HOSTNAME} is used but Flux Kustomization flux-system/demo defines no postBuild variable, so Flux skips substitution (unless substituteStrategy: Always): it would be applied literally",
+    ]);
+    const always = await substitutionVariant((file) => {
+      noVariables(file);
+      replaceIn(file("clusters/test/apps.yaml"), "  postBuild:\n", "  postBuild:\n    substituteStrategy: Always\n");
+    });
+    expect(always.map((f) => f.message)).toEqual([
+      "undefined variable ${APP_HOSTNAME}: not in postBuild.substitute nor any substituteFrom of flux-system/demo",
+    ]);
+  });
+});
