@@ -18,6 +18,19 @@ export interface Finding {
   rule: string;
 }
 
+/** Where a finding points: line and col 0 when it has no single place, path "" when not applicable. */
+export interface Location {
+  file: string;
+  line?: number;
+  col?: number;
+  path?: string;
+}
+
+/** The one way findings are made, so every check fills the shape alike. */
+export function finding(at: Location, message: string, rule: string, severity: Severity = "error"): Finding {
+  return { file: at.file, line: at.line ?? 0, col: at.col ?? 0, path: at.path ?? "", message, severity, rule };
+}
+
 export function formatFinding(f: Finding): string {
   const where = f.line > 0 ? `${f.file}:${f.line}:${f.col}` : f.file;
   const path = f.path ? `${f.path}: ` : "";

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { substituteManifests } from "@ktsw/cli/flux-substitute";
 import AjvDraft04 from "ajv-draft-04";
 import { describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -35,15 +36,13 @@ function yamlFiles(dir: string): string[] {
   );
 }
 
-// Flux substitutes ${VAR} from cluster-settings; do the same with sample values (ports become ints).
-const substitute = (text: string) => text.replace(/\$\{([A-Z_]+)\}/g, (m, v: string) => settings[v] ?? m);
-
+// Flux substitutes ${VAR} from cluster-settings; do the same, with Flux's rules, from sample values
+// (ports become ints). A variable these samples lack is a test error, as it would fail in Flux.
 const docs: Doc[] = yamlFiles(tree).flatMap((file) => {
-  const text = readFileSync(file, "utf8");
-  return parseAllDocuments(substitute(text))
-    .map((d) => d.toJS() as Doc)
-    .filter(Boolean)
-    .map((d) => ({ ...d, file: relative(repo, file) }));
+  const { objects, undefinedVars, problems } = substituteManifests(readFileSync(file, "utf8"), settings);
+  const errors = [...undefinedVars.map((v) => `undefined variable \${${v}}`), ...problems];
+  if (errors.length > 0) throw new Error(`${relative(repo, file)}: ${errors.join("; ")}`);
+  return objects.map((d) => ({ ...(d as unknown as Doc), file: relative(repo, file) }));
 });
 // biome-ignore lint/suspicious/noExplicitAny: parsed manifests, checked field by field in the tests
 type Loose = Record<string, any>;

@@ -1,13 +1,13 @@
 // `ktsw secrets`: the age key and SOPS files, driven through the real sops and age-keygen.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
-import { type Finding, hasErrors } from "../diagnostics.ts";
-import { checkEncryptedFile, checkSopsConfig } from "../secrets/check.ts";
-import { listSopsFiles } from "../secrets/files.ts";
+import { finding, hasErrors } from "../diagnostics.ts";
+import { SOPS_CONFIG_FILE, sopsConfigText } from "../secrets/check.ts";
+import { checkRepositorySops } from "../secrets/repository.ts";
 import { ageKeygen, ageRecipientOf, sopsDecrypt, sopsEncryptInPlace } from "../secrets/sops.ts";
 import { requireTool } from "../tools/find.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
@@ -26,40 +26,35 @@ async function recipientsFromConfig(configPath: string): Promise<string[] | unde
   return config.secrets.ageRecipients;
 }
 
+/** Writes .sops.yaml from ktsw.yaml's recipients when the repository has none; false if ktsw.yaml is invalid. */
+async function writeSopsConfigIfMissing(configPath: string): Promise<boolean> {
+  const file = join(repoRoot(configPath), SOPS_CONFIG_FILE);
+  if (existsSync(file)) return true;
+  const recipients = await recipientsFromConfig(configPath);
+  if (!recipients) return false;
+  writeFileSync(file, sopsConfigText(recipients));
+  process.stdout.write(
+    `wrote ${SOPS_CONFIG_FILE}: *.sops.yaml files are encrypted to ktsw.yaml's secrets.ageRecipients\n`,
+  );
+  return true;
+}
+
 export async function runSecretsCheck(opts: GlobalOptions, decryptWith?: string): Promise<number> {
   const root = repoRoot(opts.config);
   const recipients = await recipientsFromConfig(opts.config);
   if (!recipients) return exitCodes.findings;
-  const findings: Finding[] = [];
-  const sopsConfig = join(root, ".sops.yaml");
-  if (existsSync(sopsConfig))
-    findings.push(...checkSopsConfig(".sops.yaml", readFileSync(sopsConfig, "utf8"), recipients));
-  else
-    findings.push({
-      file: ".sops.yaml",
-      line: 0,
-      col: 0,
-      path: "",
-      message: "missing: sops would not know whom to encrypt for",
-      severity: "error",
-      rule: "secrets.sops-config",
-    });
-  const files = await listSopsFiles(root);
-  for (const file of files)
-    findings.push(...checkEncryptedFile(file, readFileSync(join(root, file), "utf8"), recipients));
+  const { files, findings } = await checkRepositorySops(root, recipients);
   if (decryptWith) {
     for (const file of files) {
       const res = await sopsDecrypt(root, file, decryptWith);
       if (res.code !== 0)
-        findings.push({
-          file,
-          line: 0,
-          col: 0,
-          path: "",
-          message: `sops cannot decrypt it with ${decryptWith}: ${res.stderr.trim().split("\n")[0]}`,
-          severity: "error",
-          rule: "secrets.decrypt",
-        });
+        findings.push(
+          finding(
+            { file },
+            `sops cannot decrypt it with ${decryptWith}: ${res.stderr.trim().split("\n")[0]}`,
+            "secrets.decrypt",
+          ),
+        );
     }
   }
   printFindings(findings);
@@ -78,7 +73,9 @@ export function registerSecrets(program: Command): void {
 
   secrets
     .command("init")
-    .description("create your age key (never committed) and print its public recipient for ktsw.yaml")
+    .description(
+      "create your age key (never committed) and .sops.yaml if missing; print the key's public recipient for ktsw.yaml",
+    )
     .option("--key-file <file>", "where the private key lives", defaultKeyFile())
     .action(async (o: { keyFile: string }) => {
       try {
@@ -92,6 +89,7 @@ export function registerSecrets(program: Command): void {
           recipient = await ageKeygen(keyFile);
           process.stdout.write(`created age key ${keyFile} (keep it out of Git; back it up)\n`);
         }
+        if (!(await writeSopsConfigIfMissing(globals().config))) process.exitCode = exitCodes.findings;
         process.stdout.write(
           [
             `public recipient: ${recipient}`,

@@ -1,11 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type LoadResult, loadConfig } from "../config/load.ts";
 import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
-import { checkEncryptedFile, checkSopsConfig } from "../secrets/check.ts";
-import { listSopsFiles } from "../secrets/files.ts";
+import { checkRepositorySops } from "../secrets/repository.ts";
 import { ensureBuiltinSchemas } from "../validate/builtin-schemas.ts";
 import { defaultSchemaSources, PUBLIC_CRD_CATALOG, type TreeReport, validateTree } from "../validate/index.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
@@ -38,16 +36,11 @@ export function printTreeReport(report: TreeReport, seconds: number): void {
   );
 }
 
-/** .sops.yaml and every *.sops.yaml agree with ktsw.yaml's age recipients (same checks as `ktsw secrets check`). */
+/** The repository's SOPS set-up, checked exactly as `ktsw secrets check` does. */
 async function sopsFindings(root: string, recipients: readonly string[]): Promise<Finding[]> {
-  const rules = join(root, ".sops.yaml");
-  const out: Finding[] = existsSync(rules)
-    ? checkSopsConfig(".sops.yaml", readFileSync(rules, "utf8"), recipients)
-    : [];
-  for (const file of await listSopsFiles(root))
-    out.push(...checkEncryptedFile(file, readFileSync(join(root, file), "utf8"), recipients));
+  const { findings } = await checkRepositorySops(root, recipients);
   // Plaintext values are already reported by the tree's secrets check, at the same place.
-  return out.filter((f) => f.rule !== "secrets.sops");
+  return findings.filter((f) => f.rule !== "secrets.sops");
 }
 
 export const defaultValidateOptions: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };

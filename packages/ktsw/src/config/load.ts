@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { type Document, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding } from "../diagnostics.ts";
 import { formatPath, locate, type PathSegment } from "./locate.ts";
 import { configSchema, type KtswConfig } from "./schema.ts";
 import { semanticProblems } from "./semantics.ts";
@@ -12,16 +12,6 @@ import { semanticProblems } from "./semantics.ts";
 export interface LoadResult {
   config?: KtswConfig;
   findings: Finding[];
-}
-
-function finding(
-  file: string,
-  pos: { line: number; col: number },
-  path: string,
-  message: string,
-  rule: string,
-): Finding {
-  return { file, line: pos.line, col: pos.col, path, message, rule, severity: "error" };
 }
 
 function describeIssue(doc: Document, issue: z.core.$ZodIssue): string {
@@ -63,15 +53,19 @@ function schemaFindings(file: string, doc: Document, lines: LineCounter, issues:
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) =>
         finding(
-          file,
-          locate(doc, lines, [...path, key], true),
-          formatPath([...path, key]),
+          { file, ...locate(doc, lines, [...path, key], true), path: formatPath([...path, key]) },
           unknownKeyMessage(doc, issues, path, key),
           "config.unknown-key",
         ),
       );
     }
-    return [finding(file, locate(doc, lines, path), formatPath(path), describeIssue(doc, issue), "config.schema")];
+    return [
+      finding(
+        { file, ...locate(doc, lines, path), path: formatPath(path) },
+        describeIssue(doc, issue),
+        "config.schema",
+      ),
+    ];
   });
 }
 
@@ -82,14 +76,14 @@ export function parseConfig(text: string, file = "ktsw.yaml"): LoadResult {
   if (doc.errors.length > 0) {
     return {
       findings: doc.errors.map((e) =>
-        finding(file, lines.linePos(e.pos[0]), "", `YAML syntax: ${e.message.split("\n")[0]}`, "config.yaml-syntax"),
+        finding({ file, ...lines.linePos(e.pos[0]) }, `YAML syntax: ${e.message.split("\n")[0]}`, "config.yaml-syntax"),
       ),
     };
   }
   const parsed = configSchema.safeParse(doc.toJS());
   if (!parsed.success) return { findings: schemaFindings(file, doc, lines, parsed.error.issues) };
   const findings = semanticProblems(parsed.data).map((p) =>
-    finding(file, locate(doc, lines, p.path), formatPath(p.path), p.message, p.rule),
+    finding({ file, ...locate(doc, lines, p.path), path: formatPath(p.path) }, p.message, p.rule),
   );
   return findings.length > 0 ? { findings } : { config: parsed.data, findings };
 }
@@ -101,7 +95,7 @@ export async function loadConfig(file: string): Promise<LoadResult> {
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found (run `ktsw init` to create one)" : String(err);
-    return { findings: [finding(file, { line: 0, col: 0 }, "", reason, "config.read")] };
+    return { findings: [finding({ file }, reason, "config.read")] };
   }
   return parseConfig(text, file);
 }

@@ -1,7 +1,8 @@
 // Reads MetalLB's custom resources the way the cluster will see them: Flux substitutes `${VAR}`
 // from the cluster-settings ConfigMap first (postBuild.substituteFrom), then MetalLB reads the
 // objects. Only the fields that shape the FRR configuration are kept.
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
+import { substituteManifests } from "../validate/post-build.ts";
 
 export interface BgpPeerCr {
   name: string;
@@ -48,14 +49,14 @@ export interface MetallbCrs {
   advertisements: BgpAdvertisementCr[];
 }
 
-/** Flux's envsubst: `${VAR}`, `${VAR:=default}`, `${VAR:-default}`; an unknown variable is an error,
- *  as it would leave a literal `${...}` in the cluster. */
+/** The MetalLB files as Flux applies them: each object substituted like postBuild does (see
+ *  validate/post-build.ts); an undefined variable or any other substitution problem is an error. */
 export function substituteVariables(text: string, vars: Record<string, string>, file = "manifest"): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[-=]([^}]*))?\}/g, (_, name: string, fallback?: string) => {
-    const value = vars[name] ?? fallback;
-    if (value === undefined) throw new Error(`${file}: \${${name}} is not a cluster-settings variable`);
-    return value;
-  });
+  const { objects, undefinedVars, problems } = substituteManifests(text, vars);
+  const first = undefinedVars[0];
+  if (first !== undefined) throw new Error(`${file}: \${${first}} is not a cluster-settings variable`);
+  if (problems[0] !== undefined) throw new Error(`${file}: ${problems[0]}`);
+  return objects.map((o) => stringify(o)).join("---\n");
 }
 
 const asNumber = (v: unknown) =>

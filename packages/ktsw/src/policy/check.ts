@@ -21,9 +21,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
-import type { Finding, Severity } from "../diagnostics.ts";
+import { type Finding, finding, type Severity } from "../diagnostics.ts";
 import { requireTool } from "../tools/find.ts";
-import { readClusterSettings, substitute } from "./site.ts";
+import { substituteManifests } from "../validate/post-build.ts";
+import { readClusterSettings } from "./site.ts";
 import { GATEKEEPER_DIR } from "./templates.ts";
 
 export interface PolicyInput {
@@ -149,15 +150,12 @@ export function toFinding(result: GatorResult, inputs: readonly PolicyInput[]): 
     ? `${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata.name}`
     : "";
   const constraint = result.constraint?.metadata?.name ?? "unknown";
-  return {
-    file: input?.file ?? "",
-    line: at.line,
-    col: at.col,
-    path: what,
-    message: `${result.msg} [${result.constraint?.kind ?? "constraint"} ${constraint}]`,
-    severity: severityOf(result),
-    rule: `policy.${constraint}`,
-  };
+  return finding(
+    { file: input?.file ?? "", ...at, path: what },
+    `${result.msg} [${result.constraint?.kind ?? "constraint"} ${constraint}]`,
+    `policy.${constraint}`,
+    severityOf(result),
+  );
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -182,19 +180,12 @@ async function stagePolicies(root: string, dir: string, vars: Record<string, str
   for (const sub of ["templates", "constraints"]) {
     const from = join(root, GATEKEEPER_DIR, sub);
     for (const name of (await readdir(from)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")) {
-      const { text, unresolved } = substitute(await readFile(join(from, name), "utf8"), vars);
-      if (unresolved.length > 0) {
-        findings.push({
-          file: relative(root, join(from, name)),
-          line: 0,
-          col: 0,
-          path: "",
-          message: `needs ${unresolved.map((v) => `\${${v}}`).join(", ")}; render cluster settings first (\`ktsw render\`) or pass siteVars`,
-          severity: "error",
-          rule: "policy.site-settings",
-        });
-      }
-      await writeFile(join(dir, `${sub}-${name}`), text);
+      const file = relative(root, join(from, name));
+      const { objects, undefinedVars, problems } = substituteManifests(await readFile(join(from, name), "utf8"), vars);
+      const needs = undefinedVars.map((v) => `\${${v}}`).join(", ");
+      if (needs) problems.unshift(`needs ${needs}; render cluster settings first (\`ktsw render\`) or pass siteVars`);
+      for (const message of problems) findings.push(finding({ file }, message, "policy.site-settings"));
+      await writeFile(join(dir, `${sub}-${name}`), objects.map((o) => stringify(o)).join("---\n"));
     }
   }
   return findings;

@@ -14,19 +14,3 @@ export function readClusterSettings(root: string): Record<string, string> | unde
   const data = (parse(readFileSync(file, "utf8")) as { data?: Record<string, unknown> } | null)?.data ?? {};
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
 }
-
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** Replaces `${VAR}` like Flux does; returns the names it could not resolve. */
-export function substitute(text: string, vars: Record<string, string>): { text: string; unresolved: string[] } {
-  const unresolved = new Set<string>();
-  const out = text.replace(VARIABLE, (whole, name: string) => {
-    const value = vars[name];
-    if (value === undefined) {
-      unresolved.add(name);
-      return whole;
-    }
-    return value;
-  });
-  return { text: out, unresolved: [...unresolved] };
-}

@@ -8,7 +8,7 @@
 // dependsOn a component of a later layer, which itself waits for the early layer.
 import type { Finding } from "../diagnostics.ts";
 import { arr, get, namespaceOf, str } from "./flux.ts";
-import { position } from "./sources.ts";
+import { findingAt } from "./sources.ts";
 import type { KsNode } from "./walk.ts";
 
 interface Edge {
@@ -64,16 +64,14 @@ export function checkDeadlocks(nodes: Map<string, KsNode>): Finding[] {
           );
           const holder = nodes.get(ring[i] ?? e.to);
           const text = [e.to, ...cycle.map((c) => `(${c.why}) ${c.id}`)].join(" -> ");
-          const pos = holder?.source ? position(holder.source, ["spec", "dependsOn"]) : { line: 0, col: 0 };
-          out.push({
-            file: holder?.source?.file ?? "",
-            line: pos.line,
-            col: pos.col,
-            path: "spec.dependsOn",
-            message: `deadlock, Flux would wait forever: ${text}`,
-            severity: "error",
-            rule: "flux.deadlock",
-          });
+          out.push(
+            findingAt(
+              holder?.source,
+              ["spec", "dependsOn"],
+              `deadlock, Flux would wait forever: ${text}`,
+              "flux.deadlock",
+            ),
+          );
         }
       } else if (!state.has(e.to)) visit(e.to);
       stack.pop();

@@ -1,9 +1,9 @@
 // The Flux entry point must sync what ktsw.yaml says: the same repository, branch and cluster
 // folder. flux-system.yaml is the one file Flux reads before any substitution exists (the
 // cluster-settings ConfigMap is applied by it), so its values are literals; this keeps them honest.
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding } from "../diagnostics.ts";
 import { get, isFluxKustomization, nameOf, normalizeFluxPath, str } from "./flux.ts";
-import { position } from "./sources.ts";
+import { findingAt } from "./sources.ts";
 import type { AppliedObject } from "./walk.ts";
 
 export interface GitopsSettings {
@@ -18,28 +18,16 @@ export function checkGitopsEntry(objects: readonly AppliedObject[], gitops: Gito
   const root = objects.find(
     (a) => isFluxKustomization(a.object) && normalizeFluxPath(str(a.object, "spec", "path") ?? "") === clusterDir,
   );
-  const report = (a: AppliedObject | undefined, path: string[], message: string) => {
-    const pos = a?.source ? position(a.source, path) : { line: 0, col: 0 };
-    out.push({
-      file: a?.source?.file ?? "",
-      line: pos.line,
-      col: pos.col,
-      path: path.join("."),
-      message,
-      severity: "error",
-      rule: "flux.entry",
-    });
-  };
+  const report = (a: AppliedObject, path: string[], message: string) =>
+    out.push(findingAt(a.source, path, message, "flux.entry"));
   if (!root) {
-    out.push({
-      file: clusterDir,
-      line: 0,
-      col: 0,
-      path: "",
-      message: `no Flux Kustomization in the tree syncs ${gitops.path} (ktsw.yaml gitops.path)`,
-      severity: "error",
-      rule: "flux.entry",
-    });
+    out.push(
+      finding(
+        { file: clusterDir },
+        `no Flux Kustomization in the tree syncs ${gitops.path} (ktsw.yaml gitops.path)`,
+        "flux.entry",
+      ),
+    );
     return out;
   }
   const kind = str(root.object, "spec", "sourceRef", "kind");

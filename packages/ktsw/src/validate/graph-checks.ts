@@ -2,17 +2,11 @@
 // Kustomization or HelmRelease names exists, every namespace an object lands in is created in the tree.
 import type { Finding } from "../diagnostics.ts";
 import { arr, get, groupOf, nameOf, namespaceOf, type Obj, str } from "./flux.ts";
-import { position, type SourceDoc } from "./sources.ts";
+import { findingAt, type SourceDoc } from "./sources.ts";
 import type { AppliedObject, KsNode } from "./walk.ts";
 
 /** Namespaces that exist before Flux applies anything: Kubernetes' own, and Flux's (from `flux install`). */
 export const PREEXISTING_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "flux-system"];
-
-function at(src: SourceDoc | undefined, path: (string | number)[], message: string, rule: string): Finding {
-  if (!src) return { file: "", line: 0, col: 0, path: path.join("."), message, severity: "error", rule };
-  const pos = position(src, path);
-  return { file: src.file, line: pos.line, col: pos.col, path: path.join("."), message, severity: "error", rule };
-}
 
 export function checkDependsOn(nodes: Map<string, KsNode>): Finding[] {
   const out: Finding[] = [];
@@ -24,7 +18,7 @@ export function checkDependsOn(nodes: Map<string, KsNode>): Finding[] {
       const id = `${str(dep, "namespace") ?? ns}/${str(dep, "name")}`;
       if (!nodes.has(id))
         out.push(
-          at(
+          findingAt(
             node.source,
             ["spec", "dependsOn", i, "name"],
             `dependsOn ${id}: no such Flux Kustomization in the tree`,
@@ -46,7 +40,12 @@ export function checkDependsOn(nodes: Map<string, KsNode>): Finding[] {
         const cycle = [...stack.slice(stack.indexOf(t)), t];
         const node = nodes.get(t);
         out.push(
-          at(node?.source, ["spec", "dependsOn"], `dependsOn cycle: ${cycle.join(" -> ")}`, "flux.depends-on-cycle"),
+          findingAt(
+            node?.source,
+            ["spec", "dependsOn"],
+            `dependsOn cycle: ${cycle.join(" -> ")}`,
+            "flux.depends-on-cycle",
+          ),
         );
       } else if (!state.has(t)) visit(t);
     }
@@ -71,7 +70,7 @@ export function checkSourceRefs(nodes: Map<string, KsNode>, objects: readonly Ap
     const ns = str(node.object, "spec", "sourceRef", "namespace") ?? namespaceOf(node.object);
     if (!exists(objects, kind, name, ns))
       out.push(
-        at(
+        findingAt(
           node.source,
           ["spec", "sourceRef", "name"],
           `sourceRef ${kind}/${name} (namespace ${ns}) is not defined in the tree`,
@@ -87,7 +86,7 @@ export function checkSourceRefs(nodes: Map<string, KsNode>, objects: readonly Ap
     const path = chartRef ? ["spec", "chartRef", "name"] : ["spec", "chart", "spec", "sourceRef", "name"];
     if (!ref) {
       out.push(
-        at(
+        findingAt(
           a.source,
           ["spec"],
           `HelmRelease ${nameOf(a.object)} has neither chart.spec.sourceRef nor chartRef`,
@@ -101,7 +100,7 @@ export function checkSourceRefs(nodes: Map<string, KsNode>, objects: readonly Ap
     const ns = str(ref, "namespace") ?? hrNs;
     if (!exists(objects, kind, name, ns))
       out.push(
-        at(
+        findingAt(
           a.source,
           path,
           `${chartRef ? "chartRef" : "sourceRef"} ${kind}/${name} (namespace ${ns}) is not defined in the tree`,
@@ -134,7 +133,7 @@ export function checkExternalSources(nodes: Map<string, KsNode>, objects: readon
       (typeof ref.semver === "string" && pinnedRef.test(ref.semver));
     if (!pinned)
       out.push(
-        at(
+        findingAt(
           source.source,
           ["spec", "ref"],
           `${kind} ${name} feeds ${node.id} but is not pinned (use ref.tag, an exact ref.semver or ref.commit; a branch moves)`,
@@ -170,15 +169,15 @@ export function checkValuesFrom(objects: readonly AppliedObject[]): Finding[] {
       if (get(ref, "optional") === true) continue;
       const ns = namespaceOf(a.object);
       if (exists(objects, kind, name, ns) || (kind === "Secret" && producedSecret(objects, name, ns))) continue;
-      out.push({
-        ...at(
+      out.push(
+        findingAt(
           a.source,
           ["spec", "valuesFrom", i, "name"],
           `valuesFrom ${kind}/${name}: nothing in the tree creates it in namespace ${ns}`,
           "flux.values-from",
+          { severity: "warning" },
         ),
-        severity: "warning",
-      });
+      );
     }
   }
   return out;
@@ -194,7 +193,7 @@ export function checkHelmReleaseDependsOn(objects: readonly AppliedObject[]): Fi
       const ns = str(dep, "namespace") ?? namespaceOf(a.object);
       if (!exists(objects, "HelmRelease", name, ns))
         out.push(
-          at(
+          findingAt(
             a.source,
             ["spec", "dependsOn", i, "name"],
             `dependsOn HelmRelease ${ns}/${name}: not defined in the tree`,
@@ -217,7 +216,7 @@ export function checkNamespaces(nodes: Map<string, KsNode>, objects: readonly Ap
     const key = `${src?.file}|${ns}`;
     if (reported.has(key)) return;
     reported.add(key);
-    out.push(at(src, path, `namespace "${ns}" (${what}) is not created anywhere in the tree`, "flux.namespace"));
+    out.push(findingAt(src, path, `namespace "${ns}" (${what}) is not created anywhere in the tree`, "flux.namespace"));
   };
   for (const a of objects) {
     const ns = namespaceOf(a.object);

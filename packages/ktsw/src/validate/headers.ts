@@ -1,7 +1,7 @@
 // Every file Flux applies starts with a `# yaml-language-server: $schema=` line, so an editor
 // validates it while it is being written (the same schemas validate uses). A warning: the cluster
 // does not care, people do.
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding } from "../diagnostics.ts";
 import { groupOf } from "./flux.ts";
 import { CONSTRAINTS_GROUP } from "./tree-kinds.ts";
 import type { AppliedObject } from "./walk.ts";
@@ -15,13 +15,12 @@ export function checkSchemaHeaders(objects: readonly AppliedObject[], texts: Rea
   );
   return [...files]
     .filter((file) => !HEADER.test(texts.get(file) ?? ""))
-    .map((file) => ({
-      file,
-      line: 1,
-      col: 1,
-      path: "",
-      message: "first line should be `# yaml-language-server: $schema=<url>` (editor validation)",
-      severity: "warning" as const,
-      rule: "yaml.schema-header",
-    }));
+    .map((file) =>
+      finding(
+        { file, line: 1, col: 1 },
+        "first line should be `# yaml-language-server: $schema=<url>` (editor validation)",
+        "yaml.schema-header",
+        "warning",
+      ),
+    );
 }

@@ -16,7 +16,7 @@ export async function checkSchemas(objects: readonly AppliedObject[], store: Sch
     const apiVersion = str(o, "apiVersion");
     const kind = str(o, "kind");
     const report = (path: (string | number)[], message: string, atKey = false) =>
-      out.push(findingAt(a.source, path, message, "schema", atKey));
+      out.push(findingAt(a.source, path, message, "schema", { pointAtKey: atKey }));
     if (!apiVersion || !kind) {
       report([], "object without apiVersion or kind");
       continue;

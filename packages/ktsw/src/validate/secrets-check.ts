@@ -1,22 +1,21 @@
 // No plaintext Secret in Git: every Secret the tree applies must be a SOPS document (sops metadata
 // with a MAC) whose data/stringData values are all ENC[...] ciphertexts.
 import type { Finding } from "../diagnostics.ts";
+import { hasSopsMetadata, isCiphertext } from "../secrets/check.ts";
 import { get, nameOf, type Obj } from "./flux.ts";
-import { position, type SourceDoc } from "./sources.ts";
+import { findingAt, type SourceDoc } from "./sources.ts";
 import type { AppliedObject } from "./walk.ts";
-
-const CIPHERTEXT = /^ENC\[AES256_GCM,data:.*,type:[a-z]+\]$/;
 
 export function secretProblems(o: Obj): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
-  if (typeof get(o, "sops", "mac") !== "string")
+  if (!hasSopsMetadata(o))
     out.push({
       path: [],
       message: `Secret ${nameOf(o)} is not SOPS-encrypted (no sops metadata): plaintext secret in Git`,
     });
   for (const field of ["data", "stringData"]) {
     for (const [k, v] of Object.entries((get(o, field) ?? {}) as Obj)) {
-      if (typeof v !== "string" || !CIPHERTEXT.test(v))
+      if (!isCiphertext(v))
         out.push({
           path: [field, k],
           message: `Secret ${nameOf(o)}: ${field}.${k} is not encrypted (expected ENC[...])`,
@@ -30,18 +29,7 @@ export function checkSecrets(objects: readonly AppliedObject[], sources: readonl
   const out: Finding[] = [];
   const seen = new Set<SourceDoc | Obj>();
   const check = (o: Obj, src: SourceDoc | undefined) => {
-    for (const p of secretProblems(o)) {
-      const pos = src ? position(src, p.path) : { line: 0, col: 0 };
-      out.push({
-        file: src?.file ?? "",
-        line: pos.line,
-        col: pos.col,
-        path: p.path.join("."),
-        message: p.message,
-        severity: "error",
-        rule: "secrets.sops",
-      });
-    }
+    for (const p of secretProblems(o)) out.push(findingAt(src, p.path, p.message, "secrets.sops"));
   };
   for (const a of objects) {
     if (a.object.kind !== "Secret") continue;

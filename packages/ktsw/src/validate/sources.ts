@@ -5,7 +5,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { type Document, isMap, LineCounter, parseAllDocuments } from "yaml";
 import { locate, type PathSegment } from "../config/locate.ts";
-import type { Finding } from "../diagnostics.ts";
+import { type Finding, finding, type Severity } from "../diagnostics.ts";
 
 export interface SourceDoc {
   /** Relative to the repository root. */
@@ -46,14 +46,14 @@ export function parseSource(file: string, text: string): { docs: SourceDoc[]; fi
   const findings: Finding[] = [];
   const all = Array.isArray(parsed) ? parsed : [];
   if (!Array.isArray(parsed)) {
-    findings.push({ file, line: 1, col: 1, path: "", message: "not YAML", severity: "error", rule: "yaml.parse" });
+    findings.push(finding({ file, line: 1, col: 1 }, "not YAML", "yaml.parse"));
   }
   for (const doc of all) {
     for (const err of doc.errors) {
       const pos = lines.linePos(err.pos[0]);
       const message =
         err.code === "DUPLICATE_KEY" ? `duplicate key: ${firstLine(err.message)}` : firstLine(err.message);
-      findings.push({ file, line: pos.line, col: pos.col, path: "", message, severity: "error", rule: "yaml.parse" });
+      findings.push(finding({ file, ...pos }, message, "yaml.parse"));
     }
     if (doc.errors.length > 0 || !isMap(doc.contents)) continue;
     const start = lines.linePos(doc.contents.range[0]);
@@ -84,24 +84,19 @@ export function position(src: SourceDoc, path: readonly PathSegment[], pointAtKe
   return locate(src.doc, src.lines, path, pointAtKey);
 }
 
-/** An error at `path` inside the object's source document (file only, when the object has no source). */
+/**
+ * A finding at `path` inside the object's source document (no file or position when the object has
+ * no source); `[]` is the document itself. `pointAtKey` points at the key rather than its value.
+ */
 export function findingAt(
   src: SourceDoc | undefined,
   path: readonly PathSegment[],
   message: string,
   rule: string,
-  pointAtKey = false,
+  opts: { pointAtKey?: boolean; severity?: Severity } = {},
 ): Finding {
-  const pos = src ? position(src, path, pointAtKey) : { line: 0, col: 0 };
-  return {
-    file: src?.file ?? "",
-    line: pos.line,
-    col: pos.col,
-    path: path.join("."),
-    message,
-    severity: "error",
-    rule,
-  };
+  const pos = src ? position(src, path, opts.pointAtKey) : {};
+  return finding({ file: src?.file ?? "", ...pos, path: path.join(".") }, message, rule, opts.severity);
 }
 
 /** `group/kind/name` — namespace left out because kustomize may set it. */

@@ -3,12 +3,13 @@
 // until no new Kustomization appears. Each wave's builds run in parallel.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
-import type { Finding } from "../diagnostics.ts";
+import { stringify } from "yaml";
+import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
-import { objectKey, position, type SourceDoc, type SourceTree } from "./sources.ts";
-import { referencedVars, substituteVars } from "./substitute.ts";
+import { invalidNameMessage, substituteResource, substitutionDisabled, substitutionRuns } from "./post-build.ts";
+import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
+import { isValidVarName, referencedVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
 
 /** Value given to keys of SOPS-encrypted Secrets: their names are known, their values are not. */
@@ -59,19 +60,6 @@ export function sourceOf(
   return candidates.find((c) => c.file.startsWith(`${dir}/`)) ?? candidates[0];
 }
 
-function findingAt(
-  src: SourceDoc | undefined,
-  fallbackFile: string,
-  path: (string | number)[],
-  message: string,
-  rule: string,
-  atKey = false,
-): Finding {
-  if (!src) return { file: fallbackFile, line: 0, col: 0, path: "", message, severity: "error", rule };
-  const pos = position(src, path, atKey);
-  return { file: src.file, line: pos.line, col: pos.col, path: path.join("."), message, severity: "error", rule };
-}
-
 /** Position of the first `${NAME` in the object's source file, for undefined-variable errors. */
 function varPosition(
   tree: SourceTree,
@@ -86,9 +74,17 @@ function varPosition(
   return { file: src.file, line: pos.line, col: pos.col };
 }
 
-/** Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets. */
-function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[], fallbackFile: string) {
+/**
+ * Variables a Flux Kustomization's postBuild provides, from the tree's ConfigMaps and Secrets, and
+ * a finding at the definition of each name Flux refuses.
+ */
+function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly AppliedObject[]) {
   const vars: Record<string, string> = {};
+  const definedAt = new Map<string, { src: SourceDoc | undefined; path: (string | number)[] }>();
+  const define = (name: string, value: string, src: SourceDoc | undefined, path: (string | number)[]) => {
+    vars[name] = value;
+    definedAt.set(name, { src, path });
+  };
   const findings: Finding[] = [];
   const ns = namespaceOf(ks) ?? "default";
   for (const [i, ref] of arr(ks, "spec", "postBuild", "substituteFrom").entries()) {
@@ -102,7 +98,6 @@ function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly A
         findings.push(
           findingAt(
             ksSrc,
-            fallbackFile,
             ["spec", "postBuild", "substituteFrom", i, "name"],
             `substituteFrom ${kind}/${name} is not defined anywhere in the tree (namespace ${ns})`,
             "flux.substitute-from",
@@ -113,21 +108,22 @@ function variablesFor(ks: Obj, ksSrc: SourceDoc | undefined, applied: readonly A
     }
     if (kind === "ConfigMap") {
       for (const [k, v] of Object.entries((get(found.object, "data") ?? {}) as Obj))
-        vars[k] = String(v).replaceAll("\n", "");
+        define(k, String(v).replaceAll("\n", ""), found.source, ["data", k]);
     } else {
       for (const field of ["data", "stringData"]) {
-        for (const k of Object.keys((get(found.object, field) ?? {}) as Obj)) vars[k] = SECRET_PLACEHOLDER;
+        for (const k of Object.keys((get(found.object, field) ?? {}) as Obj))
+          define(k, SECRET_PLACEHOLDER, found.source, [field, k]);
       }
     }
   }
   for (const [k, v] of Object.entries((get(ks, "spec", "postBuild", "substitute") ?? {}) as Obj))
-    vars[k] = String(v).replaceAll("\n", "");
-  return { vars, findings };
-}
-
-function substitutionDisabled(o: Obj): boolean {
-  const key = "kustomize.toolkit.fluxcd.io/substitute";
-  return str(o, "metadata", "labels", key) === "disabled" || str(o, "metadata", "annotations", key) === "disabled";
+    define(k, String(v).replaceAll("\n", ""), ksSrc, ["spec", "postBuild", "substitute", k]);
+  const invalidNames = [...definedAt]
+    .filter(([name]) => !isValidVarName(name))
+    .map(([name, at]) =>
+      findingAt(at.src, at.path, invalidNameMessage(name, ksId(ks)), "flux.substitute", { pointAtKey: true }),
+    );
+  return { vars, findings, invalidNames };
 }
 
 export async function walkFluxGraph(
@@ -155,7 +151,6 @@ export async function walkFluxGraph(
           existing.findings.push(
             findingAt(
               a.source,
-              "",
               ["metadata", "name"],
               `Flux Kustomization ${id} is defined twice (also ${existing.source.file}:${existing.source.line})`,
               "flux.duplicate",
@@ -182,13 +177,7 @@ export async function walkFluxGraph(
       const abs = join(root, node.path);
       if (!existsSync(abs) || !statSync(abs).isDirectory()) {
         node.findings.push(
-          findingAt(
-            node.source,
-            "",
-            ["spec", "path"],
-            `path ${str(a.object, "spec", "path")} does not exist`,
-            "flux.path",
-          ),
+          findingAt(node.source, ["spec", "path"], `path ${str(a.object, "spec", "path")} does not exist`, "flux.path"),
         );
         continue;
       }
@@ -201,15 +190,9 @@ export async function walkFluxGraph(
   const [rootBuild] = await kustomizeBuildAll([join(root, clusterDir)]);
   built.set(clusterDir, rootBuild?.objects ?? []);
   if (rootBuild?.error)
-    findings.push({
-      file: clusterDir,
-      line: 0,
-      col: 0,
-      path: "",
-      message: `kustomize build ${clusterDir} failed: ${rootBuild.error}`,
-      severity: "error",
-      rule: "flux.build",
-    });
+    findings.push(
+      finding({ file: clusterDir }, `kustomize build ${clusterDir} failed: ${rootBuild.error}`, "flux.build"),
+    );
   objects = (rootBuild?.objects ?? []).map((o) => ({
     object: o,
     owner: "",
@@ -249,7 +232,7 @@ export async function walkFluxGraph(
       const error = errors.get(key);
       if (error)
         node.findings.push(
-          findingAt(node.source, "", ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
+          findingAt(node.source, ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
         );
       node.objects = applyPostBuild(node, built.get(key) ?? [], tree, index, objects);
       // The root Kustomization re-applies the cluster folder: its objects replace wave 0's ownerless ones.
@@ -280,48 +263,44 @@ function applyPostBuild(
   known: AppliedObject[],
 ): AppliedObject[] {
   const hasPostBuild = get(node.object, "spec", "postBuild") !== undefined;
-  const { vars, findings } = hasPostBuild
-    ? variablesFor(node.object, node.source, known, node.source?.file ?? "")
-    : { vars: {}, findings: [] };
+  const { vars, findings, invalidNames } = hasPostBuild
+    ? variablesFor(node.object, node.source, known)
+    : { vars: {}, findings: [], invalidNames: [] };
   node.findings.push(...findings);
+  const substitutes =
+    hasPostBuild && substitutionRuns(vars, str(node.object, "spec", "postBuild", "substituteStrategy"));
+  // Why Flux would leave a `${...}` in place, when it would.
+  const literally = !hasPostBuild
+    ? "has no postBuild substitution"
+    : "defines no postBuild variable, so Flux skips substitution (unless substituteStrategy: Always)";
+  let substituted = false;
   const targetNamespace = str(node.object, "spec", "targetNamespace");
   const out: AppliedObject[] = [];
   for (const built of raw) {
     const source = sourceOf(tree, index, built, node.path);
     // A substitution problem points at the variable in its source file when it can be found there.
-    const variableFinding = (name: string, message: string): Finding => {
-      const at = varPosition(tree, source, name);
-      const file = at?.file ?? source?.file ?? "";
-      return {
-        file,
-        line: at?.line ?? 0,
-        col: at?.col ?? 0,
-        path: "",
-        message,
-        severity: "error",
-        rule: "flux.substitute",
-      };
-    };
+    const variableFinding = (name: string, message: string): Finding =>
+      finding(varPosition(tree, source, name) ?? { file: source?.file ?? "" }, message, "flux.substitute");
     const o = withTargetNamespace(built, targetNamespace);
-    const text = stringify(o);
     if (substitutionDisabled(o)) {
       out.push({ object: o, owner: node.id, source });
       continue;
     }
-    if (!hasPostBuild) {
-      for (const name of new Set(referencedVars(text))) {
+    if (!substitutes) {
+      for (const name of new Set(referencedVars(stringify(o)))) {
         node.findings.push(
           variableFinding(
             name,
-            `\${${name}} is used but Flux Kustomization ${node.id} has no postBuild substitution: it would be applied literally`,
+            `\${${name}} is used but Flux Kustomization ${node.id} ${literally}: it would be applied literally`,
           ),
         );
       }
       out.push({ object: o, owner: node.id, source });
       continue;
     }
-    const result = substituteVars(text, vars);
-    for (const name of new Set(result.undefinedVars)) {
+    substituted = true;
+    const result = substituteResource(o, vars);
+    for (const name of result.undefinedVars) {
       node.findings.push(
         variableFinding(
           name,
@@ -329,30 +308,10 @@ function applyPostBuild(
         ),
       );
     }
-    for (const expr of new Set(result.unsupported)) {
-      node.findings.push({
-        file: source?.file ?? "",
-        line: source?.line ?? 0,
-        col: source?.col ?? 0,
-        path: "",
-        message: `${expr}: this substitution form is not supported by ktsw validate`,
-        severity: "error",
-        rule: "flux.substitute",
-      });
-    }
-    try {
-      out.push({ object: parse(result.text) as Obj, owner: node.id, source });
-    } catch (err) {
-      node.findings.push({
-        file: source?.file ?? "",
-        line: source?.line ?? 0,
-        col: source?.col ?? 0,
-        path: "",
-        message: `after substitution the object is not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
-        severity: "error",
-        rule: "flux.substitute",
-      });
-    }
+    for (const message of result.problems) node.findings.push(findingAt(source, [], message, "flux.substitute"));
+    if (result.object) out.push({ object: result.object, owner: node.id, source });
   }
+  // Flux checks the names before substituting each object: one bad name fails them all.
+  if (substituted) node.findings.push(...invalidNames);
   return out;
 }

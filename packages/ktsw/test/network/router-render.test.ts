@@ -82,7 +82,11 @@ describe("OPNsense API payload", () => {
 describe("MetalLB speaker FRR config from the CRs", () => {
   test("unknown ${VAR} is an error, known ones are substituted, defaults apply", () => {
     expect(() => substituteVariables("a: ${NOPE}", {})).toThrow(/NOPE/);
-    expect(substituteVariables("a: ${A} ${B:=x}", { A: "1" })).toBe("a: 1 x");
+    expect(substituteVariables("a: ${A} ${B:=x}", { A: "1" })).toBe("a: 1 x\n");
+    // Flux's rules, from the one shared implementation: `=` defaults an empty value, `-` is a syntax
+    // error, and a comment is never substituted.
+    expect(substituteVariables("# ${NOPE}\na: ${E=d}", { E: "" })).toBe("a: d\n");
+    expect(() => substituteVariables("a: ${E-d}", { E: "" })).toThrow(/missing closing brace/);
   });
 
   test("the repository's CRs give a peering to the router that announces the ingress VIP with origin IGP", async () => {

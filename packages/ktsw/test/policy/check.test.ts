@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, test } from "vitest";
 import type { Finding } from "../../src/diagnostics.ts";
 import { checkPolicies, pathInMessage, severityOf } from "../../src/policy/check.ts";
 import { policyInputsFromFiles } from "../../src/policy/inputs.ts";
-import { substitute } from "../../src/policy/site.ts";
 import { readPolicySources } from "../../src/policy/templates.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
@@ -167,12 +166,5 @@ describe("pure helpers", () => {
     expect(severityOf(scoped("deny", "gator.gatekeeper.sh"))).toBe("error");
     expect(severityOf(scoped("warn", "gator.gatekeeper.sh"))).toBe("warning");
     expect(severityOf(scoped("deny", "*"))).toBe("error");
-  });
-
-  test("substitute works like Flux's variable substitution and names what it could not resolve", () => {
-    expect(substitute(`harbor.${fluxVar("SITE_DOMAIN")}/ ${fluxVar("X")}`, { SITE_DOMAIN: "lab.example" })).toEqual({
-      text: `harbor.lab.example/ ${fluxVar("X")}`,
-      unresolved: ["X"],
-    });
   });
 });

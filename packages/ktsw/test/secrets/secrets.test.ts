@@ -1,19 +1,29 @@
 // Real sops and age: the example key decrypts every committed *.sops.yaml, encryption round-trips
 // through the repository's own .sops.yaml rules, and the checks point at the plaintext line.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
-import { checkEncryptedFile, checkSopsConfig } from "../../src/secrets/check.ts";
+import { checkEncryptedFile, checkSopsConfig, sopsConfigText } from "../../src/secrets/check.ts";
 import { listSopsFiles } from "../../src/secrets/files.ts";
+import { checkRepositorySops } from "../../src/secrets/repository.ts";
 import { ageKeygen, ageRecipientOf, sopsDecrypt, sopsEncryptInPlace } from "../../src/secrets/sops.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
 const exampleKey = join(repo, "test-support/example-age.key");
-const tmp = mkdtempSync(join(tmpdir(), "ktsw-secrets-test-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// Each test gets its own scratch folder, removed after it: no test reads what another one wrote.
+const scratch: string[] = [];
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ktsw-secrets-test-"));
+  scratch.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 async function recipients(): Promise<string[]> {
   const { config } = await loadConfig(join(repo, "ktsw.yaml"));
@@ -64,29 +74,63 @@ describe("encrypt -> check -> decrypt round trip with the repository's rules", (
     expect(value?.line).toBe(7);
   });
 
-  test("sops encrypts with .sops.yaml, values become ENC[...], keys stay readable, decrypt restores them", async () => {
-    copyFileSync(join(repo, ".sops.yaml"), join(tmp, ".sops.yaml"));
-    const file = join(tmp, "demo.sops.yaml");
+  /** A scratch repository holding .sops.yaml and demo.sops.yaml encrypted with its rules. */
+  async function encryptedDemo(): Promise<{ dir: string; file: string }> {
+    const dir = scratchDir();
+    copyFileSync(join(repo, ".sops.yaml"), join(dir, ".sops.yaml"));
+    const file = join(dir, "demo.sops.yaml");
     writeFileSync(file, plaintext);
-    const enc = await sopsEncryptInPlace(tmp, file);
+    const enc = await sopsEncryptInPlace(dir, file);
     expect(enc.code, enc.stderr).toBe(0);
+    return { dir, file };
+  }
+
+  test("sops encrypts with .sops.yaml, values become ENC[...], keys stay readable, decrypt restores them", async () => {
+    const { dir, file } = await encryptedDemo();
     const text = readFileSync(file, "utf8");
     expect(text).toMatch(/password: ENC\[AES256_GCM,/);
     expect(text).toMatch(/name: demo/);
     expect(checkEncryptedFile("demo.sops.yaml", text, await recipients())).toEqual([]);
-    const dec = await sopsDecrypt(tmp, file, exampleKey);
+    const dec = await sopsDecrypt(dir, file, exampleKey);
     expect((parse(dec.stdout) as { stringData: { password: string } }).stringData.password).toBe("hunter2");
   });
 
   test("a key that is not a recipient cannot decrypt, and a wrong .sops.yaml recipient is reported", async () => {
-    const otherKey = join(tmp, "other.key");
+    const { dir, file } = await encryptedDemo();
+    const otherKey = join(dir, "other.key");
     const recipient = await ageKeygen(otherKey);
     expect(recipient).toMatch(/^age1[0-9a-z]{58}$/);
-    const file = join(tmp, "demo.sops.yaml");
-    const dec = await sopsDecrypt(tmp, file, otherKey);
+    // The file is there and decryptable, so the other key's failure is about the key, not the file.
+    expect(existsSync(file)).toBe(true);
+    expect((await sopsDecrypt(dir, file, exampleKey)).code).toBe(0);
+    const dec = await sopsDecrypt(dir, file, otherKey);
     expect(dec.code).not.toBe(0);
+    expect(dec.stderr).not.toMatch(/no such file/i);
     const wrong = checkSopsConfig(".sops.yaml", readFileSync(join(repo, ".sops.yaml"), "utf8"), [recipient]);
     expect(wrong.map((f) => f.rule)).toEqual(["secrets.sops-config"]);
     expect(wrong[0]?.line).toBeGreaterThan(0);
+  });
+});
+
+describe(".sops.yaml: one check for `ktsw secrets check` and `ktsw validate`", () => {
+  test("a missing .sops.yaml is a finding that names the file and how to create it", async () => {
+    const dir = scratchDir();
+    const { findings } = await checkRepositorySops(dir, await recipients());
+    expect(findings).toEqual([
+      expect.objectContaining({ file: ".sops.yaml", rule: "secrets.sops-config", severity: "error" }),
+    ]);
+    expect(findings[0]?.message).toContain("ktsw secrets init");
+  });
+
+  test("the .sops.yaml that secrets init writes passes the check, and sops encrypts with it", async () => {
+    const want = await recipients();
+    const dir = scratchDir();
+    writeFileSync(join(dir, ".sops.yaml"), sopsConfigText(want));
+    expect(checkSopsConfig(".sops.yaml", readFileSync(join(dir, ".sops.yaml"), "utf8"), want)).toEqual([]);
+    const file = join(dir, "demo.sops.yaml");
+    writeFileSync(file, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: demo\nstringData:\n  a: b\n");
+    const enc = await sopsEncryptInPlace(dir, file);
+    expect(enc.code, enc.stderr).toBe(0);
+    expect((await checkRepositorySops(dir, want)).findings).toEqual([]);
   });
 });

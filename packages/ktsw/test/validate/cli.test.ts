@@ -1,43 +1,40 @@
-// The command as a person runs it: a copy of the real repository's ktsw.yaml and kubernetes/ tree,
-// validated through the CLI (text and JSON), then the same copy with one broken variable.
-import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
-import { defaultSchemaSources } from "../../src/validate/index.ts";
+// The command as a person runs it: each test validates its own copy of the real repository's site
+// (ktsw.yaml, .sops.yaml, the kubernetes/ tree) through the CLI (text and JSON), after breaking one
+// thing in that copy; copies are removed after each test, so tests run alone and in any order.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { runKtsw, schemaFlags, siteCopy } from "../support/cli.ts";
 
-const repo = resolve(import.meta.dirname, "../../../..");
-const work = mkdtempSync(join(tmpdir(), "ktsw-validate-cli-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-cpSync(join(repo, "ktsw.yaml"), join(work, "ktsw.yaml"));
-cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-const sources = defaultSchemaSources(repo, undefined, undefined, "v1.33.5+k3s1");
-
-function ktsw(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cli = join(repo, "packages/ktsw/src/cli.ts");
-  const schemaArgs = ["--schemas", sources.crds, "--k8s-schemas", sources.builtinDir];
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", cli, "-c", join(work, "ktsw.yaml"), ...args, ...schemaArgs],
-      { cwd: repo, env: { ...process.env, NO_COLOR: "1" } },
-      (err, stdout, stderr) => {
-        done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
+const copies: (() => void)[] = [];
+function repoCopy(): string {
+  const site = siteCopy();
+  copies.push(site.remove);
+  return site.root;
 }
+afterEach(() => {
+  for (const remove of copies.splice(0)) remove();
+});
+
+/** Replaces `from` (which must be there) in a file of the copy. */
+function breakFile(work: string, file: string, from: string, to: string): void {
+  const text = readFileSync(join(work, file), "utf8");
+  expect(text, `${file} contains ${from}`).toContain(from);
+  writeFileSync(join(work, file), text.replace(from, to));
+}
+
+const ktsw = (work: string, ...args: string[]) => runKtsw(["-c", join(work, "ktsw.yaml"), ...args, ...schemaFlags()]);
 
 describe("ktsw validate (CLI)", () => {
   test("the real tree: exit 0, one ✓ line per Flux Kustomization, JSON says ok", async () => {
-    const text = await ktsw("validate");
+    const work = repoCopy();
+    const text = await ktsw(work, "validate");
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
       /✓ flux-system\/metallb-config {2}\.\/kubernetes\/networking\/metallb\/config {2}\(4 objects\)/,
     );
     expect(text.stdout).toMatch(/charts are not available offline/);
-    const json = await ktsw("validate", "--format", "json");
+    const json = await ktsw(work, "validate", "--format", "json");
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as { ok: boolean; kustomizations: { name: string; errors: number }[] };
     expect(report.ok).toBe(true);
@@ -46,34 +43,40 @@ describe("ktsw validate (CLI)", () => {
   });
 
   test("a misspelt variable: exit 1, ✗ on its Kustomization, finding at file:line:col of the variable", async () => {
+    const work = repoCopy();
     const file = "kubernetes/networking/metallb/config/bgppeer.yaml";
-    const original = readFileSync(join(work, file), "utf8");
-    writeFileSync(join(work, file), original.replace("peerASN: ${ROUTER_ASN}", "peerASN: ${ROUTER_AS}"));
+    breakFile(work, file, "peerASN: ${ROUTER_ASN}", "peerASN: ${ROUTER_AS}");
     const lines = readFileSync(join(work, file), "utf8").split("\n");
     const line = lines.findIndex((l) => l.includes("${ROUTER_AS}")) + 1;
     const col = (lines[line - 1] ?? "").indexOf("${ROUTER_AS}") + 1;
-    const res = await ktsw("validate");
+    const res = await ktsw(work, "validate");
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/✗ flux-system\/metallb-config/);
     expect(res.stderr).toContain(`${file}:${line}:${col} undefined variable \${ROUTER_AS}`);
-    writeFileSync(join(work, file), original);
   });
 
   test("ktsw.yaml and the Flux entry point disagree on the branch: reported at flux-system.yaml", async () => {
-    const config = readFileSync(join(work, "ktsw.yaml"), "utf8");
-    writeFileSync(join(work, "ktsw.yaml"), config.replace("  branch: main", "  branch: production"));
+    const work = repoCopy();
+    breakFile(work, "ktsw.yaml", "  branch: main", "  branch: production");
     const file = "kubernetes/clusters/homelab/flux-system.yaml";
     const line =
       readFileSync(join(work, file), "utf8")
         .split("\n")
         .findIndex((l) => l.includes("branch: main")) + 1;
-    const res = await ktsw("validate");
-    writeFileSync(join(work, "ktsw.yaml"), config);
+    const res = await ktsw(work, "validate");
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       new RegExp(
         `${file}:${line}:\\d+ spec\\.ref\\.branch: branch main differs from ktsw.yaml gitops.branch production`,
       ),
     );
+  });
+
+  test("without .sops.yaml: exit 1, the same finding `ktsw secrets check` gives", async () => {
+    const work = repoCopy();
+    rmSync(join(work, ".sops.yaml"));
+    const res = await ktsw(work, "validate");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/✗ \.sops\.yaml missing: .*`ktsw secrets init`/);
   });
 });

@@ -1,20 +1,129 @@
 import { describe, expect, test } from "vitest";
 import { imageProblem, isExactVersion } from "../../src/validate/pins.ts";
-import { referencedVars, substituteVars } from "../../src/validate/substitute.ts";
+import { substituteManifests, substituteResource } from "../../src/validate/post-build.ts";
+import { isValidVarName, referencedVars, substituteVars } from "../../src/validate/substitute.ts";
 
-describe("Flux postBuild substitution semantics", () => {
-  const vars = { HOST: "lab.example", EMPTY: "" };
-  test("braced variables, defaults, and $$ escapes", () => {
-    const r = substituteVars("a: ${HOST}\nb: ${NOPE:=x}\nc: ${EMPTY:-y}\nd: ${EMPTY=z}\ne: $${HOST}\nf: $HOST", vars);
-    expect(r.text).toBe("a: lab.example\nb: x\nc: y\nd: \ne: ${HOST}\nf: $HOST");
-    expect(r.undefinedVars).toEqual([]);
+// Expected values are envsubst's own (fluxcd/pkg envsubst/eval_test.go, strict lookups as
+// kustomize-controller >= v1.9 runs it), plus the cases where KTSW's earlier copies disagreed.
+describe("Flux postBuild substitution semantics (fluxcd/pkg envsubst, strict)", () => {
+  type Case = [input: string, vars: Record<string, string>, output: string];
+  const evaluated: Case[] = [
+    ["abcdEFGH28ij", {}, "abcdEFGH28ij"],
+    ["${foo}", { foo: "bar" }, "bar"],
+    ["${foo}", { foo: "" }, ""],
+    ["${var=xyz}", { var: "abc" }, "abc"],
+    ["${var=xyz}", {}, "xyz"],
+    ["${var:=xyz}", {}, "xyz"],
+    ["${missing:-fallback}", {}, "fallback"],
+    ["${missing:=assigned}", {}, "assigned"],
+    ["${missing=assigned}", {}, "assigned"],
+    ["something ${var=${default_var}}", { default_var: "foo" }, "something foo"],
+    ["foo: ${var=${default_var}-suffix}", { default_var: "foo1" }, "foo: foo1-suffix"],
+    ["foo: ${var=prefix${default_var}-suffix}", { default_var: "foo1" }, "foo: prefixfoo1-suffix"],
+    ["$${var01}", { var01: "abcdEFGH28ij" }, "${var01}"],
+    [
+      "some text ${var01}$${var$${var01}$var01${var01}",
+      { var01: "abcdEFGH28ij" },
+      "some text abcdEFGH28ij${var${var01}$var01abcdEFGH28ij",
+    ],
+    ["something $${var=${default_var}}", { default_var: "foo" }, "something ${var=foo}"],
+    ["\\\\something ${var=${default_var}}", { default_var: "foo" }, "\\\\something foo"],
+    // Where the copies disagreed: envsubst gives the default for an empty value with `=` too.
+    ["${Y=default}", { Y: "" }, "default"],
+    ["${Y:-default}", { Y: "" }, "default"],
+    ["${Y:=}", {}, ""],
+    // `$$` is one `$`, and the `$` it yields never opens an expression.
+    ["$$X $X", { X: "x" }, "$X $X"],
+    ["$$$${X}", { X: "x" }, "$${X}"],
+    ["$$${X}", { X: "x" }, "$x"],
+    ["a$ }{ $", {}, "a$ }{ $"],
+    // Inside a default `$$` is not an escape; `$VAR` stays literal there too.
+    ["${A:=$B}", {}, "$B"],
+    ["${A:=a:b=c-d}", {}, "a:b=c-d"],
+    ["${A==x}", {}, "=x"],
+  ];
+  test.each(evaluated)("%j with %j gives %j", (input, vars, output) => {
+    expect(substituteVars(input, vars)).toEqual({ text: output, undefinedVars: [], unsupported: [] });
   });
-  test("an undefined variable without default is reported", () => {
-    const r = substituteVars("x: ${MISSING}", vars);
-    expect(r.undefinedVars).toEqual(["MISSING"]);
+
+  test.each([
+    ["${missing}", ["missing"]],
+    ["${A:=${B}}", ["B"]],
+    ["${A:=$${B}}", ["B"]],
+    ["x: ${A}\ny: ${B}", ["A", "B"]],
+  ])("strict: %j names its undefined variables %j", (input, names) => {
+    expect(substituteVars(input, {}).undefinedVars).toEqual(names);
   });
-  test("escaped variables are not references", () => {
-    expect(referencedVars("$${A} ${B} ${C:=1}")).toEqual(["B", "C"]);
+
+  test.each([
+    ["${Y-default}", "missing closing brace"],
+    ["${Y+alt}", "missing closing brace"],
+    ["a ${X b", "missing closing brace"],
+    ["${X", "missing closing brace"],
+    ["${}", "unable to parse variable name"],
+    ["${ X}", "unable to parse variable name"],
+    ["${A:=abc", "unable to parse substitution within function"],
+    ["${#}", "bad substitution"],
+  ])("%j is a syntax error Flux fails on: %s", (input, error) => {
+    expect(substituteVars(input, { X: "x", Y: "y" }).syntaxError).toBe(error);
+  });
+
+  test.each([
+    ["${var01^^}", { var01: "ab" }],
+    ["${#var01}", { var01: "ab" }],
+    ["${path_name:11:5}", { path_name: "/home/bozo/ideas" }],
+    ["${filename%.*}", { filename: "a.txt" }],
+    ["${stringZ//abc/xyz}", { stringZ: "abc" }],
+    ["${Y:+alt}", { Y: "y" }],
+    ["${Y:?message}", {}],
+  ])("%j is reported as unsupported, not evaluated", (input, vars) => {
+    const r = substituteVars(`a ${input} b`, vars);
+    expect(r).toEqual({ text: "a  b", undefinedVars: [], unsupported: [input] });
+  });
+
+  test("referencedVars: every name read, nested ones too, escaped ones not", () => {
+    expect(referencedVars("$${A} ${B} ${C:=1} ${D:=${E}} $F")).toEqual(["B", "C", "D", "E"]);
+  });
+
+  test("Flux's variable-name rule: ASCII letter or _ first, then letters, digits, _", () => {
+    expect(["A", "_a1", "SITE_DOMAIN"].every(isValidVarName)).toBe(true);
+    expect(["1A", "a-b", "é", ""].some(isValidVarName)).toBe(false);
+  });
+});
+
+describe("Flux postBuild on whole objects", () => {
+  test("an object labelled or annotated substitute: disabled is left alone", () => {
+    for (const field of ["labels", "annotations"]) {
+      const o = {
+        kind: "ConfigMap",
+        metadata: { name: "x", [field]: { "kustomize.toolkit.fluxcd.io/substitute": "disabled" } },
+        data: { a: "${NOPE}" },
+      };
+      expect(substituteResource(o, { A: "1" })).toEqual({ object: o, undefinedVars: [], problems: [] });
+    }
+  });
+
+  test("comments never reach Flux: a variable in a comment is neither substituted nor an error", () => {
+    const text = "# uses ${NOPE}\nkind: ConfigMap\ndata:\n  a: ${A}\n---\nkind: Secret\nstringData:\n  b: $${A}\n";
+    expect(substituteManifests(text, { A: "1" })).toEqual({
+      objects: [
+        { kind: "ConfigMap", data: { a: 1 } },
+        { kind: "Secret", stringData: { b: "${A}" } },
+      ],
+      undefinedVars: [],
+      problems: [],
+    });
+  });
+
+  test("a syntax error keeps the object and says Flux would fail; a result that is not YAML drops it", () => {
+    const broken = substituteResource({ kind: "ConfigMap", data: { a: "${A-1}" } }, { A: "1" });
+    expect(broken.object).toEqual({ kind: "ConfigMap", data: { a: "${A-1}" } });
+    expect(broken.problems).toEqual([
+      "variable substitution failed: missing closing brace (Flux would fail the whole Kustomization)",
+    ]);
+    const notYaml = substituteResource({ kind: "ConfigMap", data: { a: "${A}" } }, { A: "[unclosed" });
+    expect(notYaml.object).toBeUndefined();
+    expect(notYaml.problems[0]).toMatch(/^after substitution the object is not valid YAML/);
   });
 });
 

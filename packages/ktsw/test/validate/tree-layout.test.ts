@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { findTool } from "../../src/tools/find.ts";
 import { isFluxKustomization, type Obj } from "../../src/validate/flux.ts";
 import { indexSources, readSourceTree } from "../../src/validate/sources.ts";
-import { findTool } from "../../src/tools/find.ts";
 import { walkFluxGraph } from "../../src/validate/walk.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");

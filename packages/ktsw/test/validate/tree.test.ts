@@ -177,53 +177,105 @@ describe("the layers", () => {
   });
 });
 
+/**
+ * Validates a scratch copy of `root`'s kubernetes/ tree after `edit` changed it (it gets the copy's
+ * root); the copy is removed afterwards, so no other test sees the change.
+ */
+async function validateEditedCopy(
+  root: string,
+  clusterPath: string,
+  edit: (work: string) => void,
+  opts: { policies?: boolean } = {},
+) {
+  const work = mkdtempSync(join(tmpdir(), "ktsw-tree-"));
+  try {
+    cpSync(join(root, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+    edit(work);
+    return await validateTree({
+      root: work,
+      treeDir: "kubernetes",
+      clusterPath,
+      k8sVersion,
+      schemas: schemas(work),
+      ...opts,
+    });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Replaces `from`, which must be there, in a file. */
+function replaceIn(file: string, from: string, to: string): void {
+  const text = readFileSync(file, "utf8");
+  expect(text, file).toContain(from);
+  writeFileSync(file, text.replace(from, to));
+}
+
 describe("the optional ACME issuer", () => {
   test("switched on (its delete patch removed from the security layer), the tree still validates and the issuer is applied", async () => {
-    const work = mkdtempSync(join(tmpdir(), "ktsw-acme-"));
-    try {
-      cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
+    const report = await validateEditedCopy(repo, "./kubernetes/clusters/homelab", (work) => {
       // Switched on as the README says: drop the security layer's patch that deletes it.
       const index = join(work, "kubernetes/security/kustomization.yaml");
       const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
       layer.patches = layer.patches?.filter((p) => p.target?.name !== "cert-manager-acme");
       writeFileSync(index, stringify(layer));
-      const report = await validateTree({
-        root: work,
-        treeDir: "kubernetes",
-        clusterPath: "./kubernetes/clusters/homelab",
-        k8sVersion,
-        schemas: schemas(work),
-      });
-      expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
-      const acme = report.kustomizations.find((k) => k.name === "cert-manager-acme");
-      expect(acme?.objects).toBe(3);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    });
+    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+    const acme = report.kustomizations.find((k) => k.name === "cert-manager-acme");
+    expect(acme?.objects).toBe(3);
   });
 });
 
 describe("policies run on the tree's plain objects", () => {
   test("a namespace that drops its mesh annotation is reported by Gatekeeper's engine at that file", async () => {
-    const work = mkdtempSync(join(tmpdir(), "ktsw-policy-"));
-    try {
-      cpSync(join(repo, "kubernetes"), join(work, "kubernetes"), { recursive: true });
-      const file = "kubernetes/security/cert-manager/app/namespace.yaml";
-      const text = readFileSync(join(work, file), "utf8");
-      writeFileSync(join(work, file), text.replace("linkerd.io/inject: enabled", "example.com/owner: nobody"));
-      const report = await validateTree({
-        root: work,
-        treeDir: "kubernetes",
-        clusterPath: "./kubernetes/clusters/homelab",
-        k8sVersion,
-        schemas: schemas(work),
-      });
-      const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
-      expect(hits.length).toBeGreaterThan(0);
-      expect(hits.some((f) => f.message.includes("linkerd.io/inject"))).toBe(true);
-      expect(report.notes.join("\n")).toMatch(/charts are not available offline/);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const file = "kubernetes/security/cert-manager/app/namespace.yaml";
+    const report = await validateEditedCopy(repo, "./kubernetes/clusters/homelab", (work) =>
+      replaceIn(join(work, file), "linkerd.io/inject: enabled", "example.com/owner: nobody"),
+    );
+    const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.some((f) => f.message.includes("linkerd.io/inject"))).toBe(true);
+    expect(report.notes.join("\n")).toMatch(/charts are not available offline/);
+  });
+});
+
+describe("Flux postBuild on the graph, as kustomize-controller decides it", () => {
+  /** The substitution findings of the substitution fixture after `edit` (given the copy's tree). */
+  async function substitutionVariant(edit: (file: (name: string) => string) => void) {
+    const report = await validateEditedCopy(
+      join(fixtures, "substitution"),
+      "./kubernetes/clusters/test",
+      (work) => edit((name) => join(work, "kubernetes", name)),
+      { policies: false },
+    );
+    return report.findings.filter((f) => f.rule === "flux.substitute");
+  }
+
+  test("a variable name Flux refuses fails the Kustomization, reported at its definition", async () => {
+    const findings = await substitutionVariant((file) => {
+      replaceIn(
+        file("clusters/test/settings.yaml"),
+        "  APP_HOST: demo.example",
+        "  APP_HOST: demo.example\n  app-host: x",
+      );
+    });
+    const invalid = findings.filter((f) => f.message.includes('variable name "app-host" is invalid'));
+    expect(invalid.map((f) => `${f.file}:${f.line}:${f.col}`)).toEqual(["kubernetes/clusters/test/settings.yaml:9:3"]);
+  });
+
+  test("postBuild with no variable at all: Flux skips substitution, unless substituteStrategy is Always", async () => {
+    const noVariables = (file: (name: string) => string) =>
+      replaceIn(file("clusters/test/apps.yaml"), "name: cluster-settings", "name: absent\n        optional: true");
+    const skipped = await substitutionVariant(noVariables);
+    expect(skipped.map((f) => f.message)).toEqual([
+      "${APP_HOSTNAME} is used but Flux Kustomization flux-system/demo defines no postBuild variable, so Flux skips substitution (unless substituteStrategy: Always): it would be applied literally",
+    ]);
+    const always = await substitutionVariant((file) => {
+      noVariables(file);
+      replaceIn(file("clusters/test/apps.yaml"), "  postBuild:\n", "  postBuild:\n    substituteStrategy: Always\n");
+    });
+    expect(always.map((f) => f.message)).toEqual([
+      "undefined variable ${APP_HOSTNAME}: not in postBuild.substitute nor any substituteFrom of flux-system/demo",
+    ]);
   });
 });
