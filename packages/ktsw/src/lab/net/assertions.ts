@@ -50,7 +50,8 @@ const reAddTimeoutMs = 60_000;
 /** Every BGP and BFD peer up and the VIP spread over every node: the state each check starts from. */
 export async function settle(site: SiteLab): Promise<void> {
   const all = nodeAddresses(site).length;
-  await waitForSessions(site.lab, { bfd: true });
+  // Held for 3 s: longer than FRR takes to reset a session after an interface flap that a check caused.
+  await waitForSessions(site.lab, { bfd: true, stableMs: 3_000 });
   await waitForNextHops(site.lab, firstVip(site), "one per node", (h) => h.length === all, {
     timeoutMs: reAddTimeoutMs,
   });

@@ -13,10 +13,17 @@ import { ip, run } from "./shell.ts";
 const agents = fileURLToPath(new URL("./agents/", import.meta.url));
 
 export async function bgpPeerStates(lab: Lab): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await bgpPeers(lab)).map(([addr, p]) => [addr, p.state]));
+}
+
+/** The router's BGP peers: state, and for how long it has held (FRR's peerUptimeMsec, 0 when not up). */
+export async function bgpPeers(lab: Lab): Promise<Record<string, { state: string; upMs: number }>> {
   const summary = JSON.parse(await vtysh(lab.router, "show bgp ipv4 unicast summary json")) as {
-    peers?: Record<string, { state: string }>;
+    peers?: Record<string, { state: string; peerUptimeMsec?: number }>;
   };
-  return Object.fromEntries(Object.entries(summary.peers ?? {}).map(([addr, p]) => [addr, p.state]));
+  return Object.fromEntries(
+    Object.entries(summary.peers ?? {}).map(([addr, p]) => [addr, { state: p.state, upMs: p.peerUptimeMsec ?? 0 }]),
+  );
 }
 
 export async function bfdPeerStates(lab: Lab): Promise<Record<string, string>> {
@@ -166,14 +173,29 @@ export async function waitForNextHops(
   return poll(`${vip}'s next hops: ${what}`, () => vipNextHops(lab, vip), predicate, { timeoutMs, everyMs });
 }
 
-/** Polls until every node's BGP session (and, with `bfd`, its BFD session) is up; fails loudly after `timeoutMs`. */
+/**
+ * Polls until every node's BGP session (and, with `bfd`, its BFD session) is up; fails loudly after `timeoutMs`.
+ * `stableMs`: each BGP session must also have been Established that long, so a reset already under way (a node's
+ * bgpd drops its eBGP session on an interface flap, the router hears of it a moment later) is not taken for "up".
+ */
 export async function waitForSessions(
   lab: Lab,
-  { bfd = false, timeoutMs = 30_000, everyMs = 250 }: { bfd?: boolean } & Partial<PollOptions> = {},
+  {
+    bfd = false,
+    stableMs = 0,
+    timeoutMs = 30_000,
+    everyMs = 250,
+  }: { bfd?: boolean; stableMs?: number } & Partial<PollOptions> = {},
 ): Promise<void> {
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
   const all = (state: string) => (s: Record<string, string>) => peers.every((p) => s[p] === state);
-  await poll("every BGP session Established", () => bgpPeerStates(lab), all("Established"), { timeoutMs, everyMs });
+  const what = `every BGP session Established${stableMs ? ` for ${stableMs} ms` : ""}`;
+  await poll(
+    what,
+    () => bgpPeers(lab),
+    (s) => peers.every((p) => s[p]?.state === "Established" && (s[p]?.upMs ?? 0) >= stableMs),
+    { timeoutMs, everyMs },
+  );
   if (bfd) await poll("every BFD session up", () => bfdPeerStates(lab), all("up"), { timeoutMs, everyMs });
 }
 
