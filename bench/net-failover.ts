@@ -22,6 +22,8 @@ interface Variant {
   failure: "link" | "bgpd";
   /** Not measured: the figure is the configured hold time (a silent failure waits it out). */
   configuredOnly?: boolean;
+  /** The setting `ktsw render` ships: its median is held to the < 1 s goal. */
+  renderedDefault?: boolean;
 }
 
 function withVariant(config: KtswConfig, crs: MetallbCrs, v: Variant): { config: KtswConfig; crs: MetallbCrs } {
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       name: `BFD ${rendered.transmitIntervalMs} ms × ${rendered.detectMultiplier} (rendered default)`,
       bfd: { intervalMs: rendered.transmitIntervalMs, multiplier: rendered.detectMultiplier },
       failure: "link",
+      renderedDefault: true,
     },
     { name: "BFD 100 ms × 3", bfd: { intervalMs: 100, multiplier: 3 }, failure: "link" },
     {
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
       const samples: number[] = [];
       for (let i = 0; i < runs; i++) samples.push(await measure(lab, vip, v, i));
       await labDown();
+      if (v.renderedDefault) renderedDefaultMedian = median(samples);
       const ms = samples.map((s) => Math.round(s));
       console.error(`${v.name}: ${ms.join(", ")} ms`);
       rows.push(
