@@ -55,9 +55,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       requireScope(principal, config.REQUIRED_SCOPE);
       const parsed = jobRequest.safeParse(req.body);
       if (!parsed.success) {
-        throw problem(400, "Invalid job request", "the body does not match the job schema", {
-          errors: issuePointers(parsed.error),
-        });
+        const errors = issuePointers(parsed.error);
+        const listed = errors.map((e) => `${e.path || "(body)"}: ${e.message}`).join("; ");
+        throw problem(400, "Invalid job request", `the body does not match the job schema: ${listed}`, { errors });
       }
       const message = toJobMessage(parsed.data, principal.sub, new Date());
       const { duplicate } = await enqueue(deps, message);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BODY_BYTES } from "./contracts.ts";
 
 // Every knob comes from the environment and is validated once at start-up: a typo in a Deployment
 // fails fast with the variable's name instead of surfacing as a strange runtime error.
@@ -29,7 +30,8 @@ export const authEnv = z.object({
 
 export const gatewayEnv = baseEnv.extend({
   ...authEnv.shape,
-  BODY_LIMIT_BYTES: int(64 * 1024),
+  // May lower the one size limit of a job, never raise it past what the contract allows.
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(MAX_BODY_BYTES).default(MAX_BODY_BYTES),
   PUBLISH_TIMEOUT_MS: int(3_000),
   // In Kubernetes NACK owns the streams (Stream objects); elsewhere ENSURE_STREAMS=true creates them.
   ENSURE_STREAMS: z.enum(["true", "false"]).default("false"),
