@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { gatewayService } from "@ktsw/task-gateway/service";
 import type { BaseConfig } from "@ktsw/task-shared/config";
 import { createPool, migrate, type Pool } from "@ktsw/task-shared/db";
@@ -94,6 +95,8 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     PG_POOL_MAX: "5",
     // What NACK's Stream objects do in Kubernetes: the gateway creates the streams.
     ENSURE_STREAMS: "true",
+    // A fresh secret per stack, as a Secret gives each deployment its own.
+    JOB_ID_SECRET: randomBytes(32).toString("base64url"),
     ...opts.env,
   };
   const running: { stop(): Promise<void> }[] = [];

@@ -42,6 +42,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
     REDIS_URL: infra.redis.url,
     OIDC_ISSUER: infra.issuer.issuer,
     OIDC_JWKS_URL: infra.issuer.jwksUrl,
+    JOB_ID_SECRET: "bundle-test-job-id-secret-of-32-chars",
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
   });

@@ -33,6 +33,9 @@ export const gatewayEnv = baseEnv.extend({
   // May lower the one size limit of a job, never raise it past what the contract allows.
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(MAX_BODY_BYTES).default(MAX_BODY_BYTES),
   PUBLISH_TIMEOUT_MS: int(3_000),
+  // Keys the HMAC that turns (token subject, idempotency key) into a job id: without it nobody can
+  // compute another caller's job id. The same on every replica; from a Secret, never in Git.
+  JOB_ID_SECRET: z.string().min(32, "at least 32 characters of random"),
   // In Kubernetes NACK owns the streams (Stream objects); elsewhere ENSURE_STREAMS=true creates them.
   ENSURE_STREAMS: z.enum(["true", "false"]).default("false"),
   REQUIRED_SCOPE: z.string().default("jobs:write"),

@@ -93,7 +93,7 @@ describe("configuration from the environment", () => {
   });
 
   test("BODY_LIMIT_BYTES may lower the job size limit, never raise it", () => {
-    const auth = { OIDC_ISSUER: "https://issuer.example" };
+    const auth = { OIDC_ISSUER: "https://issuer.example", JOB_ID_SECRET: "s".repeat(32) };
     expect(loadConfig(gatewayEnv, auth).BODY_LIMIT_BYTES).toBe(MAX_BODY_BYTES);
     expect(loadConfig(gatewayEnv, { ...auth, BODY_LIMIT_BYTES: "4096" }).BODY_LIMIT_BYTES).toBe(4096);
     expect(() => loadConfig(gatewayEnv, { ...auth, BODY_LIMIT_BYTES: String(MAX_BODY_BYTES + 1) })).toThrow(
