@@ -1,5 +1,5 @@
 import cors from "@fastify/cors";
-import { type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
 import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { insertQueued, type Pool } from "@ktsw/task-shared/db";
@@ -59,7 +59,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         const listed = errors.map((e) => `${e.path || "(body)"}: ${e.message}`).join("; ");
         throw problem(400, "Invalid job request", `the body does not match the job schema: ${listed}`, { errors });
       }
-      const message = toJobMessage(parsed.data, principal.sub, new Date());
+      const message = toJobMessage(parsed.data, ownerOf(principal), new Date(), config.JOB_ID_SECRET);
       const { duplicate } = await enqueue(deps, message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
       req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");

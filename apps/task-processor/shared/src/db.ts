@@ -107,8 +107,17 @@ export const toView = (r: JobRow): JobView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export async function findJob(db: pg.Pool, tracerName: string, id: string): Promise<JobView | undefined> {
-  const res = await q<JobRow>(db, tracerName, "SELECT jobs", "SELECT * FROM jobs WHERE id = $1", [id]);
+/** The job `id` if `owner` submitted it: another caller's job reads exactly like no job at all. */
+export async function findJob(
+  db: pg.Pool,
+  tracerName: string,
+  id: string,
+  owner: string,
+): Promise<JobView | undefined> {
+  const res = await q<JobRow>(db, tracerName, "SELECT jobs", "SELECT * FROM jobs WHERE id = $1 AND submitted_by = $2", [
+    id,
+    owner,
+  ]);
   return res.rows[0] ? toView(res.rows[0]) : undefined;
 }
 

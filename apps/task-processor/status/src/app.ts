@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import websocket from "@fastify/websocket";
-import { requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
@@ -49,7 +49,7 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
       return principal;
     },
     logger,
-    (id) => findJob(pool, TRACER, id).catch(() => undefined),
+    (id, owner) => findJob(pool, TRACER, id, owner),
   );
   let closing = false;
   installHealth(
@@ -87,19 +87,22 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
     traced(TRACER, req, async () => {
-      requireAnyScope(await verify(req.headers.authorization), READ_SCOPES);
+      const principal = await verify(req.headers.authorization);
+      requireAnyScope(principal, READ_SCOPES);
+      const owner = ownerOf(principal);
       const { id } = req.params;
       if (!UUID.test(id)) throw problem(404, "Not Found", `'${id}' is not a job id (expected a UUID)`);
-      const cached = await cache.get(id);
+      const cached = await cache.get(id, owner);
       if (cached) return reply.header("x-cache", "hit").send(cached);
       let view: Awaited<ReturnType<typeof findJob>>;
       try {
-        view = await findJob(pool, TRACER, id);
+        view = await findJob(pool, TRACER, id, owner);
       } catch (err) {
         throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
       }
+      // Another caller's job answers exactly like an unknown id: its existence is not revealed.
       if (!view) throw problem(404, "Not Found", `no job with id ${id}`);
-      await cache.set(view);
+      await cache.set(view, owner);
       return reply.header("x-cache", "miss").send(view);
     }),
   );

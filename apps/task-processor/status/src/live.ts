@@ -1,4 +1,4 @@
-import type { Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, type Principal } from "@ktsw/task-shared/auth";
 import type { JobEvent, JobView } from "@ktsw/task-shared/contracts";
 import type { Logger } from "@ktsw/task-shared/logger";
 import type { WebSocket } from "ws";
@@ -9,7 +9,9 @@ import { z } from "zod";
 //   {"type":"subscribe","ids":["<uuid>",...]}  then any number of these
 //   {"type":"unsubscribe","ids":[...]}
 // server → client: {"type":"ready"} | {"type":"snapshot","job":JobView} | {"type":"event","event":JobEvent}
-//                  | {"type":"error","message":"..."}; close code 4401 when authentication fails.
+//                  | {"type":"error","message":"..."} | {"type":"error","id":"…","status":404|503,"message":"…"}
+//                  (a job that is not the caller's reads as no job: 404, and is not subscribed);
+//                  close code 4401 when authentication fails.
 
 const AUTH_DEADLINE_MS = 5_000;
 const MAX_SUBSCRIPTIONS = 500;
@@ -25,15 +27,16 @@ export class LiveHub {
   private readonly sockets = new Set<WebSocket>();
 
   constructor(
-    private readonly verify: Verifier,
+    private readonly verify: (authorization: string) => Promise<Principal>,
     private readonly logger: Logger,
-    private readonly snapshot: (id: string) => Promise<JobView | undefined>,
+    /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
+    private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
   ) {}
 
   attach(socket: WebSocket): void {
     this.sockets.add(socket);
     const mine = new Set<string>();
-    let authed = false;
+    let owner: string | undefined;
     const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
     const deadline = setTimeout(() => socket.close(4401, "authenticate first"), AUTH_DEADLINE_MS);
 
@@ -53,8 +56,7 @@ export class LiveHub {
       }
       if (msg.type === "auth") {
         try {
-          await this.verify(`Bearer ${msg.token}`);
-          authed = true;
+          owner = ownerOf(await this.verify(`Bearer ${msg.token}`));
           clearTimeout(deadline);
           send({ type: "ready" });
         } catch (err) {
@@ -62,7 +64,7 @@ export class LiveHub {
         }
         return;
       }
-      if (!authed) {
+      if (owner === undefined) {
         socket.close(4401, "authenticate first");
         return;
       }
@@ -72,12 +74,23 @@ export class LiveHub {
             send({ type: "error", message: `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection` });
             break;
           }
+          let job: JobView | undefined;
+          try {
+            job = await this.snapshot(id, owner);
+          } catch (err) {
+            send({ type: "error", id, status: 503, message: `job lookup unavailable: ${(err as Error).message}` });
+            continue;
+          }
+          // Only the owner's existing jobs: ids cannot be known before the gateway hands them out.
+          if (!job) {
+            send({ type: "error", id, status: 404, message: `no job with id ${id}` });
+            continue;
+          }
           mine.add(id);
           const set = this.byJob.get(id) ?? new Set<WebSocket>();
           this.byJob.set(id, set);
           set.add(socket);
-          const job = await this.snapshot(id);
-          if (job) send({ type: "snapshot", job });
+          send({ type: "snapshot", job });
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
