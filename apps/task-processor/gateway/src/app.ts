@@ -2,7 +2,7 @@ import cors from "@fastify/cors";
 import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
 import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { insertQueued, type Pool } from "@ktsw/task-shared/db";
+import { insertQueued, type Pool, recordedAsRequested } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -49,7 +49,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (origins.length > 0)
     await app.register(cors, { origin: origins, methods: ["POST"], allowedHeaders: ["authorization", "content-type"] });
 
-  app.post("/v1/jobs", (req, reply) =>
+  app.post("/v1/jobs", { onRequest: async (req) => requireUtf8(req.headers["content-type"]) }, (req, reply) =>
     traced(TRACER, req, async () => {
       const principal = await verify(req.headers.authorization);
       requireScope(principal, config.REQUIRED_SCOPE);
@@ -86,14 +86,19 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
   }
   try {
     let inserted: boolean;
+    let sameRequest = true;
     try {
       await client.query("BEGIN");
       inserted = await insertQueued(client, TRACER, message);
+      if (!inserted) sameRequest = await recordedAsRequested(client, TRACER, message);
     } catch (err) {
       throw unavailable("PostgreSQL", retry, (err as Error).message);
     }
     if (!inserted) {
       await client.query("ROLLBACK");
+      // Stripe's semantics: the same key with the same request is a retry (the original answer),
+      // with another request it is a client bug, never silently the first job.
+      if (!sameRequest) throw idempotencyConflict();
       return { duplicate: true };
     }
     let duplicate: boolean;
@@ -127,5 +132,22 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     client.release();
   }
 }
+
+/**
+ * JSON is UTF-8 (RFC 8259): a body declared in another charset would be decoded as UTF-8 anyway
+ * and misread, so it is refused before it is read.
+ */
+function requireUtf8(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+  if (charset && charset.toLowerCase() !== "utf-8" && charset.toLowerCase() !== "utf8")
+    throw problem(415, "Unsupported Media Type", `JSON bodies must be UTF-8, not charset=${charset}`);
+}
+
+const idempotencyConflict = () =>
+  problem(
+    409,
+    "Idempotency key reused",
+    "this idempotency key was already used with a different request; use a new key for a new job",
+  );
 
 export type { Principal };

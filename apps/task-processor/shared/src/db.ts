@@ -135,6 +135,21 @@ export async function insertQueued(c: pg.PoolClient, tracerName: string, m: JobM
 }
 
 /**
+ * Whether the recorded job `m.id` was asked for with m's type and payload (jsonb equality, so key
+ * order and spacing do not matter): an idempotency key reused with another request is not a retry.
+ */
+export async function recordedAsRequested(c: pg.PoolClient, tracerName: string, m: JobMessage): Promise<boolean> {
+  const res = await q<{ same: boolean }>(
+    c,
+    tracerName,
+    "SELECT jobs",
+    "SELECT type = $2 AND payload = $3::jsonb AS same FROM jobs WHERE id = $1",
+    [m.id, m.type, JSON.stringify(m.payload)],
+  );
+  return res.rows[0]?.same ?? false;
+}
+
+/**
  * Claims a delivery: queued/running → running with attempts+1. Inserting (rather than updating)
  * covers a message that overtook the gateway's commit: the insert waits on the uncommitted row.
  * Returns undefined when the job already finished (a redelivery after the ack was lost).
