@@ -97,6 +97,8 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     ENSURE_STREAMS: "true",
     // A fresh secret per stack, as a Secret gives each deployment its own.
     JOB_ID_SECRET: randomBytes(32).toString("base64url"),
+    // The demo and the tests use sleep jobs (long jobs, heartbeats); production leaves them off.
+    SLEEP_JOB_MAX_MS: "30000",
     ...opts.env,
   };
   const running: { stop(): Promise<void> }[] = [];

@@ -77,7 +77,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
 
   test("migrate, start all three, run a job, stop each cleanly on SIGTERM", async () => {
     const migrated = await run("node", [join(out, "gateway", "dist/migrate.mjs")], { env: env() });
-    expect(JSON.parse(migrated.stdout).applied).toEqual(["001_jobs.sql"]);
+    expect(JSON.parse(migrated.stdout).applied).toEqual(["001_jobs.sql", "002_jobs_active_by_submitter.sql"]);
 
     const gw = await start("gateway", { ENSURE_STREAMS: "true" });
     await start("worker");

@@ -8,12 +8,13 @@ import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
 import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
-import { problem, unavailable } from "@ktsw/task-shared/problem";
+import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
 import { injectTrace } from "@ktsw/task-shared/tracing";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { toJobMessage } from "./message.ts";
+import { checkJobPolicy } from "./policy.ts";
 
 export const TRACER = "task-gateway";
 
@@ -59,6 +60,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         const listed = errors.map((e) => `${e.path || "(body)"}: ${e.message}`).join("; ");
         throw problem(400, "Invalid job request", `the body does not match the job schema: ${listed}`, { errors });
       }
+      checkJobPolicy(parsed.data, config);
       const message = toJobMessage(parsed.data, ownerOf(principal), new Date(), config.JOB_ID_SECRET);
       const { duplicate } = await enqueue(deps, message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
@@ -86,16 +88,18 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
   }
   try {
     let inserted: boolean;
-    let sameRequest = true;
+    let sameRequest: boolean | undefined;
     try {
       await client.query("BEGIN");
-      inserted = await insertQueued(client, TRACER, message);
+      inserted = await insertQueued(client, TRACER, message, config.MAX_ACTIVE_JOBS_PER_SUBJECT);
       if (!inserted) sameRequest = await recordedAsRequested(client, TRACER, message);
     } catch (err) {
       throw unavailable("PostgreSQL", retry, (err as Error).message);
     }
     if (!inserted) {
       await client.query("ROLLBACK");
+      // Not recorded and not inserted: the submitter is at its limit of active jobs.
+      if (sameRequest === undefined) throw tooManyActive(config.MAX_ACTIVE_JOBS_PER_SUBJECT, retry);
       // Stripe's semantics: the same key with the same request is a retry (the original answer),
       // with another request it is a client bug, never silently the first job.
       if (!sameRequest) throw idempotencyConflict();
@@ -142,6 +146,17 @@ function requireUtf8(contentType: string | undefined): void {
   if (charset && charset.toLowerCase() !== "utf-8" && charset.toLowerCase() !== "utf8")
     throw problem(415, "Unsupported Media Type", `JSON bodies must be UTF-8, not charset=${charset}`);
 }
+
+const tooManyActive = (max: number, retryAfterSec: number) =>
+  new HttpProblem(
+    {
+      type: "about:blank",
+      title: "Too Many Requests",
+      status: 429,
+      detail: `at most ${max} jobs of one caller may be queued or running at once; retry when some have finished`,
+    },
+    { "retry-after": String(retryAfterSec) },
+  );
 
 const idempotencyConflict = () =>
   problem(

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_BODY_BYTES } from "./contracts.ts";
+import { MAX_BODY_BYTES, MAX_SLEEP_MS } from "./contracts.ts";
 
 // Every knob comes from the environment and is validated once at start-up: a typo in a Deployment
 // fails fast with the variable's name instead of surfacing as a strange runtime error.
@@ -42,6 +42,10 @@ export const gatewayEnv = baseEnv.extend({
   CORS_ORIGINS: z.string().default(""),
   STATUS_BASE_URL: z.string().default(""),
   RETRY_AFTER_SEC: int(5),
+  // `sleep` jobs only hold worker slots: off (0) unless a deployment allows them, up to this long.
+  SLEEP_JOB_MAX_MS: z.coerce.number().int().min(0).max(MAX_SLEEP_MS).default(0),
+  // Jobs one token subject may have queued or running at once; more is a 429 with Retry-After.
+  MAX_ACTIVE_JOBS_PER_SUBJECT: z.coerce.number().int().min(1).default(1_000),
 });
 
 export const workerEnv = baseEnv.extend({

@@ -48,10 +48,12 @@ const failJob = z.object({
   }),
 });
 
-// `sleep` is a long job: it outlives ack_wait, so it proves the in-progress heartbeats work.
+// `sleep` is a long job: it outlives ack_wait, so it proves the in-progress heartbeats work. It
+// only holds a worker slot, so a deployment allows it up to its gateway's SLEEP_JOB_MAX_MS (0: off).
+export const MAX_SLEEP_MS = 60_000;
 const sleepJob = z.object({
   type: z.literal("sleep"),
-  payload: z.strictObject({ ms: z.number().int().min(0).max(600_000) }),
+  payload: z.strictObject({ ms: z.number().int().min(0).max(MAX_SLEEP_MS) }),
 });
 
 export const jobSpec = z.discriminatedUnion("type", [hashJob, wordStatsJob, failJob, sleepJob]);
