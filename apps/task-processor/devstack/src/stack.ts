@@ -65,6 +65,8 @@ export interface Services {
   gatewayUrl: string;
   statusUrl: string;
   workerUrl: string;
+  /** each service's internal `/metrics` URL */
+  metricsUrls: { gateway: string; status: string; worker: string };
   /** connections owned by the worker, for tests that need to look inside */
   pool: Pool;
   nats: Nats;
@@ -93,6 +95,8 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     HOST: opts.host ?? "127.0.0.1",
     // Three services share one throw-away Postgres: smaller pools than production's default.
     PG_POOL_MAX: "5",
+    // Each service's internal metrics listener on a free port.
+    METRICS_PORT: "0",
     // What NACK's Stream objects do in Kubernetes: the gateway creates the streams.
     ENSURE_STREAMS: "true",
     // A fresh secret per stack, as a Secret gives each deployment its own.
@@ -127,6 +131,7 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
       gatewayUrl: gateway.url,
       statusUrl: status.url,
       workerUrl: worker.url,
+      metricsUrls: { gateway: gateway.metricsUrl, status: status.metricsUrl, worker: worker.metricsUrl },
       pool: worker.pool,
       nats: worker.nats,
       stop,

@@ -50,7 +50,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
   async function start(service: (typeof services)[number], extra: Record<string, string> = {}) {
     const port = await freePort();
     const child = spawn("node", [join(out, service, "dist/main.mjs")], {
-      env: { ...env(), PORT: String(port), ...extra },
+      env: { ...env(), PORT: String(port), METRICS_PORT: String(await freePort()), ...extra },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let log = "";

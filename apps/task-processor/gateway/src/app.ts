@@ -6,7 +6,7 @@ import { insertQueued, type Pool, recordedAsRequested } from "@ktsw/task-shared/
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, jobMetrics, type Registry } from "@ktsw/task-shared/metrics";
 import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
 import { injectTrace } from "@ktsw/task-shared/tracing";
@@ -23,13 +23,13 @@ export interface GatewayDeps {
   logger: Logger;
   nats: Nats;
   pool: Pool;
+  registry: Registry;
   verify: Verifier;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
-  const { config, nats, pool, verify } = deps;
+  const { config, nats, pool, registry, verify } = deps;
   const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES);
-  const registry = createRegistry("task-gateway");
   const metrics = jobMetrics(registry);
   installHttpMetrics(app, registry);
   let shuttingDown = false;

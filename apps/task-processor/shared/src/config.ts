@@ -11,6 +11,8 @@ export const baseEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOST: z.string().default("0.0.0.0"),
   PORT: int(8080),
+  // /metrics is served only here, on a listener of its own that no ingress routes to.
+  METRICS_PORT: int(9464),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   DATABASE_URL: z.string().min(1).default("postgres://app@127.0.0.1:5432/app"),
   PG_POOL_MAX: int(10),
@@ -69,6 +71,8 @@ export const statusEnv = baseEnv.extend({
   CACHE_TTL_SEC: int(3_600),
   ACTIVE_CACHE_TTL_SEC: int(2),
   GATEWAY_PUBLIC_URL: z.string().default(""),
+  // /v1/stats answers from one aggregate per this window and replica, however many poll it.
+  STATS_CACHE_MS: int(2_000),
   // The dashboard's "Log in" (authorization code + PKCE, in the browser) uses this public client
   // of the issuer the browser sees; empty hides it (paste a token instead).
   DASHBOARD_OIDC_CLIENT_ID: z.string().default(""),

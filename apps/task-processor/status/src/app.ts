@@ -7,14 +7,15 @@ import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { createRegistry, installHttpMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
 import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
-import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
+import { problem, unavailable } from "@ktsw/task-shared/problem";
 import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
 import { LiveHub } from "./live.ts";
+import { sharedFor } from "./stats.ts";
 
 export const TRACER = "task-status";
 /** Reading job status: the read scope, or the write scope (who submits may watch). */
@@ -28,13 +29,13 @@ export interface StatusDeps {
   nats: Nats;
   pool: Pool;
   redis: Redis;
+  registry: Registry;
   verify: Verifier;
 }
 
 export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
-  const { config, logger, nats, pool, redis, verify } = deps;
+  const { config, logger, nats, pool, redis, registry, verify } = deps;
   const app = createHttpApp(logger);
-  const registry = createRegistry("task-status");
   installHttpMetrics(app, registry);
   const readDepth = () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME);
   queueDepthGauge(registry, readDepth);
@@ -107,15 +108,22 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     }),
   );
 
-  app.get("/v1/stats", async () => {
-    try {
-      const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
-      return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
-    } catch (err) {
-      if (err instanceof HttpProblem) throw err;
-      throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
-    }
-  });
+  // Counting jobs by status is a scan of the table: behind a token, and shared by every poller of
+  // this replica for STATS_CACHE_MS, so pollers cannot multiply its cost.
+  const stats = sharedFor(async () => {
+    const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
+    return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
+  }, config.STATS_CACHE_MS);
+  app.get("/v1/stats", (req) =>
+    traced(TRACER, req, async () => {
+      requireAnyScope(await verify(req.headers.authorization), READ_SCOPES);
+      try {
+        return await stats();
+      } catch (err) {
+        throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+      }
+    }),
+  );
 
   app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
   app.get("/config.json", async () => ({

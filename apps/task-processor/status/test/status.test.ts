@@ -191,6 +191,20 @@ describe.skipIf(skipReason)("status service", () => {
     expect(c.closed()?.code).toBe(4401);
   });
 
+  test("/v1/stats needs a token; /metrics is not served on the public port of any service", async () => {
+    expect((await fetch(`${s.svc.statusUrl}/v1/stats`)).status).toBe(401);
+    const noScope = await fetch(`${s.svc.statusUrl}/v1/stats`, {
+      headers: { authorization: `Bearer ${await s.token({ scope: "profile" })}` },
+    });
+    expect(noScope.status).toBe(403);
+    for (const url of [s.svc.statusUrl, s.svc.gatewayUrl, s.svc.workerUrl])
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    for (const url of Object.values(s.svc.metricsUrls)) {
+      expect(new URL(url).port).not.toBe("");
+      expect((await fetch(url)).status).toBe(200);
+    }
+  });
+
   test("/v1/stats reports queue depth and counts; /metrics has RED metrics per route", async () => {
     expect((await s.getJob("3f1d7a8e-0000-4000-8000-000000000001")).status).toBe(404);
     const ids = await Promise.all(
@@ -200,15 +214,18 @@ describe.skipIf(skipReason)("status service", () => {
       ].map(async (job) => ((await (await s.submit(job)).json()) as { id: string }).id),
     );
     for (const id of ids) await s.waitForStatus(id, "succeeded");
+    const token = await s.token();
     const stats = async () =>
-      (await (await fetch(`${s.svc.statusUrl}/v1/stats`)).json()) as {
+      (await (
+        await fetch(`${s.svc.statusUrl}/v1/stats`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as {
         queueDepth: number;
         counts: Record<string, number>;
       };
     // A job reads as succeeded once committed; its ack (leaving the backlog) follows right after.
     await expect.poll(async () => (await stats()).queueDepth).toBe(0);
     expect((await stats()).counts.succeeded).toBeGreaterThanOrEqual(2);
-    const metrics = await (await fetch(`${s.svc.statusUrl}/metrics`)).text();
+    const metrics = await (await fetch(s.svc.metricsUrls.status)).text();
     expect(metrics).toMatch(
       /http_requests_total\{route="\/v1\/jobs\/:id",method="GET",status="404",service="task-status"\} [1-9]/,
     );
@@ -216,7 +233,7 @@ describe.skipIf(skipReason)("status service", () => {
       /http_request_duration_seconds_bucket\{le="0.005",service="task-status",route="\/v1\/jobs\/:id"/,
     );
     expect(metrics).toMatch(/jetstream_consumer_pending_messages\{state="pending",service="task-status"\} 0/);
-    const gw = await (await fetch(`${s.svc.gatewayUrl}/metrics`)).text();
+    const gw = await (await fetch(s.svc.metricsUrls.gateway)).text();
     expect(gw).toMatch(/jobs_submitted_total\{type="hash",duplicate="false",service="task-gateway"\} [1-9]/);
   });
 
