@@ -39,6 +39,7 @@ export class LiveHub {
     let owner: string | undefined;
     const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
     const deadline = setTimeout(() => socket.close(4401, "authenticate first"), AUTH_DEADLINE_MS);
+    let expiry: NodeJS.Timeout | undefined;
 
     // Messages are handled one after another, so a subscribe sent right behind the auth waits for it.
     let queue = Promise.resolve();
@@ -56,8 +57,14 @@ export class LiveHub {
       }
       if (msg.type === "auth") {
         try {
-          owner = ownerOf(await this.verify(`Bearer ${msg.token}`));
+          const principal = await this.verify(`Bearer ${msg.token}`);
+          owner = ownerOf(principal);
           clearTimeout(deadline);
+          // A connection lives no longer than its token: at `exp` it closes, as a request would fail.
+          clearTimeout(expiry);
+          const exp = principal.claims.exp;
+          if (exp !== undefined)
+            expiry = setTimeout(() => socket.close(4401, "token expired"), Math.max(0, exp * 1000 - Date.now()));
           send({ type: "ready" });
         } catch (err) {
           socket.close(4401, String((err as Error).message).slice(0, 100));
@@ -101,6 +108,7 @@ export class LiveHub {
     });
     socket.on("close", () => {
       clearTimeout(deadline);
+      clearTimeout(expiry);
       for (const id of [...mine]) this.drop(id, socket, mine);
       this.sockets.delete(socket);
     });

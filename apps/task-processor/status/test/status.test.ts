@@ -172,6 +172,15 @@ describe.skipIf(skipReason)("status service", () => {
     expect(reader.status).toBe(404);
   });
 
+  test("a WebSocket lives no longer than its token: closed with 4401 when it expires", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: await s.token({ expiresIn: 2 }) });
+    await c.until(() => c.messages.some((m) => m.type === "ready"));
+    await c.until(() => c.closed() !== undefined, 10_000);
+    expect(c.closed()).toEqual({ code: 4401, reason: "token expired" });
+  });
+
   test("a WebSocket with a bad token is closed with 4401", async () => {
     const c = client(`${s.svc.statusUrl}/v1/ws`);
     await c.opened;
