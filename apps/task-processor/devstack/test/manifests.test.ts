@@ -181,8 +181,9 @@ describe("task-processor manifests", () => {
     }
     const [scrape] = byKind("VMServiceScrape") as Loose[];
     expect(scrape?.spec.endpoints.map((e: Loose) => e.port)).toEqual(["metrics"]);
-    const [route] = byKind("IngressRoute") as Loose[];
-    for (const r of route?.spec.routes as Loose[]) {
+    const routes = (byKind("IngressRoute") as Loose[]).flatMap((route) => route.spec.routes as Loose[]);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const r of routes) {
       for (const backend of r.services) expect(backend.port, r.match).toBe("http");
       if (!/Path\(`\/v1\/jobs`\)/.test(r.match)) expect(r.match).toContain("!PathPrefix(`/metrics`)");
     }

@@ -15,6 +15,9 @@ import { z } from "zod";
 
 const AUTH_DEADLINE_MS = 5_000;
 const MAX_SUBSCRIPTIONS = 500;
+// Each subscribed id costs a lookup; a client that keeps asking for ids that are not its own is
+// probing (or hammering the database), not watching its jobs: closed with 1008 past this many.
+export const MAX_UNKNOWN_IDS = 100;
 
 const clientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("auth"), token: z.string().min(1).max(8192) }),
@@ -40,6 +43,7 @@ export class LiveHub {
     const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
     const deadline = setTimeout(() => socket.close(4401, "authenticate first"), AUTH_DEADLINE_MS);
     let expiry: NodeJS.Timeout | undefined;
+    let unknownIds = 0;
 
     // Messages are handled one after another, so a subscribe sent right behind the auth waits for it.
     let queue = Promise.resolve();
@@ -91,6 +95,10 @@ export class LiveHub {
           // Only the owner's existing jobs: ids cannot be known before the gateway hands them out.
           if (!job) {
             send({ type: "error", id, status: 404, message: `no job with id ${id}` });
+            if (++unknownIds >= MAX_UNKNOWN_IDS) {
+              socket.close(1008, "too many unknown job ids");
+              return;
+            }
             continue;
           }
           mine.add(id);

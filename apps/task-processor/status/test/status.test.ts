@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
 import { SUBJECTS } from "@ktsw/task-shared/contracts";
 import { describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
+import { MAX_UNKNOWN_IDS } from "../src/live.ts";
 
 // The status service: lookups through Redis then Postgres, live transitions over WebSocket.
 
@@ -170,6 +172,20 @@ describe.skipIf(skipReason)("status service", () => {
     expect(c.closed()?.code).toBe(4401);
     const reader = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000", await s.token({ scope: "jobs:read" }));
     expect(reader.status).toBe(404);
+  });
+
+  test("a WebSocket probing ids that are not its own is closed with 1008 after MAX_UNKNOWN_IDS lookups", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: await s.token() });
+    const probe = (n: number) => Array.from({ length: n }, () => randomUUID());
+    c.send({ type: "subscribe", ids: probe(MAX_UNKNOWN_IDS - 1) });
+    await c.until(() => c.messages.filter((m) => m.status === 404).length === MAX_UNKNOWN_IDS - 1);
+    expect(c.closed()).toBeUndefined();
+    c.send({ type: "subscribe", ids: probe(2) });
+    await c.until(() => c.closed() !== undefined);
+    expect(c.closed()).toEqual({ code: 1008, reason: "too many unknown job ids" });
+    expect(c.messages.filter((m) => m.status === 404)).toHaveLength(MAX_UNKNOWN_IDS);
   });
 
   test("a WebSocket lives no longer than its token: closed with 4401 when it expires", async () => {
