@@ -29,7 +29,7 @@ export interface GatewayDeps {
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config, nats, pool, registry, verify } = deps;
-  const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES);
+  const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES, config.REQUEST_TIMEOUT_MS);
   const metrics = jobMetrics(registry);
   installHttpMetrics(app, registry);
   let shuttingDown = false;

@@ -13,6 +13,8 @@ export const baseEnv = z.object({
   PORT: int(8080),
   // /metrics is served only here, on a listener of its own that no ingress routes to.
   METRICS_PORT: int(9464),
+  // How long a client may take to send a whole request (headers and body); then 408.
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   DATABASE_URL: z.string().min(1).default("postgres://app@127.0.0.1:5432/app"),
   PG_POOL_MAX: int(10),

@@ -35,7 +35,7 @@ export interface StatusDeps {
 
 export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   const { config, logger, nats, pool, redis, registry, verify } = deps;
-  const app = createHttpApp(logger);
+  const app = createHttpApp(logger, undefined, config.REQUEST_TIMEOUT_MS);
   installHttpMetrics(app, registry);
   const readDepth = () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME);
   queueDepthGauge(registry, readDepth);
