@@ -80,8 +80,9 @@ try {
   console.log(`
   gateway  ${gatewayUrl}   POST /v1/jobs
   status   ${statusOrigin}   GET /v1/jobs/:id, WebSocket /v1/ws, /v1/stats
-  worker   http://127.0.0.1:${ports.worker}   /metrics /readyz
-  (each service also serves /metrics, /healthz and /readyz)
+  worker   http://127.0.0.1:${ports.worker}   /healthz /readyz
+  (each service also serves /healthz and /readyz; /metrics only on its internal metrics port:
+   ${Object.values(svc.metricsUrls).join("  ")})
 
 Dashboard (the token in the link is valid for 8 hours):
   ${dashboard}

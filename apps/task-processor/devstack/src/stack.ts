@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { gatewayService } from "@ktsw/task-gateway/service";
 import type { BaseConfig } from "@ktsw/task-shared/config";
 import { createPool, migrate, type Pool } from "@ktsw/task-shared/db";
@@ -64,6 +65,8 @@ export interface Services {
   gatewayUrl: string;
   statusUrl: string;
   workerUrl: string;
+  /** each service's internal `/metrics` URL */
+  metricsUrls: { gateway: string; status: string; worker: string };
   /** connections owned by the worker, for tests that need to look inside */
   pool: Pool;
   nats: Nats;
@@ -92,8 +95,14 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     HOST: opts.host ?? "127.0.0.1",
     // Three services share one throw-away Postgres: smaller pools than production's default.
     PG_POOL_MAX: "5",
+    // Each service's internal metrics listener on a free port.
+    METRICS_PORT: "0",
     // What NACK's Stream objects do in Kubernetes: the gateway creates the streams.
     ENSURE_STREAMS: "true",
+    // A fresh secret per stack, as a Secret gives each deployment its own.
+    JOB_ID_SECRET: randomBytes(32).toString("base64url"),
+    // The demo and the tests use sleep jobs (long jobs, heartbeats); production leaves them off.
+    SLEEP_JOB_MAX_MS: "30000",
     ...opts.env,
   };
   const running: { stop(): Promise<void> }[] = [];
@@ -122,6 +131,7 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
       gatewayUrl: gateway.url,
       statusUrl: status.url,
       workerUrl: worker.url,
+      metricsUrls: { gateway: gateway.metricsUrl, status: status.metricsUrl, worker: worker.metricsUrl },
       pool: worker.pool,
       nats: worker.nats,
       stop,

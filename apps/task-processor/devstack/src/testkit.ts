@@ -32,8 +32,16 @@ export interface StackHandle {
   getJob(id: string, token?: string): Promise<Response>;
   /** Runs `request` and asserts it stored no job row and queued no message (what a rejection must leave). */
   storesNothing<T>(request: () => Promise<T>): Promise<T>;
-  /** Polls the status API until the job reaches `status` (or fails the test after `timeoutMs`). */
-  waitForStatus(id: string, status: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
+  /**
+   * Polls the status API until the job reaches `status` (or fails the test after `timeoutMs`),
+   * reading as `token` (default: the default token's subject, whose jobs those are).
+   */
+  waitForStatus(
+    id: string,
+    status: string | string[],
+    timeoutMs?: number,
+    token?: string,
+  ): Promise<Record<string, unknown>>;
 }
 
 export function useStack(opts: ServiceOptions = {}): StackHandle {
@@ -72,12 +80,12 @@ export function useStack(opts: ServiceOptions = {}): StackHandle {
       expect(await footprint(), "a rejected request left a job row or a queued message").toEqual(before);
       return out;
     };
-    h.waitForStatus = async (id, status, timeoutMs = 20_000) => {
+    h.waitForStatus = async (id, status, timeoutMs = 20_000, token) => {
       const want = Array.isArray(status) ? status : [status];
       let last: Record<string, unknown> = {};
       return vi.waitFor(
         async () => {
-          const r = await h.getJob(id);
+          const r = await h.getJob(id, token);
           if (r.status === 200) last = (await r.json()) as Record<string, unknown>;
           if (!want.includes(last.status as string))
             throw new Error(`job ${id} did not reach ${want.join("|")}; last seen ${JSON.stringify(last)}`);

@@ -42,6 +42,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
     REDIS_URL: infra.redis.url,
     OIDC_ISSUER: infra.issuer.issuer,
     OIDC_JWKS_URL: infra.issuer.jwksUrl,
+    JOB_ID_SECRET: "bundle-test-job-id-secret-of-32-chars",
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
   });
@@ -49,7 +50,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
   async function start(service: (typeof services)[number], extra: Record<string, string> = {}) {
     const port = await freePort();
     const child = spawn("node", [join(out, service, "dist/main.mjs")], {
-      env: { ...env(), PORT: String(port), ...extra },
+      env: { ...env(), PORT: String(port), METRICS_PORT: String(await freePort()), ...extra },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let log = "";
@@ -76,7 +77,7 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
 
   test("migrate, start all three, run a job, stop each cleanly on SIGTERM", async () => {
     const migrated = await run("node", [join(out, "gateway", "dist/migrate.mjs")], { env: env() });
-    expect(JSON.parse(migrated.stdout).applied).toEqual(["001_jobs.sql"]);
+    expect(JSON.parse(migrated.stdout).applied).toEqual(["001_jobs.sql", "002_jobs_active_by_submitter.sql"]);
 
     const gw = await start("gateway", { ENSURE_STREAMS: "true" });
     await start("worker");

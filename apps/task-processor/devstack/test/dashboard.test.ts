@@ -22,6 +22,7 @@ interface Ready {
   gatewayUrl: string;
   statusUrl: string;
   workerUrl: string;
+  token: string;
 }
 
 interface Demo {
@@ -109,8 +110,11 @@ describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", (
     const consoleErrors: string[] = [];
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
     // The counts are the demo's since it started: other tests on this page's demo add theirs.
-    const before = ((await (await fetch(`${ready.statusUrl}/v1/stats`)).json()) as { counts: Record<string, number> })
-      .counts;
+    const before = (
+      (await (
+        await fetch(`${ready.statusUrl}/v1/stats`, { headers: { authorization: `Bearer ${ready.token}` } })
+      ).json()) as { counts: Record<string, number> }
+    ).counts;
     await page.goto(ready.dashboard);
     await page.locator('#conn[data-state="open"]').waitFor({ timeout: 15_000 });
 

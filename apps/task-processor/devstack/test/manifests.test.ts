@@ -84,7 +84,13 @@ describe("task-processor manifests", () => {
   });
 
   test("no plaintext Secret is committed; the database URL comes from CloudNativePG's secret", () => {
-    expect(byKind("Secret")).toEqual([]);
+    // The one Secret in Git is SOPS-encrypted: every value is ciphertext.
+    for (const secret of byKind("Secret")) {
+      expect(secret.file, secret.metadata.name).toMatch(/\.sops\.yaml$/);
+      const values = Object.values({ ...(secret.data as object), ...(secret.stringData as object) });
+      expect(values.length, secret.metadata.name).toBeGreaterThan(0);
+      for (const v of values) expect(String(v), secret.metadata.name).toMatch(/^ENC\[AES256_GCM,/);
+    }
     for (const dep of byKind("Deployment").filter((d) => d.metadata.name !== "task-redis")) {
       expect(JSON.stringify(dep.spec), dep.metadata.name).toContain(
         '"secretKeyRef":{"name":"task-db-app","key":"uri"}',
@@ -158,6 +164,44 @@ describe("task-processor manifests", () => {
     expect(consumer.spec.maxAckPending).toBe(Number(config.data.MAX_ACK_PENDING));
     expect(consumer.spec.ackWait).toBe(`${Number(config.data.ACK_WAIT_MS) / 1000}s`);
     expect(config.data.ENSURE_CONSUMER).toBe("false");
+  });
+
+  test("/metrics is on an internal port only: scraped there, never routed by the IngressRoute", () => {
+    const config = byKind("ConfigMap").find((d) => d.metadata.name === "task-processor-config") as Loose;
+    const metricsPort = Number(config.data.METRICS_PORT);
+    expect(metricsPort).not.toBe(Number(config.data.PORT));
+    const services = ["task-gateway", "task-status", "task-worker"];
+    for (const name of services) {
+      const dep = byKind("Deployment").find((d) => d.metadata.name === name) as Loose;
+      const ports = dep.spec.template.spec.containers[0].ports as Loose[];
+      expect(ports, name).toContainEqual({ name: "metrics", containerPort: metricsPort });
+      const svc = byKind("Service").find((d) => d.metadata.name === name) as Loose;
+      expect(svc.spec.ports, name).toContainEqual(expect.objectContaining({ name: "metrics", port: metricsPort }));
+    }
+    const [scrape] = byKind("VMServiceScrape") as Loose[];
+    expect(scrape?.spec.endpoints.map((e: Loose) => e.port)).toEqual(["metrics"]);
+    const routes = (byKind("IngressRoute") as Loose[]).flatMap((route) => route.spec.routes as Loose[]);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const r of routes) {
+      for (const backend of r.services) expect(backend.port, r.match).toBe("http");
+      if (!/Path\(`\/v1\/jobs`\)/.test(r.match)) expect(r.match).toContain("!PathPrefix(`/metrics`)");
+    }
+    const policy = (name: string) => byKind("NetworkPolicy").find((d) => d.metadata.name === name) as Loose;
+    const ingressPorts = (name: string) =>
+      policy(name).spec.ingress.flatMap((rule: Loose) => rule.ports.map((p: Loose) => p.port));
+    expect(ingressPorts("allow-ingress-from-traefik")).not.toContain(metricsPort);
+    expect(ingressPorts("allow-metrics-scrape")).toContain(metricsPort);
+    expect(ingressPorts("allow-metrics-scrape")).not.toContain(Number(config.data.PORT));
+  });
+
+  test("production config leaves sleep jobs off and limits active jobs per caller", () => {
+    const config = byKind("ConfigMap").find((d) => d.metadata.name === "task-processor-config") as Loose;
+    expect(config.data.SLEEP_JOB_MAX_MS ?? "0").toBe("0");
+    expect(Number(config.data.MAX_ACTIVE_JOBS_PER_SUBJECT)).toBeGreaterThan(0);
+    const gateway = byKind("Deployment").find((d) => d.metadata.name === "task-gateway") as Loose;
+    expect(JSON.stringify(gateway.spec)).toContain(
+      '"secretKeyRef":{"name":"task-gateway-secrets","key":"JOB_ID_SECRET"}',
+    );
   });
 
   test("each kustomization lists exactly the files beside it", () => {

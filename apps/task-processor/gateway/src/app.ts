@@ -1,19 +1,20 @@
 import cors from "@fastify/cors";
-import { type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
 import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { insertQueued, type Pool } from "@ktsw/task-shared/db";
+import { insertQueued, type Pool, recordedAsRequested } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, jobMetrics, type Registry } from "@ktsw/task-shared/metrics";
 import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
-import { problem, unavailable } from "@ktsw/task-shared/problem";
+import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
 import { injectTrace } from "@ktsw/task-shared/tracing";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { toJobMessage } from "./message.ts";
+import { checkJobPolicy } from "./policy.ts";
 
 export const TRACER = "task-gateway";
 
@@ -22,13 +23,13 @@ export interface GatewayDeps {
   logger: Logger;
   nats: Nats;
   pool: Pool;
+  registry: Registry;
   verify: Verifier;
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
-  const { config, nats, pool, verify } = deps;
-  const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES);
-  const registry = createRegistry("task-gateway");
+  const { config, nats, pool, registry, verify } = deps;
+  const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES, config.REQUEST_TIMEOUT_MS);
   const metrics = jobMetrics(registry);
   installHttpMetrics(app, registry);
   let shuttingDown = false;
@@ -49,17 +50,18 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (origins.length > 0)
     await app.register(cors, { origin: origins, methods: ["POST"], allowedHeaders: ["authorization", "content-type"] });
 
-  app.post("/v1/jobs", (req, reply) =>
+  app.post("/v1/jobs", { onRequest: async (req) => requireUtf8(req.headers["content-type"]) }, (req, reply) =>
     traced(TRACER, req, async () => {
       const principal = await verify(req.headers.authorization);
       requireScope(principal, config.REQUIRED_SCOPE);
       const parsed = jobRequest.safeParse(req.body);
       if (!parsed.success) {
-        throw problem(400, "Invalid job request", "the body does not match the job schema", {
-          errors: issuePointers(parsed.error),
-        });
+        const errors = issuePointers(parsed.error);
+        const listed = errors.map((e) => `${e.path || "(body)"}: ${e.message}`).join("; ");
+        throw problem(400, "Invalid job request", `the body does not match the job schema: ${listed}`, { errors });
       }
-      const message = toJobMessage(parsed.data, principal.sub, new Date());
+      checkJobPolicy(parsed.data, config);
+      const message = toJobMessage(parsed.data, ownerOf(principal), new Date(), config.JOB_ID_SECRET);
       const { duplicate } = await enqueue(deps, message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
       req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");
@@ -86,14 +88,21 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
   }
   try {
     let inserted: boolean;
+    let sameRequest: boolean | undefined;
     try {
       await client.query("BEGIN");
-      inserted = await insertQueued(client, TRACER, message);
+      inserted = await insertQueued(client, TRACER, message, config.MAX_ACTIVE_JOBS_PER_SUBJECT);
+      if (!inserted) sameRequest = await recordedAsRequested(client, TRACER, message);
     } catch (err) {
       throw unavailable("PostgreSQL", retry, (err as Error).message);
     }
     if (!inserted) {
       await client.query("ROLLBACK");
+      // Not recorded and not inserted: the submitter is at its limit of active jobs.
+      if (sameRequest === undefined) throw tooManyActive(config.MAX_ACTIVE_JOBS_PER_SUBJECT, retry);
+      // Stripe's semantics: the same key with the same request is a retry (the original answer),
+      // with another request it is a client bug, never silently the first job.
+      if (!sameRequest) throw idempotencyConflict();
       return { duplicate: true };
     }
     let duplicate: boolean;
@@ -127,5 +136,33 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     client.release();
   }
 }
+
+/**
+ * JSON is UTF-8 (RFC 8259): a body declared in another charset would be decoded as UTF-8 anyway
+ * and misread, so it is refused before it is read.
+ */
+function requireUtf8(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+  if (charset && charset.toLowerCase() !== "utf-8" && charset.toLowerCase() !== "utf8")
+    throw problem(415, "Unsupported Media Type", `JSON bodies must be UTF-8, not charset=${charset}`);
+}
+
+const tooManyActive = (max: number, retryAfterSec: number) =>
+  new HttpProblem(
+    {
+      type: "about:blank",
+      title: "Too Many Requests",
+      status: 429,
+      detail: `at most ${max} jobs of one caller may be queued or running at once; retry when some have finished`,
+    },
+    { "retry-after": String(retryAfterSec) },
+  );
+
+const idempotencyConflict = () =>
+  problem(
+    409,
+    "Idempotency key reused",
+    "this idempotency key was already used with a different request; use a new key for a new job",
+  );
 
 export type { Principal };

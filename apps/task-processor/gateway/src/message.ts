@@ -13,11 +13,11 @@ const ORIGIN: Record<string, string> = { submittedBy: "the token's subject (sub)
  * The JetStream message for an accepted request, parsed with `jobMessage`; throws a 400 problem
  * naming what breaks the contract (e.g. a token subject longer than a job records).
  */
-export function toJobMessage(request: JobRequest, submittedBy: string, now: Date): JobMessage {
+export function toJobMessage(request: JobRequest, submittedBy: string, now: Date, idSecret: string): JobMessage {
   const { idempotencyKey, ...spec } = request;
   const parsed = jobMessage.safeParse({
     ...spec,
-    id: jobId(submittedBy, idempotencyKey),
+    id: jobId(idSecret, submittedBy, idempotencyKey),
     submittedBy,
     submittedAt: now.toISOString(),
   });

@@ -8,11 +8,11 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: "task-gateway",
   env: gatewayEnv,
   poolSize: (config) => config.PG_POOL_MAX,
-  async build({ config, logger, nats, pool }) {
+  async build({ config, logger, nats, pool, registry }) {
     // In Kubernetes NACK owns the streams; outside it, ENSURE_STREAMS=true creates them.
     if (config.ENSURE_STREAMS === "true") {
       await ensureStreams(nats.jsm, { jobs: config.JOBS_STREAM, dlq: config.DLQ_STREAM }, config.DEDUP_WINDOW_MS);
     }
-    return { app: await buildGateway({ config, logger, nats, pool, verify: verifierFor(config) }) };
+    return { app: await buildGateway({ config, logger, nats, pool, registry, verify: verifierFor(config) }) };
   },
 };

@@ -86,7 +86,7 @@ describe.skipIf(skipReason)("gateway request validation", () => {
     const b = (await second.json()) as { id: string; duplicate: boolean };
     expect(b.id).toBe(a.id);
     expect(b.duplicate).toBe(true);
-    await s.waitForStatus(a.id, "succeeded");
+    await s.waitForStatus(a.id, "succeeded", undefined, token);
     const { rows } = await s.svc.pool.query("SELECT attempts FROM jobs WHERE id = $1", [a.id]);
     expect(rows).toEqual([{ attempts: 1 }]);
     // Another caller using the same key gets a job of its own.

@@ -88,6 +88,12 @@ function toProblem(err: unknown): HttpProblem {
   return unauthorized("invalid token");
 }
 
+/**
+ * Whose jobs a token acts on: its subject. Jobs are recorded with it (`submitted_by`) and only it
+ * reads them back; a tenant claim is not used, as Keycloak issues none to this realm's clients.
+ */
+export const ownerOf = (p: Principal): string => p.sub;
+
 export function requireScope(p: Principal, scope: string): void {
   if (!p.scopes.has(scope)) throw problem(403, "Forbidden", `token lacks the '${scope}' scope`);
 }

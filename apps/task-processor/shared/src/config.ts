@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BODY_BYTES, MAX_SLEEP_MS } from "./contracts.ts";
 
 // Every knob comes from the environment and is validated once at start-up: a typo in a Deployment
 // fails fast with the variable's name instead of surfacing as a strange runtime error.
@@ -10,6 +11,10 @@ export const baseEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOST: z.string().default("0.0.0.0"),
   PORT: int(8080),
+  // /metrics is served only here, on a listener of its own that no ingress routes to.
+  METRICS_PORT: int(9464),
+  // How long a client may take to send a whole request (headers and body); then 408.
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
   NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   DATABASE_URL: z.string().min(1).default("postgres://app@127.0.0.1:5432/app"),
   PG_POOL_MAX: int(10),
@@ -29,14 +34,22 @@ export const authEnv = z.object({
 
 export const gatewayEnv = baseEnv.extend({
   ...authEnv.shape,
-  BODY_LIMIT_BYTES: int(64 * 1024),
+  // May lower the one size limit of a job, never raise it past what the contract allows.
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(MAX_BODY_BYTES).default(MAX_BODY_BYTES),
   PUBLISH_TIMEOUT_MS: int(3_000),
+  // Keys the HMAC that turns (token subject, idempotency key) into a job id: without it nobody can
+  // compute another caller's job id. The same on every replica; from a Secret, never in Git.
+  JOB_ID_SECRET: z.string().min(32, "at least 32 characters of random"),
   // In Kubernetes NACK owns the streams (Stream objects); elsewhere ENSURE_STREAMS=true creates them.
   ENSURE_STREAMS: z.enum(["true", "false"]).default("false"),
   REQUIRED_SCOPE: z.string().default("jobs:write"),
   CORS_ORIGINS: z.string().default(""),
   STATUS_BASE_URL: z.string().default(""),
   RETRY_AFTER_SEC: int(5),
+  // `sleep` jobs only hold worker slots: off (0) unless a deployment allows them, up to this long.
+  SLEEP_JOB_MAX_MS: z.coerce.number().int().min(0).max(MAX_SLEEP_MS).default(0),
+  // Jobs one token subject may have queued or running at once; more is a 429 with Retry-After.
+  MAX_ACTIVE_JOBS_PER_SUBJECT: z.coerce.number().int().min(1).default(1_000),
 });
 
 export const workerEnv = baseEnv.extend({
@@ -60,6 +73,8 @@ export const statusEnv = baseEnv.extend({
   CACHE_TTL_SEC: int(3_600),
   ACTIVE_CACHE_TTL_SEC: int(2),
   GATEWAY_PUBLIC_URL: z.string().default(""),
+  // /v1/stats answers from one aggregate per this window and replica, however many poll it.
+  STATS_CACHE_MS: int(2_000),
   // The dashboard's "Log in" (authorization code + PKCE, in the browser) uses this public client
   // of the issuer the browser sees; empty hides it (paste a token instead).
   DASHBOARD_OIDC_CLIENT_ID: z.string().default(""),

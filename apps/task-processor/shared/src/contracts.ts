@@ -3,19 +3,39 @@ import { z } from "zod";
 // The one message contract every service agrees on: the gateway validates requests with it, the
 // worker parses JetStream messages with it, the status service parses NATS status events with it.
 
-export const MAX_TEXT_CHARS = 50_000;
+/**
+ * The one size limit of a job: its request body, in bytes (the gateway's BODY_LIMIT_BYTES may only
+ * lower it). A string field has no limit of its own: a JSON body is never shorter in bytes than the
+ * UTF-16 length of any string it carries, so this bound on strings is only ever reached by a message
+ * that did not come through the gateway.
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Text PostgreSQL can store: jsonb and text refuse U+0000, and a lone surrogate is no Unicode at
+ * all. Refused here, at the door, as the client's mistake, rather than failing the INSERT later
+ * (which reads as a database outage).
+ */
+// With the u flag a paired surrogate is one astral code point, so only a lone one is in category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+export const storableText = (max = MAX_BODY_BYTES) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "must not contain U+0000 (NUL)")
+    .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (no lone surrogate)");
 
 const hashJob = z.object({
   type: z.literal("hash"),
   payload: z.strictObject({
-    data: z.string().max(MAX_TEXT_CHARS),
+    data: storableText(),
     rounds: z.number().int().min(1).max(200_000),
   }),
 });
 
 const wordStatsJob = z.object({
   type: z.literal("wordstats"),
-  payload: z.strictObject({ text: z.string().max(MAX_TEXT_CHARS) }),
+  payload: z.strictObject({ text: storableText() }),
 });
 
 // `fail` exists for tests and demos: it fails `times` deliveries (default: every one), so retries,
@@ -23,15 +43,17 @@ const wordStatsJob = z.object({
 const failJob = z.object({
   type: z.literal("fail"),
   payload: z.strictObject({
-    reason: z.string().max(200).default("deliberate failure"),
+    reason: storableText(200).default("deliberate failure"),
     times: z.number().int().min(1).max(100).optional(),
   }),
 });
 
-// `sleep` is a long job: it outlives ack_wait, so it proves the in-progress heartbeats work.
+// `sleep` is a long job: it outlives ack_wait, so it proves the in-progress heartbeats work. It
+// only holds a worker slot, so a deployment allows it up to its gateway's SLEEP_JOB_MAX_MS (0: off).
+export const MAX_SLEEP_MS = 60_000;
 const sleepJob = z.object({
   type: z.literal("sleep"),
-  payload: z.strictObject({ ms: z.number().int().min(0).max(600_000) }),
+  payload: z.strictObject({ ms: z.number().int().min(0).max(MAX_SLEEP_MS) }),
 });
 
 export const jobSpec = z.discriminatedUnion("type", [hashJob, wordStatsJob, failJob, sleepJob]);
@@ -45,8 +67,20 @@ const idempotencyKey = z
   .max(128)
   .regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and . _ : -");
 
-/** What a client POSTs to /v1/jobs. */
-export const jobRequest = z.intersection(jobSpec, z.object({ idempotencyKey: idempotencyKey.optional() }));
+/** A job spec that also takes an idempotency key, and nothing else. */
+const requestOf = <S extends z.ZodRawShape>(job: z.ZodObject<S>) =>
+  z.strictObject({ ...job.shape, idempotencyKey: idempotencyKey.optional() });
+
+/**
+ * What a client POSTs to /v1/jobs: a job spec plus an optional idempotency key. An unknown
+ * top-level field is refused by name, never silently dropped.
+ */
+export const jobRequest = z.discriminatedUnion("type", [
+  requestOf(hashJob),
+  requestOf(wordStatsJob),
+  requestOf(failJob),
+  requestOf(sleepJob),
+]);
 export type JobRequest = z.infer<typeof jobRequest>;
 
 /** What travels on the JOBS stream (subject `jobs.<type>`). */
@@ -54,15 +88,26 @@ export const jobMessage = z.intersection(
   jobSpec,
   z.object({
     id: z.uuid(),
-    submittedBy: z.string().max(256),
+    submittedBy: storableText(256),
     submittedAt: z.iso.datetime(),
   }),
 );
 export type JobMessage = z.infer<typeof jobMessage>;
 
-/** Contract violations as problem documents list them: a JSON pointer to the field and what is wrong. */
+/** An RFC 6901 JSON pointer ("" is the whole document; `~` and `/` in a name are escaped). */
+export const jsonPointer = (path: readonly PropertyKey[]) =>
+  path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
+
+/**
+ * Contract violations as problem documents list them: a JSON pointer to the field and what is
+ * wrong. An unknown field gets its own pointer, so each one is named.
+ */
 export const issuePointers = (error: z.ZodError) =>
-  error.issues.map((i) => ({ path: `/${i.path.join("/")}`, message: i.message }));
+  error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((k) => ({ path: jsonPointer([...i.path, k]), message: "unknown field" }))
+      : [{ path: jsonPointer(i.path), message: i.message }],
+  );
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
 export const jobStatus = z.enum(JOB_STATUSES);

@@ -107,22 +107,65 @@ export const toView = (r: JobRow): JobView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export async function findJob(db: pg.Pool, tracerName: string, id: string): Promise<JobView | undefined> {
-  const res = await q<JobRow>(db, tracerName, "SELECT jobs", "SELECT * FROM jobs WHERE id = $1", [id]);
+/** The job `id` if `owner` submitted it: another caller's job reads exactly like no job at all. */
+export async function findJob(
+  db: pg.Pool,
+  tracerName: string,
+  id: string,
+  owner: string,
+): Promise<JobView | undefined> {
+  const res = await q<JobRow>(db, tracerName, "SELECT jobs", "SELECT * FROM jobs WHERE id = $1 AND submitted_by = $2", [
+    id,
+    owner,
+  ]);
   return res.rows[0] ? toView(res.rows[0]) : undefined;
 }
 
-/** Records a queued job; a retried submission with the same id leaves the first one untouched. */
-export async function insertQueued(c: pg.PoolClient, tracerName: string, m: JobMessage): Promise<boolean> {
+/**
+ * Records a queued job unless its submitter already has `maxActive` jobs queued or running; a
+ * retried submission with the same id leaves the first one untouched. False when nothing was
+ * inserted (`recordedAsRequested` tells a retry from a submitter at the limit). Concurrent
+ * submissions of one submitter do not see each other's uncommitted rows, so the limit can be
+ * overshot by as many requests as are in flight at once.
+ */
+export async function insertQueued(
+  c: pg.PoolClient,
+  tracerName: string,
+  m: JobMessage,
+  maxActive: number,
+): Promise<boolean> {
   const res = await q(
     c,
     tracerName,
     "INSERT jobs",
     `INSERT INTO jobs (id, type, payload, status, submitted_by, created_at, updated_at)
-     VALUES ($1, $2, $3, 'queued', $4, $5, $5) ON CONFLICT (id) DO NOTHING`,
-    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
+     SELECT $1, $2, $3::jsonb, 'queued', $4, $5::timestamptz, $5::timestamptz
+     WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE submitted_by = $4 AND status IN ('queued', 'running')
+                                  LIMIT $6) active) < $6
+     ON CONFLICT (id) DO NOTHING`,
+    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt, maxActive],
   );
   return res.rowCount === 1;
+}
+
+/**
+ * Whether the recorded job `m.id` was asked for with m's type and payload (jsonb equality, so key
+ * order and spacing do not matter): an idempotency key reused with another request is not a retry.
+ * Undefined when no job `m.id` is recorded.
+ */
+export async function recordedAsRequested(
+  c: pg.PoolClient,
+  tracerName: string,
+  m: JobMessage,
+): Promise<boolean | undefined> {
+  const res = await q<{ same: boolean }>(
+    c,
+    tracerName,
+    "SELECT jobs",
+    "SELECT type = $2 AND payload = $3::jsonb AS same FROM jobs WHERE id = $1",
+    [m.id, m.type, JSON.stringify(m.payload)],
+  );
+  return res.rows[0]?.same;
 }
 
 /**

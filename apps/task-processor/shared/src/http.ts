@@ -4,10 +4,21 @@ import type { Logger } from "./logger.ts";
 import { installProblemHandlers } from "./problem.ts";
 import { SpanKind, withSpan } from "./tracing.ts";
 
-export function createHttpApp(logger: Logger, bodyLimit = 64 * 1024): FastifyInstance {
+/**
+ * A Fastify app with problem documents for every error. `requestTimeoutMs` bounds how long a
+ * client may take to send a whole request (Fastify's default is no limit: one byte a minute would
+ * hold a connection for ever); Node checks it every second and answers 408.
+ */
+export function createHttpApp(logger: Logger, bodyLimit = 64 * 1024, requestTimeoutMs = 30_000): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
+    requestTimeout: requestTimeoutMs,
+    // Node enforces the request timeout only once the headers timeout (60 s) is not longer.
+    http: {
+      connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs),
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+    },
     // Behind Traefik and Linkerd; the request id comes from the trace, not a counter.
     trustProxy: true,
   });

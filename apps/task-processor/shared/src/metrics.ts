@@ -1,5 +1,7 @@
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type { Registry };
 
 // One registry per service instance (tests run several services in one process).
 
@@ -14,7 +16,10 @@ export function createRegistry(service: string): Registry {
   return registry;
 }
 
-/** RED metrics per route (rate, errors via status label, duration) and a `/metrics` endpoint. */
+/**
+ * RED metrics per route (rate, errors via status label, duration). `/metrics` itself is not on this
+ * app: `metricsServer` serves it on the internal metrics port.
+ */
 export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
   const requests = new Counter({
     name: "http_requests_total",
@@ -36,7 +41,16 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });
+}
+
+/**
+ * `/metrics` on a listener of its own (METRICS_PORT): the public port never serves it, whatever an
+ * ingress routes there, and a NetworkPolicy can open it to the scraper alone.
+ */
+export function metricsServer(registry: Registry): FastifyInstance {
+  const app = Fastify({ logger: false });
   app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  return app as unknown as FastifyInstance;
 }
 
 export function jobMetrics(registry: Registry) {

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { type BaseConfig, loadConfig } from "./config.ts";
 import { createPool, type Pool } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createRegistry, metricsServer, type Registry } from "./metrics.ts";
 import { connectNats, type Nats } from "./nats.ts";
 import { initTracing } from "./tracing.ts";
 
@@ -16,6 +17,8 @@ export interface ServiceContext<C extends BaseConfig> {
   logger: Logger;
   nats: Nats;
   pool: Pool;
+  /** the service's metrics, served on METRICS_PORT */
+  registry: Registry;
 }
 
 /** What a service builds on top: its HTTP app, and how to wind down what is its own. */
@@ -39,6 +42,8 @@ export interface RunningService<C extends BaseConfig, P extends ServiceParts = S
   parts: P;
   /** where the HTTP server listens */
   url: string;
+  /** where `/metrics` is served (the internal metrics listener) */
+  metricsUrl: string;
   /** Drains and closes everything, in order; the first failure is reported after all steps ran. */
   stop(): Promise<void>;
 }
@@ -59,6 +64,8 @@ export async function startService<C extends BaseConfig, P extends ServiceParts>
   let nats: Nats | undefined;
   let pool: Pool | undefined;
   let parts: P | undefined;
+  const registry = createRegistry(config.SERVICE_NAME);
+  const metrics = metricsServer(registry);
   let stopped: Promise<void> | undefined;
   const stopSteps = async () => {
     const failures: unknown[] = [];
@@ -67,6 +74,7 @@ export async function startService<C extends BaseConfig, P extends ServiceParts>
     };
     if (parts?.drain) await step(parts.drain);
     if (parts) await step(() => (parts as P).app.close());
+    await step(() => metrics.close());
     const nc = nats?.nc;
     if (nc)
       await step(() =>
@@ -86,9 +94,10 @@ export async function startService<C extends BaseConfig, P extends ServiceParts>
   try {
     nats = await connectNats(config.NATS_URL, config.SERVICE_NAME);
     pool = createPool(config.DATABASE_URL, def.poolSize(config));
-    parts = await def.build({ config, logger, nats, pool });
+    parts = await def.build({ config, logger, nats, pool, registry });
     const url = await parts.app.listen({ host: config.HOST, port: config.PORT });
-    return { config, logger, nats, pool, parts, url, stop };
+    const metricsUrl = `${await metrics.listen({ host: config.HOST, port: config.METRICS_PORT })}/metrics`;
+    return { config, logger, nats, pool, registry, parts, url, metricsUrl, stop };
   } catch (err) {
     await stop().catch(() => {});
     throw err;

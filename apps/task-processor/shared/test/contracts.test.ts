@@ -1,5 +1,12 @@
 import { ConfigError, gatewayEnv, loadConfig, workerEnv } from "@ktsw/task-shared/config";
-import { jobEvent, jobMessage, jobRequest } from "@ktsw/task-shared/contracts";
+import {
+  issuePointers,
+  jobEvent,
+  jobMessage,
+  jobRequest,
+  jsonPointer,
+  MAX_BODY_BYTES,
+} from "@ktsw/task-shared/contracts";
 import { describe, expect, test } from "vitest";
 
 describe("message contracts", () => {
@@ -17,6 +24,48 @@ describe("message contracts", () => {
     expect(jobRequest.safeParse({ type: "hash", payload: { data: "x", rounds: 0 } }).success).toBe(false);
     expect(jobRequest.safeParse({ type: "sleep", payload: { ms: 1, extra: 1 } }).success).toBe(false);
     expect(jobRequest.safeParse({ type: "nope", payload: {} }).success).toBe(false);
+  });
+
+  test("an unknown top-level field is refused, each one named by its pointer", () => {
+    const r = jobRequest.safeParse({ type: "hash", payload: { data: "x", rounds: 1 }, priority: 9, "a/b": 1 });
+    expect(r.success).toBe(false);
+    expect(issuePointers(r.error as never)).toEqual([
+      { path: "/priority", message: "unknown field" },
+      { path: "/a~1b", message: "unknown field" },
+    ]);
+  });
+
+  test.each([
+    ["U+0000", "a\u0000b", /U\+0000/],
+    ["a lone high surrogate", "a\ud800b", /lone surrogate/],
+    ["a lone low surrogate", "\udc00", /lone surrogate/],
+  ])("text PostgreSQL cannot store (%s) is refused with the field's pointer", (_what, text, why) => {
+    const r = jobRequest.safeParse({ type: "wordstats", payload: { text } });
+    expect(r.success).toBe(false);
+    expect(issuePointers(r.error as never)).toEqual([{ path: "/payload/text", message: expect.stringMatching(why) }]);
+    const sub = jobMessage.safeParse({
+      type: "fail",
+      payload: { reason: "ok" },
+      id: "0b6e3c36-8f55-4d4b-9a9d-6f1c1b3b7e11",
+      submittedBy: text,
+      submittedAt: "2026-01-01T00:00:00.000Z",
+    });
+    expect(sub.success).toBe(false);
+  });
+
+  test("astral characters (a paired surrogate) are fine", () => {
+    expect(jobRequest.safeParse({ type: "wordstats", payload: { text: "🙂 ok" } }).success).toBe(true);
+  });
+
+  test("text has no limit of its own below the body limit: 60 000 characters fit in 64 KiB", () => {
+    const text = "x".repeat(60_000);
+    expect(JSON.stringify({ type: "wordstats", payload: { text } }).length).toBeLessThan(MAX_BODY_BYTES);
+    expect(jobRequest.safeParse({ type: "wordstats", payload: { text } }).success).toBe(true);
+  });
+
+  test("JSON pointers follow RFC 6901", () => {
+    expect(jsonPointer([])).toBe("");
+    expect(jsonPointer(["payload", "a~b/c", 0])).toBe("/payload/a~0b~1c/0");
   });
 
   test("a message carries id, submitter and time; an event carries a known status", () => {
@@ -41,6 +90,15 @@ describe("configuration from the environment", () => {
     expect(c.MAX_DELIVER).toBe(7);
     expect(c.BACKOFF_MS).toEqual([10, 20]);
     expect(c.CONCURRENCY).toBe(4);
+  });
+
+  test("BODY_LIMIT_BYTES may lower the job size limit, never raise it", () => {
+    const auth = { OIDC_ISSUER: "https://issuer.example", JOB_ID_SECRET: "s".repeat(32) };
+    expect(loadConfig(gatewayEnv, auth).BODY_LIMIT_BYTES).toBe(MAX_BODY_BYTES);
+    expect(loadConfig(gatewayEnv, { ...auth, BODY_LIMIT_BYTES: "4096" }).BODY_LIMIT_BYTES).toBe(4096);
+    expect(() => loadConfig(gatewayEnv, { ...auth, BODY_LIMIT_BYTES: String(MAX_BODY_BYTES + 1) })).toThrow(
+      /BODY_LIMIT_BYTES/,
+    );
   });
 
   test("bad values are reported by variable name, all at once", () => {

@@ -25,7 +25,10 @@ describe.skipIf(skipReason)("migrate command", () => {
 
       const env = { ...process.env, DATABASE_URL: server.url };
       const first = await run("npm", ["run", "-s", "migrate"], { cwd: pkg, env });
-      expect(JSON.parse(first.stdout.trim())).toEqual({ msg: "migrations applied", applied: ["001_jobs.sql"] });
+      expect(JSON.parse(first.stdout.trim())).toEqual({
+        msg: "migrations applied",
+        applied: ["001_jobs.sql", "002_jobs_active_by_submitter.sql"],
+      });
       expect(await tables()).toEqual(["job_results", "jobs", "schema_migrations"]);
       const second = await run("npm", ["run", "-s", "migrate"], { cwd: pkg, env });
       expect(JSON.parse(second.stdout.trim()).applied).toEqual([]);

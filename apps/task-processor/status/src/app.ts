@@ -1,20 +1,21 @@
 import { readFile } from "node:fs/promises";
 import websocket from "@fastify/websocket";
-import { requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { createRegistry, installHttpMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
 import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
-import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
+import { problem, unavailable } from "@ktsw/task-shared/problem";
 import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
 import { LiveHub } from "./live.ts";
+import { sharedFor } from "./stats.ts";
 
 export const TRACER = "task-status";
 /** Reading job status: the read scope, or the write scope (who submits may watch). */
@@ -28,13 +29,13 @@ export interface StatusDeps {
   nats: Nats;
   pool: Pool;
   redis: Redis;
+  registry: Registry;
   verify: Verifier;
 }
 
 export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
-  const { config, logger, nats, pool, redis, verify } = deps;
-  const app = createHttpApp(logger);
-  const registry = createRegistry("task-status");
+  const { config, logger, nats, pool, redis, registry, verify } = deps;
+  const app = createHttpApp(logger, undefined, config.REQUEST_TIMEOUT_MS);
   installHttpMetrics(app, registry);
   const readDepth = () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME);
   queueDepthGauge(registry, readDepth);
@@ -49,7 +50,7 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
       return principal;
     },
     logger,
-    (id) => findJob(pool, TRACER, id).catch(() => undefined),
+    (id, owner) => findJob(pool, TRACER, id, owner),
   );
   let closing = false;
   installHealth(
@@ -87,32 +88,42 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
     traced(TRACER, req, async () => {
-      requireAnyScope(await verify(req.headers.authorization), READ_SCOPES);
+      const principal = await verify(req.headers.authorization);
+      requireAnyScope(principal, READ_SCOPES);
+      const owner = ownerOf(principal);
       const { id } = req.params;
       if (!UUID.test(id)) throw problem(404, "Not Found", `'${id}' is not a job id (expected a UUID)`);
-      const cached = await cache.get(id);
+      const cached = await cache.get(id, owner);
       if (cached) return reply.header("x-cache", "hit").send(cached);
       let view: Awaited<ReturnType<typeof findJob>>;
       try {
-        view = await findJob(pool, TRACER, id);
+        view = await findJob(pool, TRACER, id, owner);
       } catch (err) {
         throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
       }
+      // Another caller's job answers exactly like an unknown id: its existence is not revealed.
       if (!view) throw problem(404, "Not Found", `no job with id ${id}`);
-      await cache.set(view);
+      await cache.set(view, owner);
       return reply.header("x-cache", "miss").send(view);
     }),
   );
 
-  app.get("/v1/stats", async () => {
-    try {
-      const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
-      return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
-    } catch (err) {
-      if (err instanceof HttpProblem) throw err;
-      throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
-    }
-  });
+  // Counting jobs by status is a scan of the table: behind a token, and shared by every poller of
+  // this replica for STATS_CACHE_MS, so pollers cannot multiply its cost.
+  const stats = sharedFor(async () => {
+    const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
+    return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
+  }, config.STATS_CACHE_MS);
+  app.get("/v1/stats", (req) =>
+    traced(TRACER, req, async () => {
+      requireAnyScope(await verify(req.headers.authorization), READ_SCOPES);
+      try {
+        return await stats();
+      } catch (err) {
+        throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+      }
+    }),
+  );
 
   app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
   app.get("/config.json", async () => ({

@@ -1,4 +1,4 @@
-import type { Verifier } from "@ktsw/task-shared/auth";
+import { ownerOf, type Principal } from "@ktsw/task-shared/auth";
 import type { JobEvent, JobView } from "@ktsw/task-shared/contracts";
 import type { Logger } from "@ktsw/task-shared/logger";
 import type { WebSocket } from "ws";
@@ -9,10 +9,15 @@ import { z } from "zod";
 //   {"type":"subscribe","ids":["<uuid>",...]}  then any number of these
 //   {"type":"unsubscribe","ids":[...]}
 // server → client: {"type":"ready"} | {"type":"snapshot","job":JobView} | {"type":"event","event":JobEvent}
-//                  | {"type":"error","message":"..."}; close code 4401 when authentication fails.
+//                  | {"type":"error","message":"..."} | {"type":"error","id":"…","status":404|503,"message":"…"}
+//                  (a job that is not the caller's reads as no job: 404, and is not subscribed);
+//                  close code 4401 when authentication fails.
 
 const AUTH_DEADLINE_MS = 5_000;
 const MAX_SUBSCRIPTIONS = 500;
+// Each subscribed id costs a lookup; a client that keeps asking for ids that are not its own is
+// probing (or hammering the database), not watching its jobs: closed with 1008 past this many.
+export const MAX_UNKNOWN_IDS = 100;
 
 const clientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("auth"), token: z.string().min(1).max(8192) }),
@@ -25,17 +30,20 @@ export class LiveHub {
   private readonly sockets = new Set<WebSocket>();
 
   constructor(
-    private readonly verify: Verifier,
+    private readonly verify: (authorization: string) => Promise<Principal>,
     private readonly logger: Logger,
-    private readonly snapshot: (id: string) => Promise<JobView | undefined>,
+    /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
+    private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
   ) {}
 
   attach(socket: WebSocket): void {
     this.sockets.add(socket);
     const mine = new Set<string>();
-    let authed = false;
+    let owner: string | undefined;
     const send = (m: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m));
     const deadline = setTimeout(() => socket.close(4401, "authenticate first"), AUTH_DEADLINE_MS);
+    let expiry: NodeJS.Timeout | undefined;
+    let unknownIds = 0;
 
     // Messages are handled one after another, so a subscribe sent right behind the auth waits for it.
     let queue = Promise.resolve();
@@ -53,16 +61,21 @@ export class LiveHub {
       }
       if (msg.type === "auth") {
         try {
-          await this.verify(`Bearer ${msg.token}`);
-          authed = true;
+          const principal = await this.verify(`Bearer ${msg.token}`);
+          owner = ownerOf(principal);
           clearTimeout(deadline);
+          // A connection lives no longer than its token: at `exp` it closes, as a request would fail.
+          clearTimeout(expiry);
+          const exp = principal.claims.exp;
+          if (exp !== undefined)
+            expiry = setTimeout(() => socket.close(4401, "token expired"), Math.max(0, exp * 1000 - Date.now()));
           send({ type: "ready" });
         } catch (err) {
           socket.close(4401, String((err as Error).message).slice(0, 100));
         }
         return;
       }
-      if (!authed) {
+      if (owner === undefined) {
         socket.close(4401, "authenticate first");
         return;
       }
@@ -72,12 +85,27 @@ export class LiveHub {
             send({ type: "error", message: `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection` });
             break;
           }
+          let job: JobView | undefined;
+          try {
+            job = await this.snapshot(id, owner);
+          } catch (err) {
+            send({ type: "error", id, status: 503, message: `job lookup unavailable: ${(err as Error).message}` });
+            continue;
+          }
+          // Only the owner's existing jobs: ids cannot be known before the gateway hands them out.
+          if (!job) {
+            send({ type: "error", id, status: 404, message: `no job with id ${id}` });
+            if (++unknownIds >= MAX_UNKNOWN_IDS) {
+              socket.close(1008, "too many unknown job ids");
+              return;
+            }
+            continue;
+          }
           mine.add(id);
           const set = this.byJob.get(id) ?? new Set<WebSocket>();
           this.byJob.set(id, set);
           set.add(socket);
-          const job = await this.snapshot(id);
-          if (job) send({ type: "snapshot", job });
+          send({ type: "snapshot", job });
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
@@ -88,6 +116,7 @@ export class LiveHub {
     });
     socket.on("close", () => {
       clearTimeout(deadline);
+      clearTimeout(expiry);
       for (const id of [...mine]) this.drop(id, socket, mine);
       this.sockets.delete(socket);
     });

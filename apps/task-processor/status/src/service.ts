@@ -8,7 +8,7 @@ export const statusService: ServiceDefinition<StatusConfig> = {
   name: "task-status",
   env: statusEnv,
   poolSize: (config) => config.PG_POOL_MAX,
-  async build({ config, logger, nats, pool }) {
+  async build({ config, logger, nats, pool, registry }) {
     // The cache is optional: fail fast while Redis is down (lookups use Postgres) and reconnect in
     // the background. One connection attempt is awaited so a healthy Redis serves from the start.
     const redis = new Redis(config.REDIS_URL, {
@@ -28,7 +28,10 @@ export const statusService: ServiceDefinition<StatusConfig> = {
         () => redis.disconnect(),
       );
     try {
-      return { app: await buildStatus({ config, logger, nats, pool, redis, verify: verifierFor(config) }), release };
+      return {
+        app: await buildStatus({ config, logger, nats, pool, redis, registry, verify: verifierFor(config) }),
+        release,
+      };
     } catch (err) {
       redis.disconnect();
       throw err;

@@ -1,8 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { skipReason, useStack } from "@ktsw/task-devstack/testkit";
-import { jobId } from "@ktsw/task-gateway/ids";
 import { SUBJECTS } from "@ktsw/task-shared/contracts";
 import { describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
+import { MAX_UNKNOWN_IDS } from "../src/live.ts";
 
 // The status service: lookups through Redis then Postgres, live transitions over WebSocket.
 
@@ -11,6 +12,8 @@ interface ServerMsg {
   job?: { id: string; status: string };
   event?: { id: string; status: string; attempt: number };
   message?: string;
+  id?: string;
+  status?: number;
 }
 
 /** A WebSocket client that records every message and the close code. */
@@ -91,27 +94,70 @@ describe.skipIf(skipReason)("status service", () => {
     expect(await second.json()).toEqual(await first.json());
   });
 
-  test("a WebSocket client sees queued → running → succeeded pushed as they happen", async () => {
+  test("a WebSocket client sees its job's snapshot, then running → succeeded pushed as they happen", async () => {
     const token = await s.token({ sub: "watcher" });
-    const id = jobId("watcher", "ws-1");
     const c = client(`${s.svc.statusUrl}/v1/ws`);
     await c.opened;
     c.send({ type: "auth", token });
+    await c.until(() => c.messages.some((m) => m.type === "ready"));
+    // A job id is handed out by the gateway (it cannot be computed beforehand): submit, then watch.
+    const res = await s.submit({ type: "sleep", payload: { ms: 500 }, idempotencyKey: "ws-1" }, { token });
+    const { id } = (await res.json()) as { id: string };
     c.send({ type: "subscribe", ids: [id] });
-    // The server handles a connection's messages one after another and answers garbage with an
-    // error: that answer is the signal that the subscribe before it is in place.
-    c.send("{not json");
-    await c.until(() => c.messages.some((m) => m.type === "error"));
-    expect(c.messages[0]?.type).toBe("ready");
-    const res = await s.submit({ type: "sleep", payload: { ms: 300 }, idempotencyKey: "ws-1" }, { token });
-    expect(((await res.json()) as { id: string }).id).toBe(id);
     await c.until(() => c.messages.some((m) => m.event?.status === "succeeded"));
-    const statuses = c.messages.filter((m) => m.type === "event").map((m) => m.event?.status);
-    expect(statuses).toEqual(["queued", "running", "succeeded"]);
+    const seen = c.messages.flatMap((m) =>
+      m.type === "snapshot" ? [m.job?.status] : m.type === "event" ? [m.event?.status] : [],
+    );
+    // The snapshot shows where the job was when subscribing; events follow in order from there.
+    const order = ["queued", "running", "succeeded"];
+    expect(seen.at(-1)).toBe("succeeded");
+    expect(seen.map((x) => order.indexOf(x as string))).toEqual(
+      [...seen.map((x) => order.indexOf(x as string))].sort((a, b) => a - b),
+    );
+    expect(c.messages.find((m) => m.type === "snapshot")?.job?.id).toBe(id);
     // A late subscriber gets the current state as a snapshot.
     c.send({ type: "subscribe", ids: [id] });
     await c.until(() => c.messages.some((m) => m.type === "snapshot" && m.job?.status === "succeeded"));
     c.ws.close();
+  });
+
+  test("another caller's job is 404 over HTTP (cached or not) and over the WebSocket", async () => {
+    const alice = await s.token({ sub: "alice", scope: "jobs:write jobs:read" });
+    const mallory = await s.token({ sub: "mallory", scope: "jobs:read" });
+    const res = await s.submit({ type: "wordstats", payload: { text: "private" } }, { token: alice });
+    const { id } = (await res.json()) as { id: string };
+    await s.waitForStatus(id, "succeeded", undefined, alice);
+    // Alice's own reads fill the cache; Mallory gets the same 404 as for an id that never existed.
+    await expect.poll(async () => (await s.getJob(id, alice)).headers.get("x-cache")).toBe("hit");
+    const theirs = await s.getJob(id, mallory);
+    expect(theirs.status).toBe(404);
+    const never = await s.getJob("3f1d7a8e-0000-4000-8000-00000000abcd", mallory);
+    expect(((await theirs.json()) as { title: string }).title).toBe(((await never.json()) as { title: string }).title);
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: mallory });
+    c.send({ type: "subscribe", ids: [id] });
+    await c.until(() => c.messages.some((m) => m.type === "error"));
+    expect(c.messages.find((m) => m.type === "error")).toMatchObject({ id, status: 404 });
+    expect(c.messages.some((m) => m.type === "snapshot")).toBe(false);
+    // Not subscribed either: an event about that job reaches Alice's connection but never Mallory's.
+    const own = client(`${s.svc.statusUrl}/v1/ws`);
+    await own.opened;
+    own.send({ type: "auth", token: alice });
+    own.send({ type: "subscribe", ids: [id] });
+    await own.until(() => own.messages.some((m) => m.type === "snapshot"));
+    s.svc.nats.nc.publish(
+      SUBJECTS.event(id),
+      JSON.stringify({ id, type: "wordstats", status: "succeeded", attempt: 1, at: new Date().toISOString() }),
+    );
+    await own.until(() => own.messages.some((m) => m.type === "event"));
+    // The server has pushed that event to every subscriber by now; a reply on Mallory's connection
+    // arrives after anything pushed to it before.
+    c.send("{not json");
+    await c.until(() => c.messages.filter((m) => m.type === "error").length === 2);
+    expect(c.messages.some((m) => m.type === "event")).toBe(false);
+    c.ws.close();
+    own.ws.close();
   });
 
   test("lookups and live updates need a jobs:read or jobs:write scope → 403 / close 4401", async () => {
@@ -126,6 +172,29 @@ describe.skipIf(skipReason)("status service", () => {
     expect(c.closed()?.code).toBe(4401);
     const reader = await s.getJob("3f1d7a8e-0000-4000-8000-000000000000", await s.token({ scope: "jobs:read" }));
     expect(reader.status).toBe(404);
+  });
+
+  test("a WebSocket probing ids that are not its own is closed with 1008 after MAX_UNKNOWN_IDS lookups", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: await s.token() });
+    const probe = (n: number) => Array.from({ length: n }, () => randomUUID());
+    c.send({ type: "subscribe", ids: probe(MAX_UNKNOWN_IDS - 1) });
+    await c.until(() => c.messages.filter((m) => m.status === 404).length === MAX_UNKNOWN_IDS - 1);
+    expect(c.closed()).toBeUndefined();
+    c.send({ type: "subscribe", ids: probe(2) });
+    await c.until(() => c.closed() !== undefined);
+    expect(c.closed()).toEqual({ code: 1008, reason: "too many unknown job ids" });
+    expect(c.messages.filter((m) => m.status === 404)).toHaveLength(MAX_UNKNOWN_IDS);
+  });
+
+  test("a WebSocket lives no longer than its token: closed with 4401 when it expires", async () => {
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token: await s.token({ expiresIn: 2 }) });
+    await c.until(() => c.messages.some((m) => m.type === "ready"));
+    await c.until(() => c.closed() !== undefined, 10_000);
+    expect(c.closed()).toEqual({ code: 4401, reason: "token expired" });
   });
 
   test("a WebSocket with a bad token is closed with 4401", async () => {
@@ -147,6 +216,20 @@ describe.skipIf(skipReason)("status service", () => {
     expect(c.closed()?.code).toBe(4401);
   });
 
+  test("/v1/stats needs a token; /metrics is not served on the public port of any service", async () => {
+    expect((await fetch(`${s.svc.statusUrl}/v1/stats`)).status).toBe(401);
+    const noScope = await fetch(`${s.svc.statusUrl}/v1/stats`, {
+      headers: { authorization: `Bearer ${await s.token({ scope: "profile" })}` },
+    });
+    expect(noScope.status).toBe(403);
+    for (const url of [s.svc.statusUrl, s.svc.gatewayUrl, s.svc.workerUrl])
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    for (const url of Object.values(s.svc.metricsUrls)) {
+      expect(new URL(url).port).not.toBe("");
+      expect((await fetch(url)).status).toBe(200);
+    }
+  });
+
   test("/v1/stats reports queue depth and counts; /metrics has RED metrics per route", async () => {
     expect((await s.getJob("3f1d7a8e-0000-4000-8000-000000000001")).status).toBe(404);
     const ids = await Promise.all(
@@ -156,15 +239,18 @@ describe.skipIf(skipReason)("status service", () => {
       ].map(async (job) => ((await (await s.submit(job)).json()) as { id: string }).id),
     );
     for (const id of ids) await s.waitForStatus(id, "succeeded");
+    const token = await s.token();
     const stats = async () =>
-      (await (await fetch(`${s.svc.statusUrl}/v1/stats`)).json()) as {
+      (await (
+        await fetch(`${s.svc.statusUrl}/v1/stats`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as {
         queueDepth: number;
         counts: Record<string, number>;
       };
     // A job reads as succeeded once committed; its ack (leaving the backlog) follows right after.
     await expect.poll(async () => (await stats()).queueDepth).toBe(0);
     expect((await stats()).counts.succeeded).toBeGreaterThanOrEqual(2);
-    const metrics = await (await fetch(`${s.svc.statusUrl}/metrics`)).text();
+    const metrics = await (await fetch(s.svc.metricsUrls.status)).text();
     expect(metrics).toMatch(
       /http_requests_total\{route="\/v1\/jobs\/:id",method="GET",status="404",service="task-status"\} [1-9]/,
     );
@@ -172,7 +258,7 @@ describe.skipIf(skipReason)("status service", () => {
       /http_request_duration_seconds_bucket\{le="0.005",service="task-status",route="\/v1\/jobs\/:id"/,
     );
     expect(metrics).toMatch(/jetstream_consumer_pending_messages\{state="pending",service="task-status"\} 0/);
-    const gw = await (await fetch(`${s.svc.gatewayUrl}/metrics`)).text();
+    const gw = await (await fetch(s.svc.metricsUrls.gateway)).text();
     expect(gw).toMatch(/jobs_submitted_total\{type="hash",duplicate="false",service="task-gateway"\} [1-9]/);
   });
 

@@ -4,7 +4,7 @@ import { claimJob, completeJob, failJob, type Pool, requeueJob } from "@ktsw/tas
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { createRegistry, installHttpMetrics, jobMetrics, queueDepthGauge } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, jobMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
 import { consumerDepth, ensureConsumer, type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { extractTrace, SpanKind, withSpan } from "@ktsw/task-shared/tracing";
 import type { JsMsg } from "@nats-io/jetstream";
@@ -20,6 +20,7 @@ export interface WorkerDeps {
   logger: Logger;
   nats: Nats;
   pool: Pool;
+  registry: Registry;
 }
 
 export interface Worker {
@@ -33,9 +34,8 @@ export interface Worker {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createWorker(deps: WorkerDeps): Worker {
-  const { config, logger, nats, pool } = deps;
+  const { config, logger, nats, pool, registry } = deps;
   const app = createHttpApp(logger);
-  const registry = createRegistry("task-worker");
   const metrics = jobMetrics(registry);
   installHttpMetrics(app, registry);
   queueDepthGauge(registry, () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME));

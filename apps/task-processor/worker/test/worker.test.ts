@@ -27,6 +27,7 @@ const extraWorker = (s: StackHandle, name: string) =>
       CONCURRENCY: "1",
       HOST: "127.0.0.1",
       PORT: "0",
+      METRICS_PORT: "0",
       LOG_LEVEL: "silent",
     }),
   );
@@ -44,7 +45,7 @@ const processed = async (metricsUrl: string, type: string, outcome: string) => {
 describe.skipIf(skipReason)("worker", () => {
   const s = useStack({ env });
   const submit = (body: unknown) => submitOk(s, body);
-  const metricsUrl = () => `${s.svc.workerUrl}/metrics`;
+  const metricsUrl = () => s.svc.metricsUrls.worker;
 
   const deadLetter = async (subject: string) => {
     const m = await s.svc.nats.jsm.streams.getMessage("JOBS_DLQ", { last_by_subj: subject });
@@ -176,7 +177,7 @@ describe.skipIf(skipReason)("worker", () => {
     try {
       const ids = await Promise.all(Array.from({ length: 12 }, () => submit({ type: "sleep", payload: { ms: 250 } })));
       for (const id of ids) expect((await s.waitForStatus(id, "succeeded")).attempts).toBe(1);
-      const ran = await processed(`${second.url}/metrics`, "sleep", "succeeded");
+      const ran = await processed(second.metricsUrl, "sleep", "succeeded");
       expect(ran).toBeGreaterThan(0);
       expect(ran).toBeLessThan(12);
     } finally {
@@ -201,8 +202,8 @@ describe.skipIf(skipReason)("worker shutdown", () => {
     const newcomer = await extraWorker(s, "task-worker-newcomer");
     try {
       expect((await s.waitForStatus(later, "succeeded")).attempts).toBe(1);
-      expect(await processed(`${newcomer.url}/metrics`, "hash", "succeeded")).toBe(1);
-      expect(await processed(`${s.svc.workerUrl}/metrics`, "hash", "succeeded")).toBe(0);
+      expect(await processed(newcomer.metricsUrl, "hash", "succeeded")).toBe(1);
+      expect(await processed(s.svc.metricsUrls.worker, "hash", "succeeded")).toBe(0);
     } finally {
       await newcomer.stop();
     }
