@@ -9,8 +9,12 @@ export type Client = pg.PoolClient;
 
 export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000 });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server (a PostgreSQL restart sends 57P01 to every backend) must not crash
+  // the process. pg-pool handles that only for idle clients; a client checked out at that moment
+  // emits `error` with no listener, which Node turns into an uncaught exception. The query in
+  // flight rejects with the same error, and the pool discards the broken client on release.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
