@@ -130,9 +130,12 @@ export async function insertQueued(c: pg.PoolClient, tracerName: string, m: JobM
 }
 
 /**
- * Claims a delivery: queued/running → running with attempts+1. Inserting (rather than updating)
- * covers a message that overtook the gateway's commit: the insert waits on the uncommitted row.
- * Returns undefined when the job already finished (a redelivery after the ack was lost).
+ * Claims a delivery: queued/running → running. Inserting (rather than updating) covers a message
+ * that overtook the gateway's commit: the insert waits on the uncommitted row. Returns the runs
+ * that already reached a verdict (`attempts`), or undefined when the job already finished (a
+ * redelivery after the ack was lost). A claim counts no attempt: a delivery that then meets an
+ * infrastructure failure (Postgres gone, a crash) must not use up the job's retry budget, so only
+ * a run's verdict (completeJob, requeueJob, failJob after a run) counts one.
  */
 export async function claimJob(
   db: pg.Pool,
@@ -144,8 +147,8 @@ export async function claimJob(
     tracerName,
     "UPSERT jobs",
     `INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
-     VALUES ($1, $2, $3, 'running', 1, $4, $5, now())
-     ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = jobs.attempts + 1, updated_at = now()
+     VALUES ($1, $2, $3, 'running', 0, $4, $5, now())
+     ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
        WHERE jobs.status IN ('queued', 'running')
      RETURNING attempts`,
     [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
@@ -167,35 +170,42 @@ export async function completeJob(db: pg.Pool, tracerName: string, id: string, o
       c,
       tracerName,
       "UPDATE jobs",
-      "UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, updated_at = now() WHERE id = $1 AND status <> 'failed'",
+      `UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, attempts = attempts + 1, updated_at = now()
+       WHERE id = $1 AND status <> 'failed'`,
       [id, JSON.stringify(output)],
     );
   });
 }
 
-/** Hands a failed delivery back to the queue (running → queued), keeping why it failed. */
+/** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */
 export async function requeueJob(db: pg.Pool, tracerName: string, id: string, error: string): Promise<void> {
   await q(
     db,
     tracerName,
     "UPDATE jobs",
-    "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
+    "UPDATE jobs SET status = 'queued', error = $2, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status = 'running'",
     [id, error],
   );
 }
 
+/**
+ * Marks a job failed with its reason: what every dead letter leaves behind, so nothing stays
+ * `queued`. `afterRun` counts the run that failed (a poison message never ran).
+ */
 export async function failJob(
   db: pg.Pool | pg.PoolClient,
   tracerName: string,
   id: string,
   error: string,
+  afterRun = true,
 ): Promise<void> {
   await q(
     db,
     tracerName,
     "UPDATE jobs",
-    "UPDATE jobs SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'succeeded'",
-    [id, error.slice(0, 2_000)],
+    `UPDATE jobs SET status = 'failed', error = $2, attempts = attempts + $3, updated_at = now()
+     WHERE id = $1 AND status <> 'succeeded'`,
+    [id, error.slice(0, 2_000), afterRun ? 1 : 0],
   );
 }
 

@@ -68,7 +68,6 @@ export interface ConsumerSettings {
   durable: string;
   maxAckPending: number;
   ackWaitMs: number;
-  maxDeliver: number;
 }
 
 /**
@@ -76,7 +75,9 @@ export interface ConsumerSettings {
  * delivery with the delay its BACKOFF_MS schedule gives for that attempt. The server-side
  * `backoff` list is deliberately not set: nats-server 2.9 then applies it to NAKs as well and the
  * worker's delays are ignored. A delivery whose ack_wait expires (a crashed worker) comes back
- * after ack_wait; max_deliver caps both.
+ * after ack_wait. `max_deliver` is unlimited: the server cannot tell a job's own failure from
+ * Postgres being down, so the worker counts the job's failed runs in Postgres and dead-letters it
+ * itself; a server-side cap would silently strand jobs during a long outage.
  */
 export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings): Promise<void> {
   const cfg = {
@@ -84,7 +85,7 @@ export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings)
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(s.ackWaitMs),
-    max_deliver: s.maxDeliver,
+    max_deliver: -1,
     max_ack_pending: s.maxAckPending,
   };
   try {
