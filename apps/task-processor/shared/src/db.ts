@@ -225,3 +225,58 @@ export async function jobCounts(db: pg.Pool, tracerName: string) {
   }
   return { counts, finishedLastMinute };
 }
+
+export interface ReopenedJob {
+  message: JobMessage;
+  /** how many times the job has been replayed, this one included */
+  replays: number;
+}
+
+/**
+ * Sends a failed job back to the queue for a replay (failed → queued) with a fresh retry budget;
+ * undefined when the job is missing, not `submittedBy`'s, or not failed.
+ */
+export async function reopenFailedJob(
+  c: pg.PoolClient,
+  tracerName: string,
+  id: string,
+  submittedBy: string | undefined,
+): Promise<ReopenedJob | undefined> {
+  const res = await q<{ type: string; payload: unknown; submitted_by: string; created_at: Date; replays: number }>(
+    c,
+    tracerName,
+    "UPDATE jobs",
+    `UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = replays + 1,
+       updated_at = now()
+     WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2)
+     RETURNING type, payload, submitted_by, created_at, replays`,
+    [id, submittedBy ?? null],
+  );
+  const r = res.rows[0];
+  if (!r) return undefined;
+  const message = {
+    id,
+    type: r.type,
+    payload: r.payload,
+    submittedBy: r.submitted_by,
+    submittedAt: r.created_at.toISOString(),
+  } as JobMessage;
+  return { message, replays: r.replays };
+}
+
+/** A job's status and replay count, for telling a retried replay from a conflicting one. */
+export async function replayState(
+  db: pg.Pool | pg.PoolClient,
+  tracerName: string,
+  id: string,
+  submittedBy: string | undefined,
+): Promise<{ status: JobStatus; replays: number } | undefined> {
+  const res = await q<{ status: JobStatus; replays: number }>(
+    db,
+    tracerName,
+    "SELECT jobs",
+    "SELECT status, replays FROM jobs WHERE id = $1 AND ($2::text IS NULL OR submitted_by = $2)",
+    [id, submittedBy ?? null],
+  );
+  return res.rows[0];
+}

@@ -8,8 +8,9 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { type JobEvent, SUBJECTS } from "./contracts.ts";
+import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type JobEvent, type JobMessage, SUBJECTS } from "./contracts.ts";
+import { injectTrace } from "./tracing.ts";
 
 export interface Nats {
   nc: NatsConnection;
@@ -114,4 +115,20 @@ export function publishJobEvent(nc: NatsConnection, event: Omit<JobEvent, "at">,
   } catch {
     // live view only; see above
   }
+}
+
+/** Publishes a job onto its JOBS subject, carrying the trace; `msgID` is JetStream's deduplication key. */
+export async function publishJob(
+  js: JetStreamClient,
+  message: JobMessage,
+  opts: { msgID: string; timeout: number },
+): Promise<{ duplicate: boolean }> {
+  const h = headers();
+  injectTrace(h);
+  const ack = await js.publish(SUBJECTS.jobs(message.type), JSON.stringify(message), {
+    msgID: opts.msgID,
+    headers: h,
+    timeout: opts.timeout,
+  });
+  return { duplicate: ack.duplicate };
 }
