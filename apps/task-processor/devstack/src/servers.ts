@@ -88,7 +88,7 @@ function postgresBinDir(): string {
 const isRoot = () => process.getuid?.() === 0;
 
 /** argv prefix: die with the parent; drop to `user` when we are root (initdb/postgres refuse root). */
-function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
+export function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
   const setpriv = findBinary("setpriv", [], "apt-get install util-linux");
   const drop = user && isRoot() ? [`--reuid=${user}`, `--regid=${user}`, "--init-groups"] : [];
   return [setpriv, ["--pdeathsig", "TERM", ...drop, "--", cmd, ...args]];
