@@ -50,7 +50,10 @@ export interface ExperimentResult {
   stuck: number;
   /** service processes that exited without being told to */
   crashes: number;
-  /** from the fault's start until every job accepted before it was terminal, in seconds */
+  /**
+   * seconds from the fault's start until the jobs it caught running are terminal and jobs complete
+   * again after it ended
+   */
   recoverySec: number;
 }
 
@@ -272,35 +275,43 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
     const accepted: string[] = [];
     let next = 0;
     const submitDeadline = Date.now() + settings.settleMs + settings.outageMs;
-    let faultStarted: Promise<{ at: number; before: string[] }> | undefined;
-    let fault: Promise<void> | undefined;
+    let fault: Promise<{ at: number; running: string[]; healedAt: number }> | undefined;
+    const strike = async () => {
+      // The jobs running as it strikes (before it, so a Postgres fault does not hide them).
+      const running = (await pool.query("SELECT id FROM jobs WHERE status = 'running'")).rows.map(
+        (r) => r.id as string,
+      );
+      const at = Date.now();
+      await exp.inject({ infra, workers, settings });
+      return { at, running, healedAt: Date.now() };
+    };
     const client = async () => {
       while (next < settings.jobs) {
         next++;
         // The fault strikes a third of the way in, while jobs are flowing.
-        if (!fault && next >= settings.jobs / 3) {
-          const before = [...accepted];
-          const at = Date.now();
-          fault = exp.inject({ infra, workers, settings });
-          faultStarted = Promise.resolve({ at, before });
-        }
+        if (!fault && next >= settings.jobs / 3) fault = strike();
         const id = await submitUntilAccepted(gateway.url, token, submitDeadline);
         if (id) accepted.push(id);
       }
     };
     await Promise.all(Array.from({ length: settings.clientConcurrency }, client));
-    await fault;
-    const { at, before } = (await faultStarted) ?? { at: Date.now(), before: [] };
+    const { at, running, healedAt } = await (fault ?? strike());
 
-    // Recovery: every job accepted before the fault is terminal again.
+    // Recovered: the jobs the fault caught running are terminal, and a job completed after the fault ended.
     const settleUntil = Date.now() + settings.settleMs;
-    let recoveredAt: number | undefined;
+    let runningDoneAt: number | undefined;
     for (;;) {
-      if (recoveredAt === undefined && (await notTerminal(pool, before)) === 0) recoveredAt = Date.now();
-      if (recoveredAt !== undefined && (await notTerminal(pool, accepted)) === 0) break;
+      if (runningDoneAt === undefined && (await notTerminal(pool, running)) === 0) runningDoneAt = Date.now();
+      if (runningDoneAt !== undefined && (await notTerminal(pool, accepted)) === 0) break;
       if (Date.now() > settleUntil) break;
       await sleep(250);
     }
+    const firstAfter = await pool.query<{ at: Date | null }>(
+      "SELECT min(updated_at) AS at FROM jobs WHERE status = 'succeeded' AND updated_at > $1",
+      [new Date(healedAt)],
+    );
+    const resumedAt = firstAfter.rows[0]?.at?.getTime() ?? Date.now();
+    const recoveredAt = Math.max(runningDoneAt ?? Date.now(), resumedAt);
     const { rows } = await pool.query<{ succeeded: number; effects: number; stuck: number }>(
       `SELECT count(*) FILTER (WHERE j.status = 'succeeded')::int AS succeeded,
               count(r.job_id)::int AS effects,
@@ -316,7 +327,7 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
       duplicated: [...successes.values()].filter((n) => n > 1).length,
       stuck: counts.stuck,
       crashes: procs.reduce((n, p) => n + p.crashes(), 0),
-      recoverySec: Math.round(((recoveredAt ?? Date.now()) - at) / 100) / 10,
+      recoverySec: Math.round((recoveredAt - at) / 100) / 10,
     };
   } finally {
     for (const p of procs.reverse()) await p.stop().catch(() => {});

@@ -129,31 +129,53 @@ export async function insertQueued(c: pg.PoolClient, tracerName: string, m: JobM
   return res.rowCount === 1;
 }
 
+/** What a delivery's claim found: the job is this delivery's to run, already over, or running elsewhere. */
+export type Claim =
+  | { kind: "claimed"; attempts: number }
+  | { kind: "finished" }
+  | { kind: "leased"; retryInMs: number };
+
 /**
- * Claims a delivery: queued/running → running. Inserting (rather than updating) covers a message
- * that overtook the gateway's commit: the insert waits on the uncommitted row. Returns the runs
- * that already reached a verdict (`attempts`), or undefined when the job already finished (a
- * redelivery after the ack was lost). A claim counts no attempt: a delivery that then meets an
- * infrastructure failure (Postgres gone, a crash) must not use up the job's retry budget, so only
- * a run's verdict (completeJob, requeueJob, failJob after a run) counts one.
+ * Claims a delivery: queued → running, or running → running when the last claim's lease
+ * (`leaseMs` since it, or since its last renewal) has run out, i.e. its worker died. A live lease
+ * means another worker runs the job right now (a redelivery after NATS lost its consumer state):
+ * running it here too would execute it twice. Inserting (rather than updating) covers a message
+ * that overtook the gateway's commit: the insert waits on the uncommitted row.
+ * `attempts` is the runs that already reached a verdict: a claim counts none, so a delivery lost to
+ * an infrastructure failure (Postgres gone, a crash) does not use up the job's retry budget.
  */
-export async function claimJob(
-  db: pg.Pool,
-  tracerName: string,
-  m: JobMessage,
-): Promise<{ attempts: number } | undefined> {
-  const res = await q<{ attempts: number }>(
+export async function claimJob(db: pg.Pool, tracerName: string, m: JobMessage, leaseMs: number): Promise<Claim> {
+  const res = await q<{ kind: "claimed" | "finished" | "leased"; attempts: number; lease_left_ms: number }>(
     db,
     tracerName,
     "UPSERT jobs",
-    `INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
-     VALUES ($1, $2, $3, 'running', 0, $4, $5, now())
-     ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
-       WHERE jobs.status IN ('queued', 'running')
-     RETURNING attempts`,
-    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
+    `WITH claimed AS (
+       INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
+       VALUES ($1, $2, $3, 'running', 0, $4, $5, now())
+       ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
+         WHERE jobs.status = 'queued'
+            OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $6::float8 / 1000))
+       RETURNING attempts
+     )
+     SELECT 'claimed' AS kind, attempts, 0 AS lease_left_ms FROM claimed
+     UNION ALL
+     SELECT CASE WHEN status IN ('succeeded', 'failed') THEN 'finished' ELSE 'leased' END, attempts,
+            GREATEST(0, ceil(extract(epoch FROM updated_at - now()) * 1000 + $6))::int
+     FROM jobs WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt, leaseMs],
   );
-  return res.rows[0];
+  const r = res.rows[0];
+  if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
+  if (r?.kind === "finished") return { kind: "finished" };
+  // No row visible yet (the gateway's insert still uncommitted) counts as leased: try again shortly.
+  return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+}
+
+/** Keeps a long run's claim alive (with the message's heartbeat), so no other worker takes it over. */
+export async function renewClaim(db: pg.Pool, tracerName: string, id: string): Promise<void> {
+  await q(db, tracerName, "UPDATE jobs", "UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = 'running'", [
+    id,
+  ]);
 }
 
 /** Writes the effect once and marks the job succeeded, in one transaction. */

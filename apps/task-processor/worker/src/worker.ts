@@ -1,6 +1,6 @@
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJob, completeJob, failJob, type Pool, requeueJob } from "@ktsw/task-shared/db";
+import { claimJob, completeJob, failJob, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -119,14 +119,25 @@ export function createWorker(deps: WorkerDeps): Worker {
       return;
     }
     job = parsed.data;
-    const claim = await claimJob(pool, TRACER, job);
-    if (!claim) {
+    const claim = await claimJob(pool, TRACER, job, config.ACK_WAIT_MS);
+    if (claim.kind === "finished") {
       // Already finished: a redelivery after a lost ack. Ack again, never execute twice.
       await m.ackAck();
       metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
       logger.info(
         { job_id: job.id, type: job.type, delivery },
         "redelivered job already finished; acked without running",
+      );
+      return;
+    }
+    if (claim.kind === "leased") {
+      // Another worker runs it right now: come back when its claim would have run out.
+      const retryIn = Math.max(100, claim.retryInMs);
+      m.nak(retryIn);
+      metrics.processed.inc({ type: job.type, outcome: "running_elsewhere" });
+      logger.info(
+        { job_id: job.id, type: job.type, delivery, retry_in_ms: retryIn },
+        "job running elsewhere; handed back",
       );
       return;
     }
@@ -138,7 +149,14 @@ export function createWorker(deps: WorkerDeps): Worker {
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
       publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt, ...extra });
     emitTransition("running");
-    const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)));
+    // The heartbeat keeps both the delivery (ack_wait) and the claim (its lease) alive.
+    const heartbeat = setInterval(
+      () => {
+        m.working();
+        renewClaim(pool, TRACER, job.id).catch(() => {});
+      },
+      Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)),
+    );
     const started = performance.now();
     let output: unknown;
     try {
