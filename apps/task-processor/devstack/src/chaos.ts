@@ -275,15 +275,26 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
     const accepted: string[] = [];
     let next = 0;
     const submitDeadline = Date.now() + settings.settleMs + settings.outageMs;
-    let fault: Promise<{ at: number; running: string[]; healedAt: number }> | undefined;
+    /** Polls until none of `ids` is left unfinished; the time it happened, or undefined at the deadline. */
+    const doneAt = async (ids: string[], until: number) => {
+      for (;;) {
+        if ((await notTerminal(pool, ids).catch(() => ids.length)) === 0) return Date.now();
+        if (Date.now() > until) return undefined;
+        await sleep(250);
+      }
+    };
+    let fault: Promise<{ at: number; healedAt: number; runningDone: Promise<number | undefined> }> | undefined;
     const strike = async () => {
-      // The jobs running as it strikes (before it, so a Postgres fault does not hide them).
+      // The jobs running as it strikes (read before it, so a Postgres fault does not hide them).
       const running = (await pool.query("SELECT id FROM jobs WHERE status = 'running'")).rows.map(
         (r) => r.id as string,
       );
       const at = Date.now();
-      await exp.inject({ infra, workers, settings });
-      return { at, running, healedAt: Date.now() };
+      const injected = exp.inject({ infra, workers, settings });
+      // Watched from the fault's end on, while the client keeps submitting.
+      const runningDone = injected.then(() => doneAt(running, Date.now() + settings.settleMs));
+      await injected;
+      return { at, healedAt: Date.now(), runningDone };
     };
     const client = async () => {
       while (next < settings.jobs) {
@@ -295,17 +306,10 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
       }
     };
     await Promise.all(Array.from({ length: settings.clientConcurrency }, client));
-    const { at, running, healedAt } = await (fault ?? strike());
-
+    const { at, healedAt, runningDone } = await (fault ?? strike());
+    await doneAt(accepted, Date.now() + settings.settleMs);
     // Recovered: the jobs the fault caught running are terminal, and a job completed after the fault ended.
-    const settleUntil = Date.now() + settings.settleMs;
-    let runningDoneAt: number | undefined;
-    for (;;) {
-      if (runningDoneAt === undefined && (await notTerminal(pool, running)) === 0) runningDoneAt = Date.now();
-      if (runningDoneAt !== undefined && (await notTerminal(pool, accepted)) === 0) break;
-      if (Date.now() > settleUntil) break;
-      await sleep(250);
-    }
+    const runningDoneAt = await runningDone;
     const firstAfter = await pool.query<{ at: Date | null }>(
       "SELECT min(updated_at) AS at FROM jobs WHERE status = 'succeeded' AND updated_at > $1",
       [new Date(healedAt)],
