@@ -199,7 +199,7 @@ export async function startNats(port?: number): Promise<RunningServer> {
   const p = port ?? (await freePort());
   const dir = await tempDir("nats");
   return serve(
-    { name: "nats-server", port: p, url: `nats://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    { name: "nats", port: p, url: `nats://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
     () => launch("nats", bin, ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", join(dir, "js")]),
     () => isListening(p),
   );
@@ -210,7 +210,7 @@ export async function startRedis(port?: number): Promise<RunningServer> {
   const p = port ?? (await freePort());
   const dir = await tempDir("redis");
   return serve(
-    { name: "redis-server", port: p, url: `redis://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    { name: "redis", port: p, url: `redis://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
     () =>
       launch("redis", bin, [
         "--port",
