@@ -15,8 +15,14 @@ export interface RunningServer {
   port: number;
   url: string;
   dir: string;
+  /** the running server process (a new one after `start`) */
   process: ChildProcess;
+  /** Stops the server for good and removes its data. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its data, as an outage would: `signal` picks how (SIGKILL = a crash). */
+  halt(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a halted server again on the same port with the same data. */
+  start(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -52,7 +58,7 @@ const postgresBinDir = () => dirname(realpathSync(requireTool("postgres")));
 const isRoot = () => process.getuid?.() === 0;
 
 /** argv prefix: die with the parent; drop to `user` when we are root (initdb/postgres refuse root). */
-function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
+export function wrap(cmd: string, args: string[], user?: string): [string, string[]] {
   const setpriv = findBinary("setpriv");
   const drop = user && isRoot() ? [`--reuid=${user}`, `--regid=${user}`, "--init-groups"] : [];
   return [setpriv, ["--pdeathsig", "TERM", ...drop, "--", cmd, ...args]];
@@ -91,7 +97,7 @@ function launch(name: string, cmd: string, args: string[], user?: string) {
   return { child, output: () => `[${name}] ${out}` };
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals, dir: string): Promise<void> {
+async function endChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill(signal);
@@ -99,7 +105,47 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, dir: strin
     await exited;
     clearTimeout(timer);
   }
-  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * A server that can be halted and started again with its data (fault experiments), built from how
+ * to launch it and how to tell it is ready; `stopSignal` is its clean shutdown.
+ */
+async function serve(
+  base: { name: string; port: number; url: string; dir: string; stopSignal: NodeJS.Signals },
+  launchIt: () => { child: ChildProcess; output: () => string },
+  ready: () => Promise<boolean>,
+): Promise<RunningServer> {
+  let current: ChildProcess | undefined;
+  const start = async () => {
+    const { child, output } = launchIt();
+    current = child;
+    await waitFor(base.name, ready, child, output);
+  };
+  const halt = async (signal: NodeJS.Signals = base.stopSignal) => {
+    if (current) await endChild(current, signal);
+  };
+  try {
+    await start();
+  } catch (err) {
+    await rm(base.dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    name: base.name,
+    port: base.port,
+    url: base.url,
+    dir: base.dir,
+    get process() {
+      return current as ChildProcess;
+    },
+    halt,
+    start,
+    stop: async () => {
+      await halt();
+      await rm(base.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const children = new Set<ChildProcess>();
@@ -122,43 +168,34 @@ export async function startNats(port?: number): Promise<RunningServer> {
   const bin = findBinary("nats-server");
   const p = port ?? (await freePort());
   const dir = await tempDir("nats");
-  const { child, output } = launch("nats", bin, ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", join(dir, "js")]);
-  await waitFor("nats-server", () => isListening(p), child, output);
-  return {
-    name: "nats",
-    port: p,
-    url: `nats://127.0.0.1:${p}`,
-    dir,
-    process: child,
-    stop: () => stopChild(child, "SIGTERM", dir),
-  };
+  return serve(
+    { name: "nats", port: p, url: `nats://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    () => launch("nats", bin, ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", join(dir, "js")]),
+    () => isListening(p),
+  );
 }
 
 export async function startRedis(port?: number): Promise<RunningServer> {
   const bin = findBinary("redis-server");
   const p = port ?? (await freePort());
   const dir = await tempDir("redis");
-  const { child, output } = launch("redis", bin, [
-    "--port",
-    String(p),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    dir,
-  ]);
-  await waitFor("redis-server", () => isListening(p), child, output);
-  return {
-    name: "redis",
-    port: p,
-    url: `redis://127.0.0.1:${p}`,
-    dir,
-    process: child,
-    stop: () => stopChild(child, "SIGTERM", dir),
-  };
+  return serve(
+    { name: "redis", port: p, url: `redis://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    () =>
+      launch("redis", bin, [
+        "--port",
+        String(p),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+      ]),
+    () => isListening(p),
+  );
 }
 
 export async function startPostgres(port?: number): Promise<RunningServer> {
@@ -182,31 +219,27 @@ export async function startPostgres(port?: number): Promise<RunningServer> {
     throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
   }
   // Durability off: these are throw-away servers for tests and the demo, speed matters more.
-  const { child, output } = launch(
-    "postgres",
-    join(bin, "postgres"),
-    [
-      "-D",
-      data,
-      "-p",
-      String(p),
-      "-k",
-      sock,
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
-    ],
-    user,
-  );
-  const url = `postgres://app@127.0.0.1:${p}/postgres`;
+  const args = [
+    "-D",
+    data,
+    "-p",
+    String(p),
+    "-k",
+    sock,
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+  ];
   const pgIsReady = join(bin, "pg_isready");
-  await waitFor(
-    "postgres",
+  // SIGINT is postgres' "fast" shutdown: roll back clients, exit cleanly.
+  return serve(
+    { name: "postgres", port: p, url: `postgres://app@127.0.0.1:${p}/postgres`, dir, stopSignal: "SIGINT" },
+    () => launch("postgres", join(bin, "postgres"), args, user),
     async () => {
       try {
         execFileSync(pgIsReady, ["-h", "127.0.0.1", "-p", String(p), "-q"]);
@@ -215,9 +248,5 @@ export async function startPostgres(port?: number): Promise<RunningServer> {
         return false;
       }
     },
-    child,
-    output,
   );
-  // SIGINT is postgres' "fast" shutdown: roll back clients, exit cleanly.
-  return { name: "postgres", port: p, url, dir, process: child, stop: () => stopChild(child, "SIGINT", dir) };
 }

@@ -83,8 +83,8 @@ export interface ServiceOptions {
   logDestination?: DestinationStream;
 }
 
-/** The three services started in-process exactly as their mains start them (shared/src/service.ts). */
-export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}): Promise<Services> {
+/** The environment every service of the stack gets: where the servers are, plus `opts.env`. */
+export function serviceEnv(urls: ServiceUrls, opts: Pick<ServiceOptions, "env" | "logLevel" | "host"> = {}) {
   const env: Record<string, string> = {
     NATS_URL: urls.natsUrl,
     DATABASE_URL: urls.databaseUrl,
@@ -105,6 +105,12 @@ export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}
     SLEEP_JOB_MAX_MS: "30000",
     ...opts.env,
   };
+  return env;
+}
+
+/** The three services started in-process exactly as their mains start them (shared/src/service.ts). */
+export async function startServices(urls: ServiceUrls, opts: ServiceOptions = {}): Promise<Services> {
+  const env = serviceEnv(urls, opts);
   const running: { stop(): Promise<void> }[] = [];
   const stop = async () => {
     for (const svc of running.reverse()) await svc.stop().catch(() => {});

@@ -15,6 +15,7 @@ import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { toJobMessage } from "./message.ts";
 import { checkJobPolicy } from "./policy.ts";
+import { installReplayRoute } from "./replay.ts";
 
 export const TRACER = "task-gateway";
 
@@ -69,6 +70,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       return reply.code(202).header("location", statusUrl).send({ id: message.id, statusUrl, duplicate });
     }),
   );
+  installReplayRoute(app, {
+    nats,
+    pool,
+    verify,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    requiredScope: config.REQUIRED_SCOPE,
+    retryAfterSec: config.RETRY_AFTER_SEC,
+  });
   return app;
 }
 

@@ -56,6 +56,8 @@ export const workerEnv = baseEnv.extend({
   CONCURRENCY: int(4),
   MAX_ACK_PENDING: int(64),
   ACK_WAIT_MS: int(30_000),
+  // Runs of a job that may fail (the job's own error) before it is dead-lettered. Infrastructure
+  // failures (Postgres or NATS unreachable) never count: they are retried until the dependency is back.
   MAX_DELIVER: int(5),
   BACKOFF_MS: z
     .string()
@@ -63,6 +65,11 @@ export const workerEnv = baseEnv.extend({
     .transform((s) => s.split(",").map((v) => Number(v.trim())))
     .pipe(z.array(z.number().int().nonnegative()).min(1)),
   FETCH_EXPIRES_MS: int(2_000),
+  // The infrastructure circuit breaker: open after this many failures in a row; retries (and the
+  // half-open probe) wait INFRA_RETRY_MS, doubling per consecutive failure up to INFRA_RETRY_MAX_MS.
+  BREAKER_THRESHOLD: int(5),
+  INFRA_RETRY_MS: int(250),
+  INFRA_RETRY_MAX_MS: int(15_000),
   // In Kubernetes NACK owns the consumer (a Consumer object); elsewhere the worker creates it.
   ENSURE_CONSUMER: z.enum(["true", "false"]).default("true"),
 });

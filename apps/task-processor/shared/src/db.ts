@@ -9,8 +9,12 @@ export type Client = pg.PoolClient;
 
 export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000 });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server (a PostgreSQL restart sends 57P01 to every backend) must not crash
+  // the process. pg-pool handles that only for idle clients; a client checked out at that moment
+  // emits `error` with no listener, which Node turns into an uncaught exception. The query in
+  // flight rejects with the same error, and the pool discards the broken client on release.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
@@ -168,28 +172,53 @@ export async function recordedAsRequested(
   return res.rows[0]?.same;
 }
 
+/** What a delivery's claim found: the job is this delivery's to run, already over, or running elsewhere. */
+export type Claim =
+  | { kind: "claimed"; attempts: number }
+  | { kind: "finished" }
+  | { kind: "leased"; retryInMs: number };
+
 /**
- * Claims a delivery: queued/running → running with attempts+1. Inserting (rather than updating)
- * covers a message that overtook the gateway's commit: the insert waits on the uncommitted row.
- * Returns undefined when the job already finished (a redelivery after the ack was lost).
+ * Claims a delivery: queued → running, or running → running when the last claim's lease
+ * (`leaseMs` since it, or since its last renewal) has run out, i.e. its worker died. A live lease
+ * means another worker runs the job right now (a redelivery after NATS lost its consumer state):
+ * running it here too would execute it twice. Inserting (rather than updating) covers a message
+ * that overtook the gateway's commit: the insert waits on the uncommitted row.
+ * `attempts` is the runs that already reached a verdict: a claim counts none, so a delivery lost to
+ * an infrastructure failure (Postgres gone, a crash) does not use up the job's retry budget.
  */
-export async function claimJob(
-  db: pg.Pool,
-  tracerName: string,
-  m: JobMessage,
-): Promise<{ attempts: number } | undefined> {
-  const res = await q<{ attempts: number }>(
+export async function claimJob(db: pg.Pool, tracerName: string, m: JobMessage, leaseMs: number): Promise<Claim> {
+  const res = await q<{ kind: "claimed" | "finished" | "leased"; attempts: number; lease_left_ms: number }>(
     db,
     tracerName,
     "UPSERT jobs",
-    `INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
-     VALUES ($1, $2, $3, 'running', 1, $4, $5, now())
-     ON CONFLICT (id) DO UPDATE SET status = 'running', attempts = jobs.attempts + 1, updated_at = now()
-       WHERE jobs.status IN ('queued', 'running')
-     RETURNING attempts`,
-    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt],
+    `WITH claimed AS (
+       INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
+       VALUES ($1, $2, $3, 'running', 0, $4, $5, now())
+       ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
+         WHERE jobs.status = 'queued'
+            OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $6::float8 / 1000))
+       RETURNING attempts
+     )
+     SELECT 'claimed' AS kind, attempts, 0 AS lease_left_ms FROM claimed
+     UNION ALL
+     SELECT CASE WHEN status IN ('succeeded', 'failed') THEN 'finished' ELSE 'leased' END, attempts,
+            GREATEST(0, ceil(extract(epoch FROM updated_at - now()) * 1000 + $6))::int
+     FROM jobs WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt, leaseMs],
   );
-  return res.rows[0];
+  const r = res.rows[0];
+  if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
+  if (r?.kind === "finished") return { kind: "finished" };
+  // No row visible yet (the gateway's insert still uncommitted) counts as leased: try again shortly.
+  return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+}
+
+/** Keeps a long run's claim alive (with the message's heartbeat), so no other worker takes it over. */
+export async function renewClaim(db: pg.Pool, tracerName: string, id: string): Promise<void> {
+  await q(db, tracerName, "UPDATE jobs", "UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = 'running'", [
+    id,
+  ]);
 }
 
 /** Writes the effect once and marks the job succeeded, in one transaction. */
@@ -206,35 +235,42 @@ export async function completeJob(db: pg.Pool, tracerName: string, id: string, o
       c,
       tracerName,
       "UPDATE jobs",
-      "UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, updated_at = now() WHERE id = $1 AND status <> 'failed'",
+      `UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, attempts = attempts + 1, updated_at = now()
+       WHERE id = $1 AND status <> 'failed'`,
       [id, JSON.stringify(output)],
     );
   });
 }
 
-/** Hands a failed delivery back to the queue (running → queued), keeping why it failed. */
+/** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */
 export async function requeueJob(db: pg.Pool, tracerName: string, id: string, error: string): Promise<void> {
   await q(
     db,
     tracerName,
     "UPDATE jobs",
-    "UPDATE jobs SET status = 'queued', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'",
+    "UPDATE jobs SET status = 'queued', error = $2, attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status = 'running'",
     [id, error],
   );
 }
 
+/**
+ * Marks a job failed with its reason: what every dead letter leaves behind, so nothing stays
+ * `queued`. `afterRun` counts the run that failed (a poison message never ran).
+ */
 export async function failJob(
   db: pg.Pool | pg.PoolClient,
   tracerName: string,
   id: string,
   error: string,
+  afterRun = true,
 ): Promise<void> {
   await q(
     db,
     tracerName,
     "UPDATE jobs",
-    "UPDATE jobs SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'succeeded'",
-    [id, error.slice(0, 2_000)],
+    `UPDATE jobs SET status = 'failed', error = $2, attempts = attempts + $3, updated_at = now()
+     WHERE id = $1 AND status <> 'succeeded'`,
+    [id, error.slice(0, 2_000), afterRun ? 1 : 0],
   );
 }
 
@@ -253,4 +289,59 @@ export async function jobCounts(db: pg.Pool, tracerName: string) {
     if (r.status === "succeeded" || r.status === "failed") finishedLastMinute += Number(r.recent);
   }
   return { counts, finishedLastMinute };
+}
+
+export interface ReopenedJob {
+  message: JobMessage;
+  /** how many times the job has been replayed, this one included */
+  replays: number;
+}
+
+/**
+ * Sends a failed job back to the queue for a replay (failed → queued) with a fresh retry budget;
+ * undefined when the job is missing, not `submittedBy`'s, or not failed.
+ */
+export async function reopenFailedJob(
+  c: pg.PoolClient,
+  tracerName: string,
+  id: string,
+  submittedBy: string | undefined,
+): Promise<ReopenedJob | undefined> {
+  const res = await q<{ type: string; payload: unknown; submitted_by: string; created_at: Date; replays: number }>(
+    c,
+    tracerName,
+    "UPDATE jobs",
+    `UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = replays + 1,
+       updated_at = now()
+     WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2)
+     RETURNING type, payload, submitted_by, created_at, replays`,
+    [id, submittedBy ?? null],
+  );
+  const r = res.rows[0];
+  if (!r) return undefined;
+  const message = {
+    id,
+    type: r.type,
+    payload: r.payload,
+    submittedBy: r.submitted_by,
+    submittedAt: r.created_at.toISOString(),
+  } as JobMessage;
+  return { message, replays: r.replays };
+}
+
+/** A job's status and replay count, for telling a retried replay from a conflicting one. */
+export async function replayState(
+  db: pg.Pool | pg.PoolClient,
+  tracerName: string,
+  id: string,
+  submittedBy: string | undefined,
+): Promise<{ status: JobStatus; replays: number } | undefined> {
+  const res = await q<{ status: JobStatus; replays: number }>(
+    db,
+    tracerName,
+    "SELECT jobs",
+    "SELECT status, replays FROM jobs WHERE id = $1 AND ($2::text IS NULL OR submitted_by = $2)",
+    [id, submittedBy ?? null],
+  );
+  return res.rows[0];
 }

@@ -95,3 +95,25 @@ export function queueDepthGauge(
     },
   });
 }
+
+/** The worker's circuit breaker, as operators (and the fault tests) watch it. */
+export function breakerMetrics(registry: Registry) {
+  return {
+    open: new Gauge({
+      name: "worker_circuit_breaker_open",
+      help: "1 while infrastructure failures keep the worker from fetching jobs (open or half-open), else 0",
+      registers: [registry],
+    }),
+    infraFailures: new Counter({
+      name: "worker_infrastructure_failures_total",
+      help: "Deliveries handed back because Postgres or NATS failed (never counted against a job's attempts)",
+      registers: [registry],
+    }),
+    probes: new Counter({
+      name: "worker_circuit_breaker_probes_total",
+      help: "Half-open probes of the dependencies, by outcome",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+  };
+}

@@ -8,8 +8,9 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { type JobEvent, SUBJECTS } from "./contracts.ts";
+import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type JobEvent, type JobMessage, SUBJECTS } from "./contracts.ts";
+import { injectTrace } from "./tracing.ts";
 
 export interface Nats {
   nc: NatsConnection;
@@ -68,7 +69,6 @@ export interface ConsumerSettings {
   durable: string;
   maxAckPending: number;
   ackWaitMs: number;
-  maxDeliver: number;
 }
 
 /**
@@ -76,7 +76,9 @@ export interface ConsumerSettings {
  * delivery with the delay its BACKOFF_MS schedule gives for that attempt. The server-side
  * `backoff` list is deliberately not set: nats-server 2.9 then applies it to NAKs as well and the
  * worker's delays are ignored. A delivery whose ack_wait expires (a crashed worker) comes back
- * after ack_wait; max_deliver caps both.
+ * after ack_wait. `max_deliver` is unlimited: the server cannot tell a job's own failure from
+ * Postgres being down, so the worker counts the job's failed runs in Postgres and dead-letters it
+ * itself; a server-side cap would silently strand jobs during a long outage.
  */
 export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings): Promise<void> {
   const cfg = {
@@ -84,7 +86,7 @@ export async function ensureConsumer(jsm: JetStreamManager, s: ConsumerSettings)
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(s.ackWaitMs),
-    max_deliver: s.maxDeliver,
+    max_deliver: -1,
     max_ack_pending: s.maxAckPending,
   };
   try {
@@ -113,4 +115,20 @@ export function publishJobEvent(nc: NatsConnection, event: Omit<JobEvent, "at">,
   } catch {
     // live view only; see above
   }
+}
+
+/** Publishes a job onto its JOBS subject, carrying the trace; `msgID` is JetStream's deduplication key. */
+export async function publishJob(
+  js: JetStreamClient,
+  message: JobMessage,
+  opts: { msgID: string; timeout: number },
+): Promise<{ duplicate: boolean }> {
+  const h = headers();
+  injectTrace(h);
+  const ack = await js.publish(SUBJECTS.jobs(message.type), JSON.stringify(message), {
+    msgID: opts.msgID,
+    headers: h,
+    timeout: opts.timeout,
+  });
+  return { duplicate: ack.duplicate };
 }

@@ -1,16 +1,23 @@
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJob, completeJob, failJob, type Pool, requeueJob } from "@ktsw/task-shared/db";
+import { claimJob, completeJob, failJob, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { installHttpMetrics, jobMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
+import {
+  breakerMetrics,
+  installHttpMetrics,
+  jobMetrics,
+  queueDepthGauge,
+  type Registry,
+} from "@ktsw/task-shared/metrics";
 import { consumerDepth, ensureConsumer, type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { extractTrace, SpanKind, withSpan } from "@ktsw/task-shared/tracing";
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { context } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
+import { type Breaker, breakerAt, closedBreaker, recordFailure, recordSuccess, retryDelay } from "./breaker.ts";
 import { runJob } from "./jobs.ts";
 
 export const TRACER = "task-worker";
@@ -37,19 +44,40 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { config, logger, nats, pool, registry } = deps;
   const app = createHttpApp(logger);
   const metrics = jobMetrics(registry);
+  const breakerGauges = breakerMetrics(registry);
   installHttpMetrics(app, registry);
   queueDepthGauge(registry, () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME));
   let stopping = false;
   let loop: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
-  installHealth(
-    app,
-    {
-      nats: async () => nats.jsm.consumers.info(config.JOBS_STREAM, config.CONSUMER_NAME),
-      postgres: async () => pool.query("SELECT 1"),
-    },
-    () => stopping,
-  );
+  const dependencies = {
+    nats: async () => nats.jsm.consumers.info(config.JOBS_STREAM, config.CONSUMER_NAME),
+    postgres: async () => pool.query("SELECT 1"),
+  };
+  installHealth(app, dependencies, () => stopping);
+  const breakerSettings = {
+    threshold: Math.max(1, config.BREAKER_THRESHOLD),
+    baseDelayMs: config.INFRA_RETRY_MS,
+    maxDelayMs: config.INFRA_RETRY_MAX_MS,
+  };
+  let breaker: Breaker = closedBreaker;
+  const noteInfraFailure = (err: unknown) => {
+    const wasOpen = breaker.state === "open";
+    const next = recordFailure(breakerAt(breaker, Date.now()), Date.now(), breakerSettings);
+    breaker = next;
+    breakerGauges.open.set(next.state === "closed" ? 0 : 1);
+    if (next.state === "open" && !wasOpen)
+      logger.error(
+        { err: (err as Error).message, failures: next.failures, retry_in_ms: next.until - Date.now() },
+        "circuit breaker open: infrastructure failing; pausing fetches",
+      );
+    return retryDelay(next.failures, breakerSettings);
+  };
+  const noteInfraSuccess = () => {
+    if (breaker.state !== "closed") logger.info("circuit breaker closed: infrastructure back");
+    breaker = recordSuccess(breaker);
+    breakerGauges.open.set(0);
+  };
 
   const backoffFor = (delivery: number) =>
     config.BACKOFF_MS[Math.min(delivery - 1, config.BACKOFF_MS.length - 1)] ?? 1_000;
@@ -83,37 +111,62 @@ export function createWorker(deps: WorkerDeps): Worker {
       const id = typeof (raw as { id?: unknown })?.id === "string" ? (raw as { id: string }).id : undefined;
       logger.warn({ subject: m.subject, seq: m.info.streamSequence, reason }, "poison message dead-lettered");
       await deadLetter(m, m.subject.split(".")[1] ?? "unknown", reason);
-      if (id && /^[0-9a-f-]{36}$/i.test(id)) await failJob(pool, TRACER, id, reason).catch(() => {});
+      // Failing here (Postgres down) is an infrastructure error: redelivered, the dead letter is deduplicated.
+      if (id && /^[0-9a-f-]{36}$/i.test(id)) await failJob(pool, TRACER, id, reason, false);
       // A bare TERM: "+TERM <reason>" needs nats-server 2.10.4+, and 2.9 ignores it (and redelivers).
       m.term();
       metrics.processed.inc({ type: "unknown", outcome: "poison" });
       return;
     }
     job = parsed.data;
-    const log = logger.child({ job_id: job.id, type: job.type, delivery });
-    const claim = await claimJob(pool, TRACER, job);
-    if (!claim) {
+    const claim = await claimJob(pool, TRACER, job, config.ACK_WAIT_MS);
+    if (claim.kind === "finished") {
       // Already finished: a redelivery after a lost ack. Ack again, never execute twice.
       await m.ackAck();
       metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
-      log.info("redelivered job already finished; acked without running");
+      logger.info(
+        { job_id: job.id, type: job.type, delivery },
+        "redelivered job already finished; acked without running",
+      );
       return;
     }
-    // Every status transition of this delivery carries the same job, type and attempt.
+    if (claim.kind === "leased") {
+      // Another worker runs it right now: come back when its claim would have run out.
+      const retryIn = Math.max(100, claim.retryInMs);
+      m.nak(retryIn);
+      metrics.processed.inc({ type: job.type, outcome: "running_elsewhere" });
+      logger.info(
+        { job_id: job.id, type: job.type, delivery, retry_in_ms: retryIn },
+        "job running elsewhere; handed back",
+      );
+      return;
+    }
+    // This run's number: runs that reached a verdict before it, plus one. Deliveries lost to
+    // infrastructure failures are not runs, so they do not count against MAX_DELIVER.
+    const attempt = claim.attempts + 1;
+    const log = logger.child({ job_id: job.id, type: job.type, delivery, attempt });
+    // Every status transition of this run carries the same job, type and attempt.
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
-      publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt: claim.attempts, ...extra });
+      publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt, ...extra });
     emitTransition("running");
-    const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)));
+    // The heartbeat keeps both the delivery (ack_wait) and the claim (its lease) alive.
+    const heartbeat = setInterval(
+      () => {
+        m.working();
+        renewClaim(pool, TRACER, job.id).catch(() => {});
+      },
+      Math.max(100, Math.floor(config.ACK_WAIT_MS / 3)),
+    );
     const started = performance.now();
     let output: unknown;
     try {
       output = await withSpan(TRACER, `run ${job.type}`, { "job.id": job.id, "job.type": job.type }, () =>
-        runJob(job, { attempt: delivery }),
+        runJob(job, { attempt }),
       );
     } catch (err) {
       clearInterval(heartbeat);
       const reason = (err as Error).message;
-      if (delivery >= config.MAX_DELIVER) {
+      if (attempt >= config.MAX_DELIVER) {
         await deadLetter(m, job.type, reason);
         await failJob(pool, TRACER, job.id, reason);
         await m.ackAck();
@@ -122,11 +175,11 @@ export function createWorker(deps: WorkerDeps): Worker {
         emitTransition("failed", { error: reason });
         log.warn({ reason }, "job failed for the last time; dead-lettered");
       } else {
-        await requeueJob(pool, TRACER, job.id, `attempt ${delivery} failed: ${reason}`);
-        m.nak(backoffFor(delivery));
+        await requeueJob(pool, TRACER, job.id, `attempt ${attempt} failed: ${reason}`);
+        m.nak(backoffFor(attempt));
         metrics.processed.inc({ type: job.type, outcome: "retried" });
         emitTransition("queued", { error: reason });
-        log.info({ reason, retry_in_ms: backoffFor(delivery) }, "job failed; will retry");
+        log.info({ reason, retry_in_ms: backoffFor(attempt) }, "job failed; will retry");
       }
       return;
     }
@@ -151,22 +204,43 @@ export function createWorker(deps: WorkerDeps): Worker {
           SpanKind.CONSUMER,
         ),
       );
+      noteInfraSuccess();
     } catch (err) {
-      // Infrastructure trouble (Postgres down, NATS hiccup): hand the message back with a delay;
-      // on its last allowed delivery, park it in the dead-letter stream instead of letting the
-      // server drop it silently at max_deliver.
-      const reason = `infrastructure error: ${(err as Error).message}`;
+      // Infrastructure trouble (Postgres down, NATS hiccup): not the job's fault, so it uses none of
+      // its retry budget. Hand the message back with a delay that grows while the trouble lasts;
+      // enough failures in a row open the breaker and the fetch loop pauses.
+      const delay = noteInfraFailure(err);
+      breakerGauges.infraFailures.inc();
       try {
-        if (m.info.deliveryCount >= config.MAX_DELIVER) {
-          await deadLetter(m, m.subject.split(".")[1] ?? "unknown", reason);
-          m.term();
-          logger.error({ err, subject: m.subject }, "delivery failed on its last attempt; dead-lettered");
-        } else {
-          m.nak(backoffFor(m.info.deliveryCount));
-          logger.error({ err, subject: m.subject }, "delivery failed; returning it to the queue");
-        }
+        m.nak(delay);
+        logger.warn(
+          { err: (err as Error).message, subject: m.subject, retry_in_ms: delay },
+          "infrastructure error; delivery handed back",
+        );
       } catch {
         // connection gone: ack_wait expiry redelivers it
+      }
+    }
+  }
+
+  /** While the breaker is open, waits it out (checking for shutdown); half-open, probes the dependencies. */
+  async function waitForInfrastructure(): Promise<void> {
+    for (;;) {
+      const b = breakerAt(breaker, Date.now());
+      if (stopping || b.state === "closed") return;
+      if (b.state === "open") {
+        await sleep(Math.min(250, Math.max(1, b.until - Date.now())));
+        continue;
+      }
+      try {
+        await dependencies.postgres();
+        await dependencies.nats();
+        breakerGauges.probes.inc({ outcome: "ok" });
+        noteInfraSuccess();
+      } catch (err) {
+        breakerGauges.probes.inc({ outcome: "failed" });
+        breaker = b;
+        noteInfraFailure(err);
       }
     }
   }
@@ -174,6 +248,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function run(): Promise<void> {
     const consumer = await nats.js.consumers.get(config.JOBS_STREAM, config.CONSUMER_NAME);
     while (!stopping) {
+      await waitForInfrastructure();
+      if (stopping) break;
       const free = config.CONCURRENCY - inflight.size;
       if (free <= 0) {
         await Promise.race(inflight);
@@ -203,7 +279,6 @@ export function createWorker(deps: WorkerDeps): Worker {
           durable: config.CONSUMER_NAME,
           maxAckPending: config.MAX_ACK_PENDING,
           ackWaitMs: config.ACK_WAIT_MS,
-          maxDeliver: config.MAX_DELIVER,
         });
       loop = run().catch((err) => logger.fatal({ err }, "worker loop crashed"));
     },
