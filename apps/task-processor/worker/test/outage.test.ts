@@ -22,7 +22,7 @@ describe.skipIf(skipReason)("worker when PostgreSQL is down", () => {
 
   /** One sample of the worker's /metrics (0 while it has none). */
   const metric = async (name: string, labels = "") => {
-    const text = await (await fetch(`${s.svc.workerUrl}/metrics`)).text();
+    const text = await (await fetch(s.svc.metricsUrls.worker)).text();
     const escaped = labels.replace(/[{}"]/g, "\\$&");
     const line = new RegExp(`^${name}\\{${escaped}${labels ? "," : ""}service="[^"]+"\\} (\\d+)$`, "m");
     return Number(line.exec(text)?.[1] ?? 0);

@@ -171,7 +171,8 @@ describe.skipIf(skipReason)("worker", () => {
     };
     await s.svc.nats.js.publish("jobs.hash", JSON.stringify(job), { msgID: `first-${job.id}` });
     await s.svc.nats.js.publish("jobs.hash", JSON.stringify(job), { msgID: `second-${job.id}` });
-    await s.waitForStatus(job.id, "succeeded");
+    // Read as the job's owner: another caller's job is a 404.
+    await s.waitForStatus(job.id, "succeeded", undefined, await s.token({ sub: job.submittedBy }));
     // The second delivery ends acked as finished, after at least one hand-back.
     await expect
       .poll(() => processed(metricsUrl(), "hash", "skipped_duplicate"), { timeout: 20_000 })
