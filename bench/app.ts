@@ -3,7 +3,7 @@
 // it, BullMQ direct, and the raw JetStream and PostgreSQL floors. Not a test: nothing asserts times;
 // the goals of the task processor's README are printed as ratios, met or not.
 import { spawn } from "node:child_process";
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { type Infra, infraUrls, startInfra, startServices } from "@ktsw/task-devstack/stack";
 import type { Pool } from "@ktsw/task-shared/db";
 import { createPool } from "@ktsw/task-shared/db";
@@ -126,6 +126,8 @@ async function main() {
     cpu: cpus()[0]?.model ?? "unknown CPU",
     cores: availableParallelism(),
     node: process.version,
+    // Other work on a shared machine skews every row alike; this says how busy it was.
+    loadBefore: loadavg()[0] ?? 0,
     date: new Date().toISOString().slice(0, 16).replace("T", " "),
   };
   // As every service's main does: the services under test make real spans.

@@ -16,7 +16,7 @@ export interface PeerRow {
 }
 
 export interface Report {
-  machine: { cpu: string; cores: number; node: string; date: string };
+  machine: { cpu: string; cores: number; node: string; date: string; loadBefore: number };
   settings: Record<string, number>;
   rows: PeerRow[];
   raw: { jetstream: number; postgres: number };
@@ -41,7 +41,7 @@ export function goalLine(
 export function formatReport(r: Report): string {
   const [ktsw, front, direct] = r.rows;
   const lines = [
-    `bench:app — ${r.machine.date} UTC — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`,
+    `bench:app — ${r.machine.date} UTC — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}, 1-min load average ${f(r.machine.loadBefore, 2)} at start`,
     `settings: ${Object.entries(r.settings)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,
