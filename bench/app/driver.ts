@@ -86,7 +86,8 @@ async function listenForDone(done: DriverPlan["done"], onDone: (id: string) => v
     return () => nc.close();
   }
   // From the stream's current end, fixed before any job is sent: QueueEvents' default ("$" when
-  // its first read happens) would miss jobs finished before that read.
+  // its first read happens) would miss jobs finished before that read. `bull:` is BullMQ's
+  // default key prefix, which every queue of the bench keeps.
   const probe = new Redis(redisOptions(done.bullmq.redisUrl));
   const [newest] = await probe.xrevrange(`bull:${done.bullmq.queue}:events`, "+", "-", "COUNT", 1);
   probe.disconnect();
