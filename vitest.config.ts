@@ -9,7 +9,7 @@ const seed = Number(process.env.KTSW_TEST_SEED ?? Date.now() % 1_000_000);
 // a prerequisite (root, a binary) is missing — never silently.
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "apps/**/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "apps/**/test/**/*.test.ts", "bench/test/**/*.test.ts"],
     exclude: ["**/node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,0 +1,206 @@
+// `npm run bench:app`: the task processor's throughput, latency and CPU cost beside its peers, all
+// in one run on this machine: KTSW end to end, the same kind of HTTP + JWT front with BullMQ behind
+// it, BullMQ direct, and the raw JetStream and PostgreSQL floors. Not a test: nothing asserts times;
+// the goals of the task processor's README are printed as ratios, met or not.
+import { spawn } from "node:child_process";
+import { availableParallelism, cpus, loadavg } from "node:os";
+import { type Infra, infraUrls, startInfra, startServices } from "@ktsw/task-devstack/stack";
+import type { Pool } from "@ktsw/task-shared/db";
+import { createPool } from "@ktsw/task-shared/db";
+import { initTracing } from "@ktsw/task-shared/tracing";
+import { startBullmqWorker, startHttpFront } from "./app/bullmq-peer.ts";
+import type { DriverPlan, DriverResult } from "./app/driver.ts";
+import { type CpuSample, cpuDelta, sampleCpu } from "./app/measure.ts";
+import { rawJetStream, rawPostgres } from "./app/raw.ts";
+import { formatReport, type PeerRow } from "./app/report.ts";
+
+const num = (name: string, def: number) => {
+  const v = Number(process.env[name] ?? def);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, not ${process.env[name]}`);
+  return v;
+};
+
+export const settings = {
+  /** jobs per peer at full load (the jobs/s figure) */
+  jobs: num("BENCH_JOBS", 6000),
+  /** jobs per peer before measuring (JIT, pools, caches) */
+  warmup: num("BENCH_WARMUP", 600),
+  /** seconds of constant half load per peer (the latency figures) */
+  seconds: num("BENCH_SECONDS", 10),
+  /** the client's concurrent submissions and its cap on unfinished jobs at full load */
+  inflight: num("BENCH_INFLIGHT", 64),
+  outstanding: num("BENCH_OUTSTANDING", 512),
+  /** the BullMQ worker's concurrency (the KTSW worker keeps its own default) */
+  bullmqConcurrency: num("BENCH_BULLMQ_CONCURRENCY", 16),
+  /** how long one load run may take before the bench gives up on it */
+  timeoutSeconds: num("BENCH_TIMEOUT_SECONDS", 300),
+  /** operations for each raw floor */
+  rawOps: num("BENCH_RAW_OPS", 20000),
+};
+
+const driverPath = new URL("./app/driver.ts", import.meta.url).pathname;
+
+/** Runs the load client in its own process (see driver.ts) and returns what it measured. */
+async function runDriver(plan: DriverPlan): Promise<DriverResult> {
+  const r = await runDriverProcess(plan);
+  console.error(`  ${plan.mode === "max" ? "full load" : `${plan.rate.toFixed(0)}/s`}: ${JSON.stringify(r)}`);
+  return r;
+}
+
+function runDriverProcess(plan: DriverPlan): Promise<DriverResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", driverPath], {
+      env: { ...process.env, BENCH_DRIVER_PLAN: JSON.stringify(plan) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const last = out.trim().split("\n").pop() ?? "";
+      if (code === 0) resolve(JSON.parse(last) as DriverResult);
+      else reject(new Error(`load client exited with ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
+/** PostgreSQL write transactions (xids handed out) and WAL bytes so far: both exact at once, unlike
+ *  pg_stat_database, whose counters backends report up to 10 s late. Each reading is itself one xid. */
+async function pgCounters(pool: Pool): Promise<{ xids: number; walBytes: number }> {
+  const { rows } = await pool.query(
+    "SELECT pg_current_xact_id()::text::bigint AS xids, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS wal",
+  );
+  return { xids: Number(rows[0].xids), walBytes: Number(rows[0].wal) };
+}
+
+type Load = Pick<DriverPlan, "submit" | "done">;
+
+async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): Promise<PeerRow> {
+  console.error(`… ${name}`);
+  const servers = {
+    nats: infra.nats.process.pid,
+    postgres: infra.postgres.process.pid,
+    redis: infra.redis.process.pid,
+  };
+  const common = {
+    ...load,
+    inflight: settings.inflight,
+    outstanding: settings.outstanding,
+    rate: 1,
+    seconds: 1,
+    warmup: 0,
+    timeoutMs: settings.timeoutSeconds * 1000,
+  };
+  await runDriver({ ...common, mode: "max", jobs: settings.warmup });
+  const pg0 = await pgCounters(pool);
+  const cpu0: CpuSample = sampleCpu(servers);
+  const max = await runDriver({ ...common, mode: "max", jobs: settings.jobs });
+  const cpu = cpuDelta(cpu0, sampleCpu(servers));
+  const pg1 = await pgCounters(pool);
+  const half = await runDriver({
+    ...common,
+    mode: "rate",
+    jobs: 0,
+    rate: max.jobsPerSecond / 2,
+    seconds: settings.seconds,
+  });
+  const perJob = (v: number) => v / Math.max(1, max.completed);
+  return {
+    name,
+    jobsPerSecond: max.jobsPerSecond,
+    failed: max.failed + half.failed,
+    halfRate: max.jobsPerSecond / 2,
+    p50Ms: half.p50Ms,
+    p99Ms: half.p99Ms,
+    cpuMsPerJob: perJob(Object.values(cpu).reduce((a, b) => a + b, 0)),
+    cpuBreakdown: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perJob(v)])),
+    pgWriteTransactionsPerJob: perJob(pg1.xids - pg0.xids - 1),
+    pgWalBytesPerJob: perJob(pg1.walBytes - pg0.walBytes),
+  };
+}
+
+async function main() {
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown CPU",
+    cores: availableParallelism(),
+    node: process.version,
+    // Other work on a shared machine skews every row alike; this says how busy it was.
+    loadBefore: loadavg()[0] ?? 0,
+    date: new Date().toISOString().slice(0, 16).replace("T", " "),
+  };
+  // As every service's main does: the services under test make real spans.
+  initTracing();
+  const infra = await startInfra();
+  const urls = infraUrls(infra);
+  const pool = createPool(urls.databaseUrl, 2);
+  const rows: PeerRow[] = [];
+  try {
+    const token = await infra.issuer.issue({ scope: "jobs:write", expiresIn: 3_600 });
+    const svc = await startServices(urls, { env: { MAX_ACTIVE_JOBS_PER_SUBJECT: "1000000" } });
+    try {
+      rows.push(
+        await measurePeer(
+          "KTSW end to end (HTTP + JWT → gateway → JetStream → worker → PG)",
+          { submit: { http: { url: svc.gatewayUrl, token } }, done: { nats: urls.natsUrl } },
+          infra,
+          pool,
+        ),
+      );
+    } finally {
+      await svc.stop();
+    }
+    await pool.query("TRUNCATE job_results, jobs");
+
+    const bull = { redisUrl: urls.redisUrl, databaseUrl: urls.databaseUrl, concurrency: settings.bullmqConcurrency };
+    const viaHttp = { ...bull, queue: "bench-http" };
+    const worker = await startBullmqWorker({ ...viaHttp, poolSize: 5 });
+    const front = await startHttpFront({ ...viaHttp, issuer: urls.issuer, jwksUrl: urls.jwksUrl });
+    try {
+      rows.push(
+        await measurePeer(
+          "HTTP + JWT + BullMQ (same front, BullMQ behind, one PG insert)",
+          { submit: { http: { url: front.url, token } }, done: { bullmq: viaHttp } },
+          infra,
+          pool,
+        ),
+      );
+    } finally {
+      await front.stop();
+      await worker.stop();
+    }
+    await pool.query("TRUNCATE job_results, jobs");
+
+    const direct = { ...bull, queue: "bench-direct" };
+    const directWorker = await startBullmqWorker({ ...direct, poolSize: 5 });
+    try {
+      rows.push(
+        await measurePeer(
+          "BullMQ direct (no HTTP, one PG insert)",
+          { submit: { bullmq: direct }, done: { bullmq: direct } },
+          infra,
+          pool,
+        ),
+      );
+    } finally {
+      await directWorker.stop();
+    }
+
+    console.error("… raw floors");
+    const js = await rawJetStream(urls.natsUrl, settings.rawOps, 64);
+    const pg = await rawPostgres(urls.databaseUrl, settings.rawOps, 10);
+    process.stdout.write(formatReport({ machine, settings, rows, raw: { jetstream: js, postgres: pg } }));
+  } finally {
+    await pool.end();
+    await infra.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { parseProcStat, quantile, treeCpuMs } from "../app/measure.ts";
+import { formatReport, goalLine, type PeerRow } from "../app/report.ts";
+
+// The arithmetic of `npm run bench:app` (no times asserted: the bench itself is not a test).
+
+describe("bench:app measurements", () => {
+  it("reads utime, stime, cutime and cstime of /proc/<pid>/stat even when the command name has spaces and parentheses", () => {
+    const line = "4242 (postgres: app (x) idle) S 17 4242 4242 0 -1 4194560 100 0 0 0 12 3 40 5 20 0 1 0 99 0 0";
+    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 17, ticks: 12 + 3 + 40 + 5 });
+  });
+
+  it("counts this process's own CPU time from /proc", () => {
+    let x = 0;
+    for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
+    expect(x).toBeGreaterThan(0);
+    expect(treeCpuMs({ self: process.pid, gone: undefined })).toEqual({ self: expect.any(Number), gone: 0 });
+    expect(treeCpuMs({ self: process.pid }).self).toBeGreaterThan(0);
+  });
+
+  it("takes quantiles by nearest rank", () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(quantile(sorted, 0.5)).toBe(50);
+    expect(quantile(sorted, 0.99)).toBe(99);
+    expect(quantile([7], 0.99)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+});
+
+describe("bench:app report", () => {
+  it("says whether each goal is met", () => {
+    expect(goalLine("ratio", 1.2, { op: "≥", target: 1 })).toContain("| met |");
+    expect(goalLine("ratio", 0.9, { op: "≥", target: 1 })).toContain("NOT met");
+    expect(goalLine("p99", 50, { op: "<", target: 50 }, " ms")).toContain("NOT met");
+    expect(goalLine("cpu", 2, { op: "≤", target: 2 })).toContain("| met |");
+  });
+
+  it("prints the machine, the settings, one row per peer and the goals as ratios", () => {
+    const row = (name: string, jobsPerSecond: number, cpuMsPerJob: number, p99Ms: number): PeerRow => ({
+      name,
+      jobsPerSecond,
+      failed: 0,
+      halfRate: jobsPerSecond / 2,
+      p50Ms: 1,
+      p99Ms,
+      cpuMsPerJob,
+      cpuBreakdown: { node: cpuMsPerJob },
+      pgWriteTransactionsPerJob: 1,
+      pgWalBytesPerJob: 500,
+    });
+    const text = formatReport({
+      machine: { cpu: "Test CPU", cores: 2, node: "v20", date: "2026-01-01 00:00", loadBefore: 0.5 },
+      settings: { jobs: 10 },
+      rows: [row("KTSW", 500, 3, 40), row("front", 1000, 2, 10), row("direct", 2000, 1, 5)],
+      raw: { jetstream: 9000, postgres: 8000 },
+    });
+    expect(text).toContain("Test CPU, 2 cores, Node v20");
+    expect(text).toContain("settings: jobs=10");
+    expect(text).toContain("| KTSW | 500 | 1.0 / 40.0 ms at 250/s | 3.00 |");
+    expect(text).toContain("| KTSW completed/s ÷ HTTP + JWT + BullMQ | 0.50× | ≥ 1× | NOT met |");
+    expect(text).toContain("| KTSW completed/s ÷ BullMQ direct | 0.25× | ≥ 0.5× | NOT met |");
+    expect(text).toContain("| KTSW p99 submit→done at half load | 40.00 ms | < 50 ms | met |");
+    expect(text).toContain("| KTSW CPU per job ÷ BullMQ direct's | 3.00× | ≤ 2× | NOT met |");
+  });
+});
