@@ -71,6 +71,8 @@ try {
         GATEWAY_PUBLIC_URL: gatewayUrl,
         DASHBOARD_OIDC_CLIENT_ID: "task-dashboard",
         STATUS_BASE_URL: statusOrigin,
+        // How long pollers share one /v1/stats answer (the service's default unless set).
+        ...(process.env.STATS_CACHE_MS ? { STATS_CACHE_MS: process.env.STATS_CACHE_MS } : {}),
       },
     },
   );
