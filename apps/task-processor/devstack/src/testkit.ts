@@ -1,24 +1,15 @@
-import { existsSync } from "node:fs";
+import { whyMissing } from "@ktsw/cli/tools";
 import { initTracing } from "@ktsw/task-shared/tracing";
 import { afterAll, beforeAll, expect, vi } from "vitest";
-import { findBinary } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
 import type { IssueOptions } from "./token-issuer.ts";
 
 // Test helpers: a whole stack per test file, started on free ports in temp dirs and always stopped.
 
-/** Why the real-server suites cannot run here, or undefined when they can. */
+/** Why the real-server suites cannot run here (the first missing program and its install step), or undefined. */
 export function missingPrerequisite(): string | undefined {
-  try {
-    findBinary("nats-server");
-    findBinary("redis-server");
-    findBinary("setpriv");
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (!existsSync("/usr/lib/postgresql")) return "PostgreSQL server binaries missing (apt-get install postgresql)";
-  if (process.getuid?.() === 0 && !existsSync("/usr/sbin/runuser")) return "running as root without runuser";
-  return undefined;
+  // setpriv ties each server to the test process and drops root for initdb/postgres.
+  return whyMissing(["nats-server", "redis-server", "setpriv", "initdb", "postgres", "pg_isready"]);
 }
 
 export const skipReason = missingPrerequisite();

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findTool, whyMissing } from "@ktsw/cli/tools";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { isListening } from "../src/servers.ts";
@@ -10,10 +11,8 @@ import { skipReason } from "../src/testkit.ts";
 // `npm run demo` exactly as a person runs it, the dashboard driven in real headless Chromium,
 // and Ctrl-C (SIGINT to the whole process group) stopping everything it started.
 
-const CHROMIUM = "/usr/bin/chromium";
-const chromiumMissing = existsSync(CHROMIUM)
-  ? undefined
-  : "Debian chromium is not installed (bash scripts/install-deps.sh)";
+const CHROMIUM = findTool("chromium");
+const chromiumMissing = whyMissing(["chromium"]);
 if (chromiumMissing) console.warn(`\n!!! dashboard browser test SKIPPED: ${chromiumMissing}\n`);
 const repoRoot = join(import.meta.dirname, "../../../..");
 
