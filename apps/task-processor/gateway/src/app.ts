@@ -1,16 +1,14 @@
 import cors from "@fastify/cors";
 import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
-import { issuePointers, type JobMessage, jobRequest, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { issuePointers, type JobMessage, jobRequest } from "@ktsw/task-shared/contracts";
 import { insertQueued, type Pool, recordedAsRequested } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { installHttpMetrics, jobMetrics, type Registry } from "@ktsw/task-shared/metrics";
-import { type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
+import { type Nats, publishJob, publishJobEvent } from "@ktsw/task-shared/nats";
 import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
-import { injectTrace } from "@ktsw/task-shared/tracing";
-import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { toJobMessage } from "./message.ts";
@@ -116,14 +114,7 @@ async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplic
     }
     let duplicate: boolean;
     try {
-      const h = natsHeaders();
-      injectTrace(h);
-      const ack = await nats.js.publish(SUBJECTS.jobs(message.type), JSON.stringify(message), {
-        msgID: message.id,
-        headers: h,
-        timeout: config.PUBLISH_TIMEOUT_MS,
-      });
-      duplicate = ack.duplicate;
+      ({ duplicate } = await publishJob(nats.js, message, { msgID: message.id, timeout: config.PUBLISH_TIMEOUT_MS }));
     } catch (err) {
       throw unavailable("NATS JetStream", retry, (err as Error).message);
     }
