@@ -156,29 +156,30 @@ describe.skipIf(skipReason)("worker", () => {
 
   test("a second delivery while the job runs elsewhere is handed back, not run a second time", async () => {
     // As after a nats-server kill -9 that lost the consumer's state: the same job delivered again
-    // while a worker still runs it. Both come in one fetch, so the second claim meets the first's.
+    // while a worker still runs it. A 2 s sleep job: the second delivery arrives while the first
+    // still runs, however loaded the machine (a CPU-bound hash could finish before it).
     const job = {
       id: randomUUID(),
-      type: "hash",
-      payload: { data: "overlap", rounds: 20_000 },
+      type: "sleep",
+      payload: { ms: 2_000 },
       submittedBy: "ops",
       submittedAt: new Date().toISOString(),
     };
     const before = {
-      succeeded: await processed(metricsUrl(), "hash", "succeeded"),
-      elsewhere: await processed(metricsUrl(), "hash", "running_elsewhere"),
-      skipped: await processed(metricsUrl(), "hash", "skipped_duplicate"),
+      succeeded: await processed(metricsUrl(), "sleep", "succeeded"),
+      elsewhere: await processed(metricsUrl(), "sleep", "running_elsewhere"),
+      skipped: await processed(metricsUrl(), "sleep", "skipped_duplicate"),
     };
-    await s.svc.nats.js.publish("jobs.hash", JSON.stringify(job), { msgID: `first-${job.id}` });
-    await s.svc.nats.js.publish("jobs.hash", JSON.stringify(job), { msgID: `second-${job.id}` });
+    await s.svc.nats.js.publish("jobs.sleep", JSON.stringify(job), { msgID: `first-${job.id}` });
+    await s.svc.nats.js.publish("jobs.sleep", JSON.stringify(job), { msgID: `second-${job.id}` });
     // Read as the job's owner: another caller's job is a 404.
     await s.waitForStatus(job.id, "succeeded", undefined, await s.token({ sub: job.submittedBy }));
     // The second delivery ends acked as finished, after at least one hand-back.
     await expect
-      .poll(() => processed(metricsUrl(), "hash", "skipped_duplicate"), { timeout: 20_000 })
+      .poll(() => processed(metricsUrl(), "sleep", "skipped_duplicate"), { timeout: 20_000 })
       .toBeGreaterThan(before.skipped);
-    expect(await processed(metricsUrl(), "hash", "running_elsewhere")).toBeGreaterThan(before.elsewhere);
-    expect(await processed(metricsUrl(), "hash", "succeeded")).toBe(before.succeeded + 1);
+    expect(await processed(metricsUrl(), "sleep", "running_elsewhere")).toBeGreaterThan(before.elsewhere);
+    expect(await processed(metricsUrl(), "sleep", "succeeded")).toBe(before.succeeded + 1);
     const { rows } = await s.svc.pool.query(
       "SELECT j.attempts, (SELECT count(*)::int FROM job_results r WHERE r.job_id = j.id) AS results FROM jobs j WHERE j.id = $1",
       [job.id],
