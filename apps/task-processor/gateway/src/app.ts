@@ -1,8 +1,9 @@
 import cors from "@fastify/cors";
 import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task-shared/auth";
+import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
 import { issuePointers, type JobMessage, jobRequest } from "@ktsw/task-shared/contracts";
-import { insertQueued, type Pool, recordedAsRequested } from "@ktsw/task-shared/db";
+import { type Pool, type Recorded, recordJobs, withdrawQueued } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -10,7 +11,6 @@ import { installHttpMetrics, jobMetrics, type Registry } from "@ktsw/task-shared
 import { type Nats, publishJob, publishJobEvent } from "@ktsw/task-shared/nats";
 import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
 import type { FastifyInstance } from "fastify";
-import type pg from "pg";
 import { toJobMessage } from "./message.ts";
 import { checkJobPolicy } from "./policy.ts";
 import { installReplayRoute } from "./replay.ts";
@@ -31,6 +31,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const app = createHttpApp(deps.logger, config.BODY_LIMIT_BYTES, config.REQUEST_TIMEOUT_MS);
   const metrics = jobMetrics(registry);
   installHttpMetrics(app, registry);
+  // Submissions arriving together are recorded by one statement (group commit; see batch.ts).
+  const record: RecordJob = batched(
+    (messages: JobMessage[]) => recordJobs(pool, TRACER, messages, config.MAX_ACTIVE_JOBS_PER_SUBJECT),
+    { ...HOT_PATH_BATCHES, keyOf: (m) => m.id },
+  );
   let shuttingDown = false;
   app.addHook("onClose", async () => {
     shuttingDown = true;
@@ -61,7 +66,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       }
       checkJobPolicy(parsed.data, config);
       const message = toJobMessage(parsed.data, ownerOf(principal), new Date(), config.JOB_ID_SECRET);
-      const { duplicate } = await enqueue(deps, message);
+      const { duplicate } = await enqueue({ ...deps, record }, message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
       req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");
       const statusUrl = `${config.STATUS_BASE_URL}/v1/jobs/${message.id}`;
@@ -80,62 +85,56 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 }
 
 /**
- * Records the job and publishes it as one unit: the row is inserted in a transaction that commits
- * only after JetStream's PubAck, so a NATS failure leaves no row and a Postgres failure publishes
- * nothing. A row that already exists means this is a retried submission: nothing is published again.
+ * Records the job, then publishes it. The row is committed first, by one statement, so no
+ * connection waits on JetStream's PubAck and a worker's claim always finds the row. When the publish
+ * fails the row is taken back and the caller gets a 503: nothing half-written. Should taking it
+ * back fail too (Postgres gone as well), or the gateway die in between, the stranded-job sweep
+ * (stranded.ts) publishes the job before its deduplication window closes.
+ * A retried submission of a job that is still queued publishes again: its first publish may be
+ * the one that failed, and JetStream drops the copy (same message id) when it did not.
  */
-async function enqueue(deps: GatewayDeps, message: JobMessage): Promise<{ duplicate: boolean }> {
+async function enqueue(
+  deps: GatewayDeps & { record: RecordJob },
+  message: JobMessage,
+): Promise<{ duplicate: boolean }> {
   const { config, nats, pool, logger } = deps;
   const retry = config.RETRY_AFTER_SEC;
-  let client: pg.PoolClient;
+  let recorded: Recorded;
   try {
-    client = await pool.connect();
+    recorded = await deps.record(message);
   } catch (err) {
     throw unavailable("PostgreSQL", retry, (err as Error).message);
   }
-  try {
-    let inserted: boolean;
-    let sameRequest: boolean | undefined;
-    try {
-      await client.query("BEGIN");
-      inserted = await insertQueued(client, TRACER, message, config.MAX_ACTIVE_JOBS_PER_SUBJECT);
-      if (!inserted) sameRequest = await recordedAsRequested(client, TRACER, message);
-    } catch (err) {
-      throw unavailable("PostgreSQL", retry, (err as Error).message);
-    }
-    if (!inserted) {
-      await client.query("ROLLBACK");
-      // Not recorded and not inserted: the submitter is at its limit of active jobs.
-      if (sameRequest === undefined) throw tooManyActive(config.MAX_ACTIVE_JOBS_PER_SUBJECT, retry);
-      // Stripe's semantics: the same key with the same request is a retry (the original answer),
-      // with another request it is a client bug, never silently the first job.
-      if (!sameRequest) throw idempotencyConflict();
-      return { duplicate: true };
-    }
-    let duplicate: boolean;
-    try {
-      ({ duplicate } = await publishJob(nats.js, message, { msgID: message.id, timeout: config.PUBLISH_TIMEOUT_MS }));
-    } catch (err) {
-      throw unavailable("NATS JetStream", retry, (err as Error).message);
-    }
-    // Announced before the commit: a worker's claim waits for that commit, so its "running" can
-    // never overtake this "queued" on the way to live subscribers.
-    publishJobEvent(nats.nc, { id: message.id, type: message.type, status: "queued", attempt: 0 });
-    try {
-      await client.query("COMMIT");
-    } catch (err) {
-      // Published but not recorded: the worker's claim inserts the row itself, so the job is not lost.
-      logger.warn({ err, job_id: message.id }, "commit after publish failed; the worker will record the job");
-    }
-
-    return { duplicate };
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
+  if (recorded.kind === "at_limit") throw tooManyActive(config.MAX_ACTIVE_JOBS_PER_SUBJECT, retry);
+  if (recorded.kind === "exists") {
+    // Stripe's semantics: the same key with the same request is a retry (the original answer),
+    // with another request it is a client bug, never silently the first job.
+    if (!recorded.sameRequest) throw idempotencyConflict();
+    // A worker has had it: its message got through.
+    if (recorded.status !== "queued") return { duplicate: true };
   }
+  // Announced before the message goes out on the same connection: the server sees this "queued"
+  // before the job, so a worker's "running" can never overtake it on the way to live subscribers.
+  // (Should the publish fail, the announced job was never accepted: the caller got a 503.)
+  if (recorded.kind === "inserted")
+    publishJobEvent(nats.nc, { id: message.id, type: message.type, status: "queued", attempt: 0 });
+  let duplicate: boolean;
+  try {
+    ({ duplicate } = await publishJob(nats.js, message, { msgID: message.id, timeout: config.PUBLISH_TIMEOUT_MS }));
+  } catch (err) {
+    if (recorded.kind === "inserted")
+      await withdrawQueued(pool, TRACER, message.id).catch((e) =>
+        logger.warn(
+          { err: e, job_id: message.id },
+          "publish failed and the row stays; the stranded-job sweep publishes it",
+        ),
+      );
+    throw unavailable("NATS JetStream", retry, (err as Error).message);
+  }
+  return { duplicate: recorded.kind === "exists" || duplicate };
 }
+
+type RecordJob = (message: JobMessage) => Promise<Recorded>;
 
 /**
  * JSON is UTF-8 (RFC 8259): a body declared in another charset would be decoded as UTF-8 anyway

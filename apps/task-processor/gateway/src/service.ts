@@ -1,10 +1,11 @@
 import { verifierFor } from "@ktsw/task-shared/auth";
 import { type GatewayConfig, gatewayEnv } from "@ktsw/task-shared/config";
 import { ensureStreams } from "@ktsw/task-shared/nats";
-import type { ServiceDefinition } from "@ktsw/task-shared/service";
-import { buildGateway } from "./app.ts";
+import type { ServiceDefinition, ServiceParts } from "@ktsw/task-shared/service";
+import { buildGateway, TRACER } from "./app.ts";
+import { type StrandedSweep, startStrandedSweep } from "./stranded.ts";
 
-export const gatewayService: ServiceDefinition<GatewayConfig> = {
+export const gatewayService: ServiceDefinition<GatewayConfig, ServiceParts & { sweep: StrandedSweep }> = {
   name: "task-gateway",
   env: gatewayEnv,
   poolSize: (config) => config.PG_POOL_MAX,
@@ -13,6 +14,19 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
     if (config.ENSURE_STREAMS === "true") {
       await ensureStreams(nats.jsm, { jobs: config.JOBS_STREAM, dlq: config.DLQ_STREAM }, config.DEDUP_WINDOW_MS);
     }
-    return { app: await buildGateway({ config, logger, nats, pool, registry, verify: verifierFor(config) }) };
+    const app = await buildGateway({ config, logger, nats, pool, registry, verify: verifierFor(config) });
+    const sweep = startStrandedSweep({
+      pool,
+      nats,
+      logger,
+      tracer: TRACER,
+      timing: {
+        dedupWindowMs: config.DEDUP_WINDOW_MS,
+        intervalMs: config.STRANDED_SWEEP_MS,
+        publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+      },
+    });
+    // Stops before the connections close: a sweep in flight finishes its publishes.
+    return { app, sweep, drain: () => sweep.stop() };
   },
 };

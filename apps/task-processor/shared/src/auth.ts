@@ -9,6 +9,8 @@ export interface AuthSettings {
   audience: string;
   clockSkewSec: number;
   jwksCooldownMs: number;
+  /** how many verified tokens to remember for their lifetime (0: verify every time) */
+  verifiedTokenCacheSize?: number;
 }
 
 export interface Principal {
@@ -32,15 +34,22 @@ export type Verifier = (authorization: string | undefined) => Promise<Principal>
 /**
  * Verifies bearer tokens against the issuer's JWKS. jose caches the key set and refetches it when a
  * token names a `kid` it has not seen (at most once per cooldown), so key rotation needs no restart.
+ * A token that verified is remembered for its lifetime (`VerifiedTokens`): a client sends the same
+ * token with every request, and checking its signature again each time was the gateway's largest
+ * single cost.
  */
-export function createVerifier(s: AuthSettings): Verifier {
+export function createVerifier(s: AuthSettings, now: () => number = Date.now): Verifier {
   const jwksUrl = new URL(s.jwksUrl ?? `${s.issuer.replace(/\/$/, "")}/protocol/openid-connect/certs`);
   const jwks = createRemoteJWKSet(jwksUrl, { cooldownDuration: s.jwksCooldownMs, timeoutDuration: 3_000 });
+  const verified = new VerifiedTokens(s.verifiedTokenCacheSize ?? 10_000, s.clockSkewSec, now);
   return async (authorization) => {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization?.trim() ?? "");
     if (!match?.[1]) throw unauthorized("missing bearer token (Authorization: Bearer <JWT>)");
+    const token = match[1];
+    const known = verified.get(token);
+    if (known) return known;
     try {
-      const { payload } = await jwtVerify(match[1], jwks, {
+      const { payload } = await jwtVerify(token, jwks, {
         issuer: s.issuer,
         audience: s.audience,
         algorithms: ALLOWED_ALGS,
@@ -48,11 +57,49 @@ export function createVerifier(s: AuthSettings): Verifier {
         requiredClaims: ["exp", "sub"],
       });
       const scopes = new Set(typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : []);
-      return { sub: payload.sub ?? "", scopes, claims: payload };
+      const principal = { sub: payload.sub ?? "", scopes, claims: payload };
+      verified.set(token, principal);
+      return principal;
     } catch (err) {
       throw toProblem(err);
     }
   };
+}
+
+/**
+ * Tokens that passed verification, each until it expires (exp plus the clock skew jwtVerify allows).
+ * The token's bytes are the key, so a hit is exactly the token that was verified: signature,
+ * issuer, audience and algorithm cannot differ. A token that is not yet valid (nbf) was refused and
+ * is never here. Failures are not remembered: a refused token costs a verification every time,
+ * as before. Bounded: past `maxEntries` the oldest entry goes (Map keeps insertion order).
+ * What this gives up is what any JWT gives up: a key withdrawn from the JWKS keeps the tokens it
+ * signed valid here until they expire (Keycloak's access tokens live minutes).
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; untilMs: number }>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly clockSkewSec: number,
+    private readonly now: () => number,
+  ) {}
+
+  get(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (this.now() < entry.untilMs) return entry.principal;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, principal: Principal): void {
+    if (this.maxEntries <= 0 || typeof principal.claims.exp !== "number") return;
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(token, { principal, untilMs: (principal.claims.exp + this.clockSkewSec) * 1000 });
+  }
 }
 
 /** The verifier a service's OIDC_* settings describe. */

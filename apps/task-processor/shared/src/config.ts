@@ -37,6 +37,9 @@ export const gatewayEnv = baseEnv.extend({
   // May lower the one size limit of a job, never raise it past what the contract allows.
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(MAX_BODY_BYTES).default(MAX_BODY_BYTES),
   PUBLISH_TIMEOUT_MS: int(3_000),
+  // How often the gateway looks for jobs recorded but never published (a gateway died in between);
+  // see gateway/src/stranded.ts. With DEDUP_WINDOW_MS it sets when such a job is published again.
+  STRANDED_SWEEP_MS: int(10_000),
   // Keys the HMAC that turns (token subject, idempotency key) into a job id: without it nobody can
   // compute another caller's job id. The same on every replica; from a Secret, never in Git.
   JOB_ID_SECRET: z.string().min(32, "at least 32 characters of random"),
@@ -53,8 +56,10 @@ export const gatewayEnv = baseEnv.extend({
 });
 
 export const workerEnv = baseEnv.extend({
-  CONCURRENCY: int(4),
-  MAX_ACK_PENDING: int(64),
+  // Jobs at once per worker: deliveries handled together share their claim and completion
+  // statements (group commit), so more at once means fewer round trips per job.
+  CONCURRENCY: int(32),
+  MAX_ACK_PENDING: int(320),
   ACK_WAIT_MS: int(30_000),
   // Runs of a job that may fail (the job's own error) before it is dead-lettered. Infrastructure
   // failures (Postgres or NATS unreachable) never count: they are retried until the dependency is back.

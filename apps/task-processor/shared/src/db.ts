@@ -125,51 +125,154 @@ export async function findJob(
   return res.rows[0] ? toView(res.rows[0]) : undefined;
 }
 
+/** What recording a submission found: a new job, a job already recorded under its id, or a caller at its limit. */
+export type Recorded =
+  | { kind: "inserted" }
+  | { kind: "exists"; sameRequest: boolean; status: JobStatus }
+  | { kind: "at_limit" };
+
 /**
- * Records a queued job unless its submitter already has `maxActive` jobs queued or running; a
- * retried submission with the same id leaves the first one untouched. False when nothing was
- * inserted (`recordedAsRequested` tells a retry from a submitter at the limit). Concurrent
- * submissions of one submitter do not see each other's uncommitted rows, so the limit can be
- * overshot by as many requests as are in flight at once.
+ * Records queued jobs, one statement for the batch (committed on its own: no transaction spans the
+ * publish that follows), one answer per message in order. A job is not recorded when its submitter
+ * already has `maxActive` jobs queued or running. A retried submission with the same id leaves the
+ * first one untouched and learns whether it asked for the same type and payload (jsonb equality:
+ * key order and spacing do not matter) and where that job is. Submissions in flight at once do not
+ * see each other's rows, so the limit can be overshot by as many requests as are in flight.
+ * Each id once per batch (callers batch with a key).
  */
-export async function insertQueued(
-  c: pg.PoolClient,
+export async function recordJobs(
+  db: pg.Pool,
   tracerName: string,
-  m: JobMessage,
+  messages: JobMessage[],
   maxActive: number,
-): Promise<boolean> {
-  const res = await q(
-    c,
+): Promise<Recorded[]> {
+  const payloads = messages.map((m) => JSON.stringify(m.payload));
+  const res = await q<{ id: string; inserted: boolean; same: boolean | null; status: JobStatus | null }>(
+    db,
     tracerName,
     "INSERT jobs",
-    `INSERT INTO jobs (id, type, payload, status, submitted_by, created_at, updated_at)
-     SELECT $1, $2, $3::jsonb, 'queued', $4, $5::timestamptz, $5::timestamptz
-     WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs WHERE submitted_by = $4 AND status IN ('queued', 'running')
-                                  LIMIT $6) active) < $6
-     ON CONFLICT (id) DO NOTHING`,
-    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt, maxActive],
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[])
+         AS i(id, type, payload, submitted_by, submitted_at)
+     ), inserted AS (
+       INSERT INTO jobs (id, type, payload, status, submitted_by, created_at, updated_at)
+       SELECT id, type, payload, 'queued', submitted_by, submitted_at, submitted_at FROM input
+       WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs
+                                    WHERE jobs.submitted_by = input.submitted_by AND status IN ('queued', 'running')
+                                    LIMIT $6) active) < $6
+       ORDER BY id
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id
+     )
+     SELECT i.id, ins.id IS NOT NULL AS inserted, j.type = i.type AND j.payload = i.payload AS same, j.status
+     FROM input i
+     LEFT JOIN inserted ins ON ins.id = i.id
+     LEFT JOIN jobs j ON ins.id IS NULL AND j.id = i.id`,
+    [
+      messages.map((m) => m.id),
+      messages.map((m) => m.type),
+      payloads,
+      messages.map((m) => m.submittedBy),
+      messages.map((m) => m.submittedAt),
+      maxActive,
+    ],
+  );
+  const byId = new Map(res.rows.map((r) => [r.id, r]));
+  return Promise.all(
+    messages.map(async (m, i): Promise<Recorded> => {
+      const r = byId.get(m.id);
+      if (r?.inserted) return { kind: "inserted" };
+      if (r?.status) return { kind: "exists", sameRequest: r.same === true, status: r.status };
+      // Nothing inserted and nothing seen: the limit held it back, or the same id was committed by
+      // a concurrent submission after this statement's snapshot was taken. A fresh look tells which.
+      const again = await q<{ same: boolean; status: JobStatus }>(
+        db,
+        tracerName,
+        "SELECT jobs",
+        "SELECT type = $2 AND payload = $3::jsonb AS same, status FROM jobs WHERE id = $1",
+        [m.id, m.type, payloads[i]],
+      );
+      const seen = again.rows[0];
+      return seen ? { kind: "exists", sameRequest: seen.same, status: seen.status } : { kind: "at_limit" };
+    }),
+  );
+}
+
+/**
+ * Takes back a job recorded by a submission whose publish failed (the caller is told 503), unless
+ * a worker has it already (the publish reached JetStream after all). True when it was removed.
+ */
+export async function withdrawQueued(db: pg.Pool, tracerName: string, id: string): Promise<boolean> {
+  const res = await q(
+    db,
+    tracerName,
+    "DELETE jobs",
+    "DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0 AND replays = 0",
+    [id],
   );
   return res.rowCount === 1;
 }
 
+const MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+
+/** Where a sweep of queued jobs got to: submission time, then id (many jobs share a millisecond). */
+export interface SweepPosition {
+  at: Date;
+  id: string;
+}
+
 /**
- * Whether the recorded job `m.id` was asked for with m's type and payload (jsonb equality, so key
- * order and spacing do not matter): an idempotency key reused with another request is not a retry.
- * Undefined when no job `m.id` is recorded.
+ * Jobs still waiting for their first run, submitted after `after` and at least `ageMs` ago (by
+ * the database's clock), oldest first, at most `limit`: what the stranded-job sweep publishes
+ * again. `next` is where the next sweep carries on.
  */
-export async function recordedAsRequested(
-  c: pg.PoolClient,
+export async function firstRunsQueuedBetween(
+  db: pg.Pool,
   tracerName: string,
-  m: JobMessage,
-): Promise<boolean | undefined> {
-  const res = await q<{ same: boolean }>(
-    c,
+  after: SweepPosition,
+  ageMs: number,
+  limit: number,
+): Promise<{ messages: JobMessage[]; next: SweepPosition }> {
+  type Row = {
+    bound: Date;
+    id: string | null;
+    type: string;
+    payload: unknown;
+    submitted_by: string;
+    created_at: Date;
+    updated_at: Date;
+  };
+  // One row with the bound alone when no job qualifies (the LEFT JOIN), so the sweep always learns it.
+  const res = await q<Row>(
+    db,
     tracerName,
     "SELECT jobs",
-    "SELECT type = $2 AND payload = $3::jsonb AS same FROM jobs WHERE id = $1",
-    [m.id, m.type, JSON.stringify(m.payload)],
+    `WITH b AS (SELECT now() - make_interval(secs => $2::float8 / 1000) AS bound)
+     SELECT b.bound, j.* FROM b LEFT JOIN LATERAL (
+       SELECT id, type, payload, submitted_by, created_at, updated_at FROM jobs
+       WHERE status = 'queued' AND attempts = 0 AND replays = 0 AND (updated_at, id) > ($1, $4::uuid) AND updated_at <= b.bound
+       ORDER BY updated_at, id LIMIT $3
+     ) j ON true`,
+    [after.at, ageMs, limit, after.id],
   );
-  return res.rows[0]?.same;
+  const rows = res.rows.filter((r) => r.id !== null);
+  const messages = rows.map(
+    (r) =>
+      ({
+        id: r.id,
+        type: r.type,
+        payload: r.payload,
+        submittedBy: r.submitted_by,
+        submittedAt: r.created_at.toISOString(),
+      }) as JobMessage,
+  );
+  const last = rows.at(-1);
+  // A full page stops at its last row (the rest comes next time); otherwise everything up to the bound is done.
+  const next =
+    rows.length === limit && last
+      ? { at: last.updated_at, id: last.id as string }
+      : { at: res.rows[0]?.bound as Date, id: MAX_UUID };
+  return { messages, next };
 }
 
 /** What a delivery's claim found: the job is this delivery's to run, already over, or running elsewhere. */
@@ -179,39 +282,68 @@ export type Claim =
   | { kind: "leased"; retryInMs: number };
 
 /**
- * Claims a delivery: queued → running, or running → running when the last claim's lease
+ * Claims deliveries (one statement for the batch, one Claim per message, in order): queued → running, or running → running when the last claim's lease
  * (`leaseMs` since it, or since its last renewal) has run out, i.e. its worker died. A live lease
  * means another worker runs the job right now (a redelivery after NATS lost its consumer state):
  * running it here too would execute it twice. Inserting (rather than updating) covers a message
- * that overtook the gateway's commit: the insert waits on the uncommitted row.
+ * whose row is gone (a gateway took it back after a publish that reached JetStream after all).
  * `attempts` is the runs that already reached a verdict: a claim counts none, so a delivery lost to
  * an infrastructure failure (Postgres gone, a crash) does not use up the job's retry budget.
  */
-export async function claimJob(db: pg.Pool, tracerName: string, m: JobMessage, leaseMs: number): Promise<Claim> {
-  const res = await q<{ kind: "claimed" | "finished" | "leased"; attempts: number; lease_left_ms: number }>(
+export async function claimJobs(
+  db: pg.Pool,
+  tracerName: string,
+  messages: JobMessage[],
+  leaseMs: number,
+): Promise<Claim[]> {
+  // Each id once per statement (ON CONFLICT DO UPDATE may touch a row only once): callers batch
+  // with a key. Rows are locked in id order, so two batches cannot deadlock on each other.
+  const res = await q<{
+    id: string;
+    kind: "claimed" | "finished" | "leased";
+    attempts: number;
+    lease_left_ms: number | null;
+  }>(
     db,
     tracerName,
     "UPSERT jobs",
-    `WITH claimed AS (
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[])
+         AS i(id, type, payload, submitted_by, submitted_at)
+     ), claimed AS (
        INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
-       VALUES ($1, $2, $3, 'running', 0, $4, $5, now())
+       SELECT id, type, payload, 'running', 0, submitted_by, submitted_at, now() FROM input ORDER BY id
        ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
          WHERE jobs.status = 'queued'
             OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $6::float8 / 1000))
-       RETURNING attempts
+       RETURNING id, attempts
      )
-     SELECT 'claimed' AS kind, attempts, 0 AS lease_left_ms FROM claimed
-     UNION ALL
-     SELECT CASE WHEN status IN ('succeeded', 'failed') THEN 'finished' ELSE 'leased' END, attempts,
-            GREATEST(0, ceil(extract(epoch FROM updated_at - now()) * 1000 + $6))::int
-     FROM jobs WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
-    [m.id, m.type, JSON.stringify(m.payload), m.submittedBy, m.submittedAt, leaseMs],
+     SELECT i.id,
+            CASE WHEN c.id IS NOT NULL THEN 'claimed'
+                 WHEN j.status IN ('succeeded', 'failed') THEN 'finished'
+                 ELSE 'leased' END AS kind,
+            coalesce(c.attempts, j.attempts, 0) AS attempts,
+            GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $6))::int AS lease_left_ms
+     FROM input i
+     LEFT JOIN claimed c ON c.id = i.id
+     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`,
+    [
+      messages.map((m) => m.id),
+      messages.map((m) => m.type),
+      messages.map((m) => JSON.stringify(m.payload)),
+      messages.map((m) => m.submittedBy),
+      messages.map((m) => m.submittedAt),
+      leaseMs,
+    ],
   );
-  const r = res.rows[0];
-  if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
-  if (r?.kind === "finished") return { kind: "finished" };
-  // No row visible yet (the gateway's insert still uncommitted) counts as leased: try again shortly.
-  return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+  const byId = new Map(res.rows.map((r) => [r.id, r]));
+  return messages.map((m): Claim => {
+    const r = byId.get(m.id);
+    if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
+    if (r?.kind === "finished") return { kind: "finished" };
+    // No row visible (taken back by a gateway whose publish failed after all) counts as leased: try again shortly.
+    return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+  });
 }
 
 /** Keeps a long run's claim alive (with the message's heartbeat), so no other worker takes it over. */
@@ -221,25 +353,31 @@ export async function renewClaim(db: pg.Pool, tracerName: string, id: string): P
   ]);
 }
 
-/** Writes the effect once and marks the job succeeded, in one transaction. */
-export async function completeJob(db: pg.Pool, tracerName: string, id: string, output: unknown): Promise<void> {
-  await inTransaction(db, async (c) => {
-    await q(
-      c,
-      tracerName,
-      "INSERT job_results",
-      "INSERT INTO job_results (job_id, output) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING",
-      [id, JSON.stringify(output)],
-    );
-    await q(
-      c,
-      tracerName,
-      "UPDATE jobs",
-      `UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, attempts = attempts + 1, updated_at = now()
-       WHERE id = $1 AND status <> 'failed'`,
-      [id, JSON.stringify(output)],
-    );
-  });
+/**
+ * Writes each job's effect once and marks it succeeded: one statement for the batch, so one round
+ * trip and one transaction (a data-modifying CTE runs whether or not the UPDATE reads it). Each id
+ * once per batch.
+ */
+export async function completeJobs(
+  db: pg.Pool,
+  tracerName: string,
+  done: { id: string; output: unknown }[],
+): Promise<void> {
+  await q(
+    db,
+    tracerName,
+    "UPDATE jobs",
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::jsonb[]) AS i(id, output)
+     ), effect AS (
+       INSERT INTO job_results (job_id, output) SELECT id, output FROM input ORDER BY id
+       ON CONFLICT (job_id) DO NOTHING
+     )
+     UPDATE jobs SET status = 'succeeded', result = i.output, error = NULL, attempts = jobs.attempts + 1,
+       updated_at = now()
+     FROM input i WHERE jobs.id = i.id AND jobs.status <> 'failed'`,
+    [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))],
+  );
 }
 
 /** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */

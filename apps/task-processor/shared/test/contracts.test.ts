@@ -89,7 +89,7 @@ describe("configuration from the environment", () => {
     const c = loadConfig(workerEnv, { MAX_DELIVER: "7", BACKOFF_MS: "10, 20" });
     expect(c.MAX_DELIVER).toBe(7);
     expect(c.BACKOFF_MS).toEqual([10, 20]);
-    expect(c.CONCURRENCY).toBe(4);
+    expect(c.CONCURRENCY).toBe(32);
   });
 
   test("BODY_LIMIT_BYTES may lower the job size limit, never raise it", () => {

@@ -46,7 +46,8 @@ describe.skipIf(skipReason)("distributed tracing", () => {
     const consume = by("process job", "task-worker");
     const claim = by("UPSERT jobs", "task-worker");
     const run = by("run hash", "task-worker");
-    const result = by("INSERT job_results", "task-worker");
+    // One statement writes the effect and marks the job succeeded.
+    const result = by("UPDATE jobs", "task-worker");
     for (const sp of [server, insert, consume, claim, run, result]) expect(sp).toBeDefined();
     // The parent chain: caller → gateway server span → (message) → worker consumer span → db spans.
     expect(server.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
@@ -54,6 +55,7 @@ describe.skipIf(skipReason)("distributed tracing", () => {
     expect(consume.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(claim.parentSpanContext?.spanId).toBe(consume.spanContext().spanId);
     expect(result.attributes["db.system"]).toBe("postgresql");
+    expect(String(result.attributes["db.statement"])).toMatch(/INSERT INTO job_results/);
 
     const traced = logLines.filter((l) => l.trace_id === callerTrace);
     expect(traced.map((l) => l.service)).toEqual(expect.arrayContaining(["task-gateway", "task-worker"]));

@@ -15,6 +15,9 @@ export const statusService: ServiceDefinition<StatusConfig> = {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       lazyConnect: true,
+      // Every job's three status events each drop a cache entry: commands issued in the same turn
+      // of the event loop leave in one write instead of one each.
+      enableAutoPipelining: true,
     });
     redis.on("error", (err) => logger.debug({ err: err.message }, "redis connection error"));
     await redis

@@ -1,3 +1,4 @@
+import { HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import { type WorkerConfig, workerEnv } from "@ktsw/task-shared/config";
 import type { ServiceDefinition, ServiceParts } from "@ktsw/task-shared/service";
 import { createWorker, type Worker } from "./worker.ts";
@@ -5,8 +6,9 @@ import { createWorker, type Worker } from "./worker.ts";
 export const workerService: ServiceDefinition<WorkerConfig, ServiceParts & { worker: Worker }> = {
   name: "task-worker",
   env: workerEnv,
-  // One connection per job in flight, plus room for the health check and the poison path.
-  poolSize: (config) => config.CONCURRENCY + 2,
+  // Jobs share their claim and completion statements (at most HOT_PATH_BATCHES.maxInFlight of each
+  // on the wire), plus room for renewals, retries, dead letters and the health check.
+  poolSize: (config) => Math.min(config.CONCURRENCY, 2 * HOT_PATH_BATCHES.maxInFlight) + 4,
   async build(ctx) {
     const worker = createWorker(ctx);
     await worker.start();

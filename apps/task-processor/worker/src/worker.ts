@@ -1,6 +1,7 @@
+import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJob, completeJob, failJob, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
+import { claimJobs, completeJobs, failJob, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -47,6 +48,18 @@ export function createWorker(deps: WorkerDeps): Worker {
   const breakerGauges = breakerMetrics(registry);
   installHttpMetrics(app, registry);
   queueDepthGauge(registry, () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME));
+  // Deliveries handled at once share their claim and their completion statements (group commit).
+  const claim = batched((jobs: JobMessage[]) => claimJobs(pool, TRACER, jobs, config.ACK_WAIT_MS), {
+    ...HOT_PATH_BATCHES,
+    keyOf: (j) => j.id,
+  });
+  const complete = batched(
+    async (done: { id: string; output: unknown }[]) => {
+      await completeJobs(pool, TRACER, done);
+      return done.map(() => undefined);
+    },
+    { ...HOT_PATH_BATCHES, keyOf: (d) => d.id },
+  );
   let stopping = false;
   let loop: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
@@ -119,10 +132,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       return;
     }
     job = parsed.data;
-    const claim = await claimJob(pool, TRACER, job, config.ACK_WAIT_MS);
-    if (claim.kind === "finished") {
+    const claimed = await claim(job);
+    if (claimed.kind === "finished") {
       // Already finished: a redelivery after a lost ack. Ack again, never execute twice.
-      await m.ackAck();
+      m.ack();
       metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
       logger.info(
         { job_id: job.id, type: job.type, delivery },
@@ -130,9 +143,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       );
       return;
     }
-    if (claim.kind === "leased") {
+    if (claimed.kind === "leased") {
       // Another worker runs it right now: come back when its claim would have run out.
-      const retryIn = Math.max(100, claim.retryInMs);
+      const retryIn = Math.max(100, claimed.retryInMs);
       m.nak(retryIn);
       metrics.processed.inc({ type: job.type, outcome: "running_elsewhere" });
       logger.info(
@@ -143,7 +156,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
     // This run's number: runs that reached a verdict before it, plus one. Deliveries lost to
     // infrastructure failures are not runs, so they do not count against MAX_DELIVER.
-    const attempt = claim.attempts + 1;
+    const attempt = claimed.attempts + 1;
     const log = logger.child({ job_id: job.id, type: job.type, delivery, attempt });
     // Every status transition of this run carries the same job, type and attempt.
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
@@ -169,7 +182,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (attempt >= config.MAX_DELIVER) {
         await deadLetter(m, job.type, reason);
         await failJob(pool, TRACER, job.id, reason);
-        await m.ackAck();
+        m.ack();
         metrics.processed.inc({ type: job.type, outcome: "dead_lettered" });
         metrics.duration.observe({ type: job.type, outcome: "failed" }, (performance.now() - started) / 1000);
         emitTransition("failed", { error: reason });
@@ -185,8 +198,10 @@ export function createWorker(deps: WorkerDeps): Worker {
     }
     clearInterval(heartbeat);
     // Commit first, ack second: a crash in between redelivers, and the claim above then skips it.
-    await completeJob(pool, TRACER, job.id, output);
-    await m.ackAck();
+    // So the ack needs no reply (ackAck's round trip): an ack the server never got is the same
+    // redelivery, skipped the same way. Acks of concurrent jobs leave in one write.
+    await complete({ id: job.id, output });
+    m.ack();
     metrics.processed.inc({ type: job.type, outcome: "succeeded" });
     metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
     emitTransition("succeeded", { result: output });
