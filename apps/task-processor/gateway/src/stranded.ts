@@ -13,7 +13,7 @@ import { type Nats, publishJob } from "@ktsw/task-shared/nats";
 export interface SweepTiming {
   /** JetStream's duplicate window of the JOBS stream */
   dedupWindowMs: number;
-  /** how often a sweep runs */
+  /** how often a sweep runs (0: never by itself, only `sweepOnce`) */
   intervalMs: number;
   /** how long one publish may take */
   publishTimeoutMs: number;
@@ -86,12 +86,15 @@ export function startStrandedSweep(deps: StrandedSweepDeps, now: () => number = 
     });
     return running;
   };
-  const timer = setInterval(() => {
-    sweepOnce().catch((err) =>
-      logger.warn({ err: (err as Error).message }, "stranded-job sweep failed; the next one carries on"),
-    );
-  }, timing.intervalMs);
-  timer.unref();
+  const timer =
+    timing.intervalMs > 0
+      ? setInterval(() => {
+          sweepOnce().catch((err) =>
+            logger.warn({ err: (err as Error).message }, "stranded-job sweep failed; the next one carries on"),
+          );
+        }, timing.intervalMs)
+      : undefined;
+  timer?.unref();
   return {
     sweepOnce,
     async stop() {

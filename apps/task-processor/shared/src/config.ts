@@ -39,6 +39,7 @@ export const gatewayEnv = baseEnv.extend({
   PUBLISH_TIMEOUT_MS: int(3_000),
   // How often the gateway looks for jobs recorded but never published (a gateway died in between);
   // see gateway/src/stranded.ts. With DEDUP_WINDOW_MS it sets when such a job is published again.
+  // 0 turns the sweep off (tests that run it by hand).
   STRANDED_SWEEP_MS: int(10_000),
   // Keys the HMAC that turns (token subject, idempotency key) into a job id: without it nobody can
   // compute another caller's job id. The same on every replica; from a Secret, never in Git.
