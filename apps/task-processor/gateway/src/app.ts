@@ -111,7 +111,7 @@ async function enqueue(
     // with another request it is a client bug, never silently the first job.
     if (!recorded.sameRequest) throw idempotencyConflict();
     // A worker has had it: its message got through.
-    if (recorded.status !== "queued") return { duplicate: true };
+    if (!recorded.unstarted) return { duplicate: true };
   }
   // Announced before the message goes out on the same connection: the server sees this "queued"
   // before the job, so a worker's "running" can never overtake it on the way to live subscribers.

@@ -128,8 +128,12 @@ export async function findJob(
 /** What recording a submission found: a new job, a job already recorded under its id, or a caller at its limit. */
 export type Recorded =
   | { kind: "inserted" }
-  | { kind: "exists"; sameRequest: boolean; status: JobStatus }
+  /** `unstarted`: still waiting for its first run (its first publish may have failed) */
+  | { kind: "exists"; sameRequest: boolean; unstarted: boolean }
   | { kind: "at_limit" };
+
+/** A job (`j`) still waiting for its first run: never claimed, never retried, never replayed. */
+const UNSTARTED = "(j.status = 'queued' AND j.attempts = 0 AND j.replays = 0)";
 
 /**
  * Records queued jobs, one statement for the batch (committed on its own: no transaction spans the
@@ -147,7 +151,7 @@ export async function recordJobs(
   maxActive: number,
 ): Promise<Recorded[]> {
   const payloads = messages.map((m) => JSON.stringify(m.payload));
-  const res = await q<{ id: string; inserted: boolean; same: boolean | null; status: JobStatus | null }>(
+  const res = await q<{ id: string; inserted: boolean; same: boolean | null; unstarted: boolean | null }>(
     db,
     tracerName,
     "INSERT jobs",
@@ -164,7 +168,8 @@ export async function recordJobs(
        ON CONFLICT (id) DO NOTHING
        RETURNING id
      )
-     SELECT i.id, ins.id IS NOT NULL AS inserted, j.type = i.type AND j.payload = i.payload AS same, j.status
+     SELECT i.id, ins.id IS NOT NULL AS inserted, j.type = i.type AND j.payload = i.payload AS same,
+            ${UNSTARTED} AS unstarted
      FROM input i
      LEFT JOIN inserted ins ON ins.id = i.id
      LEFT JOIN jobs j ON ins.id IS NULL AND j.id = i.id`,
@@ -182,18 +187,18 @@ export async function recordJobs(
     messages.map(async (m, i): Promise<Recorded> => {
       const r = byId.get(m.id);
       if (r?.inserted) return { kind: "inserted" };
-      if (r?.status) return { kind: "exists", sameRequest: r.same === true, status: r.status };
+      if (r?.unstarted != null) return { kind: "exists", sameRequest: r.same === true, unstarted: r.unstarted };
       // Nothing inserted and nothing seen: the limit held it back, or the same id was committed by
       // a concurrent submission after this statement's snapshot was taken. A fresh look tells which.
-      const again = await q<{ same: boolean; status: JobStatus }>(
+      const again = await q<{ same: boolean; unstarted: boolean }>(
         db,
         tracerName,
         "SELECT jobs",
-        "SELECT type = $2 AND payload = $3::jsonb AS same, status FROM jobs WHERE id = $1",
+        `SELECT type = $2 AND payload = $3::jsonb AS same, ${UNSTARTED} AS unstarted FROM jobs j WHERE id = $1`,
         [m.id, m.type, payloads[i]],
       );
       const seen = again.rows[0];
-      return seen ? { kind: "exists", sameRequest: seen.same, status: seen.status } : { kind: "at_limit" };
+      return seen ? { kind: "exists", sameRequest: seen.same, unstarted: seen.unstarted } : { kind: "at_limit" };
     }),
   );
 }
@@ -203,13 +208,7 @@ export async function recordJobs(
  * a worker has it already (the publish reached JetStream after all). True when it was removed.
  */
 export async function withdrawQueued(db: pg.Pool, tracerName: string, id: string): Promise<boolean> {
-  const res = await q(
-    db,
-    tracerName,
-    "DELETE jobs",
-    "DELETE FROM jobs WHERE id = $1 AND status = 'queued' AND attempts = 0 AND replays = 0",
-    [id],
-  );
+  const res = await q(db, tracerName, "DELETE jobs", `DELETE FROM jobs j WHERE id = $1 AND ${UNSTARTED}`, [id]);
   return res.rowCount === 1;
 }
 
@@ -248,11 +247,11 @@ export async function firstRunsQueuedBetween(
     tracerName,
     "SELECT jobs",
     `WITH b AS (SELECT now() - make_interval(secs => $2::float8 / 1000) AS bound)
-     SELECT b.bound, j.* FROM b LEFT JOIN LATERAL (
-       SELECT id, type, payload, submitted_by, created_at, updated_at FROM jobs
-       WHERE status = 'queued' AND attempts = 0 AND replays = 0 AND (updated_at, id) > ($1, $4::uuid) AND updated_at <= b.bound
-       ORDER BY updated_at, id LIMIT $3
-     ) j ON true`,
+     SELECT b.bound, due.* FROM b LEFT JOIN LATERAL (
+       SELECT j.id, j.type, j.payload, j.submitted_by, j.created_at, j.updated_at FROM jobs j
+       WHERE ${UNSTARTED} AND (j.updated_at, j.id) > ($1, $4::uuid) AND j.updated_at <= b.bound
+       ORDER BY j.updated_at, j.id LIMIT $3
+     ) due ON true`,
     [after.at, ageMs, limit, after.id],
   );
   const rows = res.rows.filter((r) => r.id !== null);
