@@ -3,7 +3,7 @@ import { ownerOf, type Principal, requireScope, type Verifier } from "@ktsw/task
 import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { GatewayConfig } from "@ktsw/task-shared/config";
 import { issuePointers, type JobMessage, jobRequest } from "@ktsw/task-shared/contracts";
-import { type Pool, type Recorded, recordJobs, withdrawQueued } from "@ktsw/task-shared/db";
+import { isDataError, type Pool, type Recorded, recordJobs, withdrawQueued } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -34,7 +34,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   // Submissions arriving together are recorded by one statement (group commit; see batch.ts).
   const record: RecordJob = batched(
     (messages: JobMessage[]) => recordJobs(pool, TRACER, messages, config.MAX_ACTIVE_JOBS_PER_SUBJECT),
-    { ...HOT_PATH_BATCHES, keyOf: (m) => m.id },
+    { ...HOT_PATH_BATCHES, keyOf: (m) => m.id, mayBeOneItems: isDataError },
   );
   let shuttingDown = false;
   app.addHook("onClose", async () => {

@@ -18,6 +18,11 @@ export interface BatchSettings<I> {
   maxInFlight: number;
   /** items with the same key never share a batch (a statement may touch a row only once); the later one waits for the next */
   keyOf?: (item: I) => string;
+  /**
+   * Whether an error of `run` may be one item's fault (bad data rather than a lost connection):
+   * then each item of that batch is tried again on its own, so one bad item fails only its caller.
+   */
+  mayBeOneItems?: (err: unknown) => boolean;
 }
 
 /**
@@ -27,6 +32,8 @@ export interface BatchSettings<I> {
 export function batched<I, O>(run: (items: I[]) => Promise<O[]>, settings: BatchSettings<I>): (item: I) => Promise<O> {
   interface Waiting {
     item: I;
+    /** sent in a batch of its own (its batch failed in a way that may be its fault) */
+    alone?: boolean;
     resolve: (o: O) => void;
     reject: (e: unknown) => void;
   }
@@ -40,7 +47,8 @@ export function batched<I, O>(run: (items: I[]) => Promise<O[]>, settings: Batch
     const rest: Waiting[] = [];
     for (const w of queue) {
       const key = settings.keyOf?.(w.item);
-      if (batch.length >= settings.maxItems || (key !== undefined && keys.has(key))) rest.push(w);
+      const full = batch.length >= settings.maxItems || (batch.length > 0 && (w.alone || batch[0]?.alone));
+      if (full || (key !== undefined && keys.has(key))) rest.push(w);
       else {
         batch.push(w);
         if (key !== undefined) keys.add(key);
@@ -68,6 +76,11 @@ export function batched<I, O>(run: (items: I[]) => Promise<O[]>, settings: Batch
           });
         },
         (err) => {
+          if (batch.length > 1 && settings.mayBeOneItems?.(err)) {
+            // Back to the front of the queue, one batch each (the keys keep them apart).
+            queue = [...batch.map((w) => ({ ...w, alone: true })), ...queue];
+            return;
+          }
           for (const w of batch) w.reject(err);
         },
       )

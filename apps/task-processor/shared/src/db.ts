@@ -73,6 +73,13 @@ export function q<R extends pg.QueryResultRow>(
   );
 }
 
+/**
+ * Whether PostgreSQL refused a statement for its data (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint) rather than for being unreachable: in a batch, possibly one row's fault.
+ */
+export const isDataError = (err: unknown): boolean =>
+  typeof (err as { code?: unknown })?.code === "string" && /^2[23]/.test((err as { code: string }).code);
+
 /** Runs `fn` in a transaction; rolls back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

@@ -80,4 +80,33 @@ describe("batched", () => {
     const settled = await Promise.allSettled([f(1), f(2)]);
     expect(settled.every((s) => s.status === "rejected")).toBe(true);
   });
+
+  test("a batch failed by one bad item is tried again item by item: only the bad one fails", async () => {
+    const batches: number[][] = [];
+    const badData = new Error("invalid input syntax");
+    const f = batched(
+      async (items: number[]) => {
+        batches.push(items);
+        if (items.includes(2)) throw badData;
+        return items;
+      },
+      { maxItems: 10, maxInFlight: 1, mayBeOneItems: (err) => err === badData },
+    );
+    const settled = await Promise.allSettled([f(1), f(2), f(3)]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(batches).toEqual([[1, 2, 3], [1], [2], [3]]);
+  });
+
+  test("an error that is nobody's item (a lost connection) fails the whole batch at once", async () => {
+    let calls = 0;
+    const f = batched(
+      async (_: number[]): Promise<number[]> => {
+        calls += 1;
+        throw new Error("connection terminated");
+      },
+      { maxItems: 10, maxInFlight: 1, mayBeOneItems: () => false },
+    );
+    await Promise.allSettled([f(1), f(2)]);
+    expect(calls).toBe(1);
+  });
 });

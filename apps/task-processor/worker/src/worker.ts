@@ -1,7 +1,7 @@
 import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJobs, completeJobs, failJob, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
+import { claimJobs, completeJobs, failJob, isDataError, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -52,13 +52,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   const claim = batched((jobs: JobMessage[]) => claimJobs(pool, TRACER, jobs, config.ACK_WAIT_MS), {
     ...HOT_PATH_BATCHES,
     keyOf: (j) => j.id,
+    mayBeOneItems: isDataError,
   });
   const complete = batched(
     async (done: { id: string; output: unknown }[]) => {
       await completeJobs(pool, TRACER, done);
       return done.map(() => undefined);
     },
-    { ...HOT_PATH_BATCHES, keyOf: (d) => d.id },
+    { ...HOT_PATH_BATCHES, keyOf: (d) => d.id, mayBeOneItems: isDataError },
   );
   let stopping = false;
   let loop: Promise<void> | undefined;
