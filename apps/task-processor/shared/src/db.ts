@@ -274,23 +274,6 @@ export async function failJob(
   );
 }
 
-export async function jobCounts(db: pg.Pool, tracerName: string) {
-  const res = await q<{ status: JobStatus; n: string; recent: string }>(
-    db,
-    tracerName,
-    "SELECT jobs",
-    `SELECT status, count(*) AS n, count(*) FILTER (WHERE updated_at > now() - interval '60 seconds') AS recent
-     FROM jobs GROUP BY status`,
-  );
-  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-  let finishedLastMinute = 0;
-  for (const r of res.rows) {
-    counts[r.status] = Number(r.n);
-    if (r.status === "succeeded" || r.status === "failed") finishedLastMinute += Number(r.recent);
-  }
-  return { counts, finishedLastMinute };
-}
-
 export interface ReopenedJob {
   message: JobMessage;
   /** how many times the job has been replayed, this one included */
@@ -299,7 +282,9 @@ export interface ReopenedJob {
 
 /**
  * Sends a failed job back to the queue for a replay (failed → queued) with a fresh retry budget;
- * undefined when the job is missing, not `submittedBy`'s, or not failed.
+ * undefined when the job is missing, not `submittedBy`'s, or not failed. `c` must be in a
+ * transaction: a job the stats already rolled up (job-counts.ts) leaves their counts in it, and
+ * their row stays locked until it commits.
  */
 export async function reopenFailedJob(
   c: pg.PoolClient,
@@ -307,18 +292,36 @@ export async function reopenFailedJob(
   id: string,
   submittedBy: string | undefined,
 ): Promise<ReopenedJob | undefined> {
-  const res = await q<{ type: string; payload: unknown; submitted_by: string; created_at: Date; replays: number }>(
+  const res = await q<{
+    type: string;
+    payload: unknown;
+    submitted_by: string;
+    created_at: Date;
+    replays: number;
+    failed_at: string;
+  }>(
     c,
     tracerName,
     "UPDATE jobs",
-    `UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = replays + 1,
+    `UPDATE jobs j SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = j.replays + 1,
        updated_at = now()
-     WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2)
-     RETURNING type, payload, submitted_by, created_at, replays`,
+     FROM (SELECT id, updated_at FROM jobs
+           WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2) FOR UPDATE) prior
+     WHERE j.id = prior.id AND j.status = 'failed'
+     RETURNING j.type, j.payload, j.submitted_by, j.created_at, j.replays, prior.updated_at::text AS failed_at`,
     [id, submittedBy ?? null],
   );
   const r = res.rows[0];
   if (!r) return undefined;
+  // Always takes the counts' lock (a roll-forward skips them until this commits); decrements only
+  // when the failure is behind the watermark, read after the lock so a roll-forward just committed counts.
+  await q(
+    c,
+    tracerName,
+    "UPDATE finished_job_counts",
+    "UPDATE finished_job_counts SET failed = failed - (watermark >= $1::timestamptz)::int",
+    [r.failed_at],
+  );
   const message = {
     id,
     type: r.type,
