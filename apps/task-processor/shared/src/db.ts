@@ -221,7 +221,11 @@ export async function renewClaim(db: pg.Pool, tracerName: string, id: string): P
   ]);
 }
 
-/** Writes the effect once and marks the job succeeded, in one transaction. */
+/**
+ * Writes the effect once and marks the job succeeded, in one transaction. A job already finished
+ * stays as it is (a late second run's verdict changes nothing): finished is final but for a
+ * replay, which the finished jobs' counts (job-counts.ts) rely on.
+ */
 export async function completeJob(db: pg.Pool, tracerName: string, id: string, output: unknown): Promise<void> {
   await inTransaction(db, async (c) => {
     await q(
@@ -236,7 +240,7 @@ export async function completeJob(db: pg.Pool, tracerName: string, id: string, o
       tracerName,
       "UPDATE jobs",
       `UPDATE jobs SET status = 'succeeded', result = $2, error = NULL, attempts = attempts + 1, updated_at = now()
-       WHERE id = $1 AND status <> 'failed'`,
+       WHERE id = $1 AND status IN ('queued', 'running')`,
       [id, JSON.stringify(output)],
     );
   });
@@ -255,7 +259,8 @@ export async function requeueJob(db: pg.Pool, tracerName: string, id: string, er
 
 /**
  * Marks a job failed with its reason: what every dead letter leaves behind, so nothing stays
- * `queued`. `afterRun` counts the run that failed (a poison message never ran).
+ * `queued`. `afterRun` counts the run that failed (a poison message never ran). A finished job
+ * stays as it is, like in completeJob.
  */
 export async function failJob(
   db: pg.Pool | pg.PoolClient,
@@ -269,7 +274,7 @@ export async function failJob(
     tracerName,
     "UPDATE jobs",
     `UPDATE jobs SET status = 'failed', error = $2, attempts = attempts + $3, updated_at = now()
-     WHERE id = $1 AND status <> 'succeeded'`,
+     WHERE id = $1 AND status IN ('queued', 'running')`,
     [id, error.slice(0, 2_000), afterRun ? 1 : 0],
   );
 }

@@ -182,6 +182,22 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     expect(answer.counts.succeeded).toBe((await fullCount()).counts.succeeded - 1);
   });
 
+  // Finished is final (but for a replay): a late second completion or failure, as a run that
+  // overlapped another after its lease ran out delivers, must not move a counted row past the watermark.
+  test("completing or failing a job again once it is finished and rolled up changes neither it nor the counts", async () => {
+    const [ok, bad] = [await claimed(), await claimed()];
+    await completeJob(pool, T, ok.id, { first: true });
+    await failJob(pool, T, bad.id, "first reason");
+    await expectExact(0, "rolled up");
+    const before = (await pool.query("SELECT * FROM jobs ORDER BY id")).rows;
+    await completeJob(pool, T, ok.id, { second: true });
+    await failJob(pool, T, bad.id, "second reason");
+    await failJob(pool, T, ok.id, "a failure after success");
+    await completeJob(pool, T, bad.id, { success: "after failure" });
+    expect((await pool.query("SELECT * FROM jobs ORDER BY id")).rows).toEqual(before);
+    await expectExact(60_000, "after the late verdicts");
+  });
+
   test("loads at once, as replicas would run them, never count a finished job twice", async () => {
     await history(300, "succeeded");
     await history(30, "failed");
