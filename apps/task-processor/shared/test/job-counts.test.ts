@@ -198,6 +198,19 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await expectExact(60_000, "after the late verdicts");
   });
 
+  test("a replay never fails on the roll-up's bookkeeping, and resetting the roll-up recounts it", async () => {
+    await history(1, "failed");
+    await expectExact(0, "rolled up");
+    // As if a writer had broken the bound: the roll-up misses the failed job it should hold.
+    await pool.query("UPDATE finished_job_counts SET failed = 0");
+    const id = (await pool.query("SELECT id FROM jobs")).rows[0].id as string;
+    expect(await replay(id)).toBeDefined();
+    expect(await rollup()).toMatchObject({ failed: -1 });
+    // The repair the README names: back to nothing counted, and the next load counts it all again.
+    await pool.query("UPDATE finished_job_counts SET watermark = '-infinity', succeeded = 0, failed = 0");
+    await expectExact(0, "recounted");
+  });
+
   test("loads at once, as replicas would run them, never count a finished job twice", async () => {
     await history(300, "succeeded");
     await history(30, "failed");
