@@ -55,14 +55,19 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     submittedBy: "alice",
     submittedAt: new Date().toISOString(),
   });
+  // The job path's writers as the gateway and the worker call them: the only lines naming them.
+  const record = (m: JobMessage) => inTransaction(pool, (c) => insertQueued(c, T, m, 1_000_000));
+  const claim = (m: JobMessage) => claimJob(pool, T, m, LEASE_MS);
+  const complete = (id: string, output: unknown) => completeJob(pool, T, id, output);
+
   const submit = async () => {
     const m = message();
-    await inTransaction(pool, (c) => insertQueued(c, T, m, 1_000_000));
+    await record(m);
     return m;
   };
   const claimed = async () => {
     const m = await submit();
-    expect((await claimJob(pool, T, m, LEASE_MS)).kind).toBe("claimed");
+    expect((await claim(m)).kind).toBe("claimed");
     return m;
   };
   const replay = (id: string) => inTransaction(pool, (c) => reopenFailedJob(c, T, id, undefined));
@@ -121,7 +126,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     const [a, b, c, d] = [await claimed(), await claimed(), await claimed(), await claimed()];
     await submit();
     await expectExact(0, "queued and running");
-    await completeJob(pool, T, a.id, { ok: 1 });
+    await complete(a.id, { ok: 1 });
     await failJob(pool, T, b.id, "boom");
     await requeueJob(pool, T, c.id, "retry");
     // Rows finishing now are counted live while the lag keeps them out of the roll-up.
@@ -136,8 +141,8 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     expect(await replay(d.id)).toBeDefined();
     await expectExact(60_000, "replays of a rolled-up and a live failure");
     expect(await rollup()).toMatchObject({ failed: 7 }); // 7 old + b - the replayed old one
-    expect(await claimJob(pool, T, d, LEASE_MS)).toMatchObject({ kind: "claimed" });
-    await completeJob(pool, T, d.id, { second: "time" });
+    expect(await claim(d)).toMatchObject({ kind: "claimed" });
+    await complete(d.id, { second: "time" });
     expect(await replay(b.id)).toBeDefined();
     await expectExact(0, "a replayed job finished again; another replay");
     await expectExact(0, "a load with nothing new");
@@ -186,14 +191,14 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   // overlapped another after its lease ran out delivers, must not move a counted row past the watermark.
   test("completing or failing a job again once it is finished and rolled up changes neither it nor the counts", async () => {
     const [ok, bad] = [await claimed(), await claimed()];
-    await completeJob(pool, T, ok.id, { first: true });
+    await complete(ok.id, { first: true });
     await failJob(pool, T, bad.id, "first reason");
     await expectExact(0, "rolled up");
     const before = (await pool.query("SELECT * FROM jobs ORDER BY id")).rows;
-    await completeJob(pool, T, ok.id, { second: true });
+    await complete(ok.id, { second: true });
     await failJob(pool, T, bad.id, "second reason");
     await failJob(pool, T, ok.id, "a failure after success");
-    await completeJob(pool, T, bad.id, { success: "after failure" });
+    await complete(bad.id, { success: "after failure" });
     expect((await pool.query("SELECT * FROM jobs ORDER BY id")).rows).toEqual(before);
     await expectExact(60_000, "after the late verdicts");
   });
@@ -216,7 +221,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(30, "failed");
     for (let round = 0; round < 5; round++) {
       const running = await Promise.all(Array.from({ length: 4 }, () => claimed()));
-      await Promise.all(running.map((m, i) => (i % 2 ? failJob(pool, T, m.id, "x") : completeJob(pool, T, m.id, i))));
+      await Promise.all(running.map((m, i) => (i % 2 ? failJob(pool, T, m.id, "x") : complete(m.id, i))));
       const truth = await fullCount();
       const answers = await Promise.all(Array.from({ length: 8 }, () => jobCounts(pool, T, 0)));
       for (const a of answers) expect(a, `round ${round}`).toEqual(truth);
@@ -227,7 +232,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   test("a load while another transaction holds the roll-up (a replica rolling forward) neither waits nor miscounts", async () => {
     await history(20, "succeeded");
     await expectExact(0, "rolled up");
-    await completeJob(pool, T, (await claimed()).id, 1);
+    await complete((await claimed()).id, 1);
     const before = await rollup();
     const holder = await pool.connect();
     try {
@@ -272,7 +277,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(6_000, "succeeded", 3_600);
     await history(300, "failed", 3_600);
     for (let i = 0; i < 30; i++) await submit();
-    for (let i = 0; i < 10; i++) await completeJob(pool, T, (await claimed()).id, i);
+    for (let i = 0; i < 10; i++) await complete((await claimed()).id, i);
     await jobCounts(pool, T, 60_000);
     await pool.query("ANALYZE jobs");
     const plan = async (sql: string, params: unknown[]) =>
