@@ -369,7 +369,9 @@ export async function renewClaim(db: pg.Pool, tracerName: string, id: string): P
 /**
  * Writes each job's effect once and marks it succeeded: one statement for the batch, so one round
  * trip and one transaction (a data-modifying CTE runs whether or not the UPDATE reads it). Each id
- * once per batch.
+ * once per batch. A job already finished stays as it is (a late second run's verdict changes
+ * nothing): finished is final but for a replay, which the finished jobs' counts (job-counts.ts)
+ * rely on.
  */
 export async function completeJobs(
   db: pg.Pool,
@@ -388,7 +390,7 @@ export async function completeJobs(
      )
      UPDATE jobs SET status = 'succeeded', result = i.output, error = NULL, attempts = jobs.attempts + 1,
        updated_at = now()
-     FROM input i WHERE jobs.id = i.id AND jobs.status <> 'failed'`,
+     FROM input i WHERE jobs.id = i.id AND jobs.status IN ('queued', 'running')`,
     [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))],
     "ktsw_complete_jobs",
   );
@@ -407,7 +409,8 @@ export async function requeueJob(db: pg.Pool, tracerName: string, id: string, er
 
 /**
  * Marks a job failed with its reason: what every dead letter leaves behind, so nothing stays
- * `queued`. `afterRun` counts the run that failed (a poison message never ran).
+ * `queued`. `afterRun` counts the run that failed (a poison message never ran). A finished job
+ * stays as it is, like in completeJob.
  */
 export async function failJob(
   db: pg.Pool | pg.PoolClient,
@@ -421,26 +424,9 @@ export async function failJob(
     tracerName,
     "UPDATE jobs",
     `UPDATE jobs SET status = 'failed', error = $2, attempts = attempts + $3, updated_at = now()
-     WHERE id = $1 AND status <> 'succeeded'`,
+     WHERE id = $1 AND status IN ('queued', 'running')`,
     [id, error.slice(0, 2_000), afterRun ? 1 : 0],
   );
-}
-
-export async function jobCounts(db: pg.Pool, tracerName: string) {
-  const res = await q<{ status: JobStatus; n: string; recent: string }>(
-    db,
-    tracerName,
-    "SELECT jobs",
-    `SELECT status, count(*) AS n, count(*) FILTER (WHERE updated_at > now() - interval '60 seconds') AS recent
-     FROM jobs GROUP BY status`,
-  );
-  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-  let finishedLastMinute = 0;
-  for (const r of res.rows) {
-    counts[r.status] = Number(r.n);
-    if (r.status === "succeeded" || r.status === "failed") finishedLastMinute += Number(r.recent);
-  }
-  return { counts, finishedLastMinute };
 }
 
 export interface ReopenedJob {
@@ -451,7 +437,9 @@ export interface ReopenedJob {
 
 /**
  * Sends a failed job back to the queue for a replay (failed → queued) with a fresh retry budget;
- * undefined when the job is missing, not `submittedBy`'s, or not failed.
+ * undefined when the job is missing, not `submittedBy`'s, or not failed. `c` must be in a
+ * transaction: a job the stats already rolled up (job-counts.ts) leaves their counts in it, and
+ * their row stays locked until it commits.
  */
 export async function reopenFailedJob(
   c: pg.PoolClient,
@@ -459,18 +447,36 @@ export async function reopenFailedJob(
   id: string,
   submittedBy: string | undefined,
 ): Promise<ReopenedJob | undefined> {
-  const res = await q<{ type: string; payload: unknown; submitted_by: string; created_at: Date; replays: number }>(
+  const res = await q<{
+    type: string;
+    payload: unknown;
+    submitted_by: string;
+    created_at: Date;
+    replays: number;
+    failed_at: string;
+  }>(
     c,
     tracerName,
     "UPDATE jobs",
-    `UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = replays + 1,
+    `UPDATE jobs j SET status = 'queued', attempts = 0, error = NULL, result = NULL, replays = j.replays + 1,
        updated_at = now()
-     WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2)
-     RETURNING type, payload, submitted_by, created_at, replays`,
+     FROM (SELECT id, updated_at FROM jobs
+           WHERE id = $1 AND status = 'failed' AND ($2::text IS NULL OR submitted_by = $2) FOR UPDATE) prior
+     WHERE j.id = prior.id AND j.status = 'failed'
+     RETURNING j.type, j.payload, j.submitted_by, j.created_at, j.replays, prior.updated_at::text AS failed_at`,
     [id, submittedBy ?? null],
   );
   const r = res.rows[0];
   if (!r) return undefined;
+  // Always takes the counts' lock (a roll-forward skips them until this commits); decrements only
+  // when the failure is behind the watermark, read after the lock so a roll-forward just committed counts.
+  await q(
+    c,
+    tracerName,
+    "UPDATE finished_job_counts",
+    "UPDATE finished_job_counts SET failed = failed - (watermark >= $1::timestamptz)::int",
+    [r.failed_at],
+  );
   const message = {
     id,
     type: r.type,

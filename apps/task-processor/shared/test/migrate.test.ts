@@ -32,7 +32,7 @@ describe.skipIf(skipReason)("migrate command", () => {
         .sort();
       expect(files[0]).toBe("001_jobs.sql");
       expect(JSON.parse(first.stdout.trim())).toEqual({ msg: "migrations applied", applied: files });
-      expect(await tables()).toEqual(["job_results", "jobs", "schema_migrations"]);
+      expect(await tables()).toEqual(["finished_job_counts", "job_results", "jobs", "schema_migrations"]);
       const second = await run("npm", ["run", "-s", "migrate"], { cwd: pkg, env });
       expect(JSON.parse(second.stdout.trim()).applied).toEqual([]);
       await db.end();

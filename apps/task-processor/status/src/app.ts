@@ -3,9 +3,10 @@ import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
+import { findJob, type Pool } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
+import { jobCounts } from "@ktsw/task-shared/job-counts";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
 import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
@@ -108,8 +109,8 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     }),
   );
 
-  // Counting jobs by status is a scan of the table: behind a token, and shared by every poller of
-  // this replica for STATS_CACHE_MS, so pollers cannot multiply its cost.
+  // Counts from the finished jobs' roll-up plus the recent and active rows (job-counts.ts): behind a
+  // token, and shared by every poller of this replica for STATS_CACHE_MS.
   const stats = sharedFor(async () => {
     const [depth, counts] = await Promise.all([readDepth().catch(() => undefined), jobCounts(pool, TRACER)]);
     return { queueDepth: depth ? depth.pending + depth.ackPending : null, ...counts };
