@@ -57,6 +57,13 @@ try {
 
   const ports = { status: await portFor(8080), gateway: await portFor(8081), worker: await portFor(8082) };
   const statusOrigin = `http://127.0.0.1:${ports.status}`;
+  const statusOrigins = [statusOrigin, `http://localhost:${ports.status}`];
+  // The dashboard logs in as the realm's public client does (realm-import.yaml): its own pages only.
+  issuer.addClient({
+    clientId: "task-dashboard",
+    redirectUris: statusOrigins.map((o) => `${o}/*`),
+    webOrigins: statusOrigins,
+  });
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const svc = await startServices(
     { natsUrl, databaseUrl, redisUrl, issuer: issuer.issuer, jwksUrl: issuer.jwksUrl },
@@ -67,7 +74,7 @@ try {
         // Quick retries so a `fail` job reaches the dead-letter stream while you watch.
         MAX_DELIVER: process.env.MAX_DELIVER ?? "3",
         BACKOFF_MS: process.env.BACKOFF_MS ?? "500,2000",
-        CORS_ORIGINS: `${statusOrigin},http://localhost:${ports.status}`,
+        CORS_ORIGINS: statusOrigins.join(","),
         GATEWAY_PUBLIC_URL: gatewayUrl,
         DASHBOARD_OIDC_CLIENT_ID: "task-dashboard",
         STATUS_BASE_URL: statusOrigin,
