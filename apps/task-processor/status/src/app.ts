@@ -3,7 +3,7 @@ import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { findJob, jobCounts, type Pool } from "@ktsw/task-shared/db";
+import { findJob, jobCounts, type Pool, recentJobs } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -14,6 +14,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
+import { parseListQuery } from "./jobs-query.ts";
 import { LiveHub } from "./live.ts";
 import { sharedFor } from "./stats.ts";
 
@@ -85,6 +86,21 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
 
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   app.get("/v1/ws", { websocket: true }, (socket) => hub.attach(socket));
+
+  // The caller's newest jobs (the dashboard's list after a login or a reload), from Postgres:
+  // a list changes with every submission, so it is not cached.
+  app.get("/v1/jobs", (req) =>
+    traced(TRACER, req, async () => {
+      const principal = await verify(req.headers.authorization);
+      requireAnyScope(principal, READ_SCOPES);
+      const query = parseListQuery(req.query);
+      try {
+        return { jobs: await recentJobs(pool, TRACER, ownerOf(principal), query) };
+      } catch (err) {
+        throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+      }
+    }),
+  );
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
     traced(TRACER, req, async () => {
