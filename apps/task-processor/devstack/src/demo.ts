@@ -84,19 +84,21 @@ try {
     },
   );
   stopServices = svc.stop;
-  const token = await issuer.issue({ sub: "demo-user", expiresIn: 8 * 3600 });
-  const dashboard = `${statusOrigin}/#token=${token}`;
+  // For the shell example only: the dashboard gets its own token by logging in, and keeps it in memory.
+  const token = await issuer.issue({ sub: issuer.devUser, expiresIn: 8 * 3600 });
+  const dashboard = `${statusOrigin}/`;
   console.log(`
-  gateway  ${gatewayUrl}   POST /v1/jobs
-  status   ${statusOrigin}   GET /v1/jobs/:id, WebSocket /v1/ws, /v1/stats
+  gateway  ${gatewayUrl}   POST /v1/jobs, POST /v1/jobs/:id/replay
+  status   ${statusOrigin}   GET /v1/jobs, GET /v1/jobs/:id, WebSocket /v1/ws, /v1/stats
   worker   http://127.0.0.1:${ports.worker}   /healthz /readyz
   (each service also serves /healthz and /readyz; /metrics only on its internal metrics port:
    ${Object.values(svc.metricsUrls).join("  ")})
 
-Dashboard (the token in the link is valid for 8 hours):
-  ${dashboard}
+Dashboard: ${dashboard}
+  "Log in" signs in through the dev issuer as user "${issuer.devUser}" (approved at once, no password:
+  it stands in for Keycloak's login page).
 
-Try it from a shell:
+Try it from a shell, as the same user (the token is valid for 8 hours):
   curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
        -d '{"type":"wordstats","payload":{"text":"no magic boxes"}}' ${gatewayUrl}/v1/jobs
   with TOKEN=${token}
@@ -104,7 +106,7 @@ Try it from a shell:
 Press Ctrl-C to stop everything.`);
   if (process.env.DEMO_MACHINE_READABLE === "1")
     console.log(
-      `DEMO_READY ${JSON.stringify({ dashboard, gatewayUrl, statusUrl: statusOrigin, workerUrl: `http://127.0.0.1:${ports.worker}`, token })}`,
+      `DEMO_READY ${JSON.stringify({ dashboard, gatewayUrl, statusUrl: statusOrigin, workerUrl: `http://127.0.0.1:${ports.worker}`, token, devUser: issuer.devUser })}`,
     );
 } catch (err) {
   console.error(`demo failed to start: ${(err as Error).message}`);

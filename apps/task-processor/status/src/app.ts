@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
@@ -14,6 +13,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
+import { installDashboard } from "./dashboard.ts";
 import { parseListQuery } from "./jobs-query.ts";
 import { LiveHub } from "./live.ts";
 import { sharedFor } from "./stats.ts";
@@ -22,7 +22,6 @@ export const TRACER = "task-status";
 /** Reading job status: the read scope, or the write scope (who submits may watch). */
 export const READ_SCOPES = ["jobs:read", "jobs:write"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DASHBOARD = new URL("./dashboard.html", import.meta.url);
 
 export interface StatusDeps {
   config: StatusConfig;
@@ -141,22 +140,6 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     }),
   );
 
-  app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
-  app.get("/config.json", async () => ({
-    gatewayUrl: config.GATEWAY_PUBLIC_URL,
-    oidc: config.DASHBOARD_OIDC_CLIENT_ID
-      ? { issuer: config.DASHBOARD_OIDC_ISSUER || config.OIDC_ISSUER, clientId: config.DASHBOARD_OIDC_CLIENT_ID }
-      : null,
-  }));
-  const page = await readFile(DASHBOARD, "utf8");
-  app.get("/", async (_req, reply) =>
-    reply
-      .type("text/html; charset=utf-8")
-      .header(
-        "content-security-policy",
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src *",
-      )
-      .send(page),
-  );
+  await installDashboard(app, config);
   return app;
 }
