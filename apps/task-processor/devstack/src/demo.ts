@@ -34,8 +34,10 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
-// Ctrl-C reaches npm, tsx and this process alike (and tsx relays it once more): act on the first
-// signal and ignore the repeats instead of dying half-way through the clean-up.
+// Ctrl-C reaches npm and this process alike: act on the first signal and ignore any repeat instead
+// of dying half-way through the clean-up. `npm run demo` runs node with tsx as a loader, not the
+// tsx command: that one SIGKILLs its child when the child has not acknowledged a signal within
+// 60 ms, which a busy machine can miss, leaving the clean-up undone.
 let stopping = false;
 const onSignal = () => {
   if (stopping) return;
