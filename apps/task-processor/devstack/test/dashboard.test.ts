@@ -243,6 +243,12 @@ describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", (
     await jobRow(page, id).and(page.locator('[data-status="succeeded"]')).waitFor({ timeout: 10_000 });
     expect(await jobRow(page, id).locator(".type").textContent()).toBe("wordstats");
     await expectTokenNowhere(page, token);
+
+    // Log out forgets the token and what it showed.
+    await page.locator("#logout").click();
+    expect(await page.locator("#jobs tr").count()).toBe(0);
+    expect(await page.locator("#login").isVisible()).toBe(true);
+    expect(await page.locator("#conn").getAttribute("data-state")).toBe("closed");
   });
 
   test("clicking a job shows its detail, kept up to date over the WebSocket", async () => {

@@ -423,7 +423,17 @@
   }
 
   $("login").addEventListener("click", () => login().catch((err) => say(`login failed: ${err.message}`, true)));
-  $("logout").addEventListener("click", () => endSession("logged out (the token is forgotten)", false));
+  // Logging out forgets the jobs shown too (a shared screen); an expiry keeps them, greyed, until the next login.
+  $("logout").addEventListener("click", () => {
+    endSession("logged out", false);
+    jobs.clear();
+    trails.clear();
+    selected = null;
+    $("jobs").replaceChildren();
+    $("dead-letters").replaceChildren();
+    $("dead-letters-empty").hidden = false;
+    $("detail").hidden = true;
+  });
 
   (async () => {
     try {
