@@ -34,8 +34,10 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
-// Ctrl-C reaches npm, tsx and this process alike (and tsx relays it once more): act on the first
-// signal and ignore the repeats instead of dying half-way through the clean-up.
+// Ctrl-C reaches npm and this process alike: act on the first signal and ignore any repeat instead
+// of dying half-way through the clean-up. `npm run demo` runs node with tsx as a loader, not the
+// tsx command: that one SIGKILLs its child when the child has not acknowledged a signal within
+// 60 ms, which a busy machine can miss, leaving the clean-up undone.
 let stopping = false;
 const onSignal = () => {
   if (stopping) return;
@@ -57,6 +59,13 @@ try {
 
   const ports = { status: await portFor(8080), gateway: await portFor(8081), worker: await portFor(8082) };
   const statusOrigin = `http://127.0.0.1:${ports.status}`;
+  const statusOrigins = [statusOrigin, `http://localhost:${ports.status}`];
+  // The dashboard logs in as the realm's public client does (realm-import.yaml): its own pages only.
+  issuer.addClient({
+    clientId: "task-dashboard",
+    redirectUris: statusOrigins.map((o) => `${o}/*`),
+    webOrigins: statusOrigins,
+  });
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const svc = await startServices(
     { natsUrl, databaseUrl, redisUrl, issuer: issuer.issuer, jwksUrl: issuer.jwksUrl },
@@ -67,7 +76,7 @@ try {
         // Quick retries so a `fail` job reaches the dead-letter stream while you watch.
         MAX_DELIVER: process.env.MAX_DELIVER ?? "3",
         BACKOFF_MS: process.env.BACKOFF_MS ?? "500,2000",
-        CORS_ORIGINS: `${statusOrigin},http://localhost:${ports.status}`,
+        CORS_ORIGINS: statusOrigins.join(","),
         GATEWAY_PUBLIC_URL: gatewayUrl,
         DASHBOARD_OIDC_CLIENT_ID: "task-dashboard",
         STATUS_BASE_URL: statusOrigin,
@@ -77,19 +86,21 @@ try {
     },
   );
   stopServices = svc.stop;
-  const token = await issuer.issue({ sub: "demo-user", expiresIn: 8 * 3600 });
-  const dashboard = `${statusOrigin}/#token=${token}`;
+  // For the shell example only: the dashboard gets its own token by logging in, and keeps it in memory.
+  const token = await issuer.issue({ sub: issuer.devUser, expiresIn: 8 * 3600 });
+  const dashboard = `${statusOrigin}/`;
   console.log(`
-  gateway  ${gatewayUrl}   POST /v1/jobs
-  status   ${statusOrigin}   GET /v1/jobs/:id, WebSocket /v1/ws, /v1/stats
+  gateway  ${gatewayUrl}   POST /v1/jobs, POST /v1/jobs/:id/replay
+  status   ${statusOrigin}   GET /v1/jobs, GET /v1/jobs/:id, WebSocket /v1/ws, /v1/stats
   worker   http://127.0.0.1:${ports.worker}   /healthz /readyz
   (each service also serves /healthz and /readyz; /metrics only on its internal metrics port:
    ${Object.values(svc.metricsUrls).join("  ")})
 
-Dashboard (the token in the link is valid for 8 hours):
-  ${dashboard}
+Dashboard: ${dashboard}
+  "Log in" signs in through the dev issuer as user "${issuer.devUser}" (approved at once, no password:
+  it stands in for Keycloak's login page).
 
-Try it from a shell:
+Try it from a shell, as the same user (the token is valid for 8 hours):
   curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
        -d '{"type":"wordstats","payload":{"text":"no magic boxes"}}' ${gatewayUrl}/v1/jobs
   with TOKEN=${token}
@@ -97,7 +108,7 @@ Try it from a shell:
 Press Ctrl-C to stop everything.`);
   if (process.env.DEMO_MACHINE_READABLE === "1")
     console.log(
-      `DEMO_READY ${JSON.stringify({ dashboard, gatewayUrl, statusUrl: statusOrigin, workerUrl: `http://127.0.0.1:${ports.worker}`, token })}`,
+      `DEMO_READY ${JSON.stringify({ dashboard, gatewayUrl, statusUrl: statusOrigin, workerUrl: `http://127.0.0.1:${ports.worker}`, token, devUser: issuer.devUser })}`,
     );
 } catch (err) {
   console.error(`demo failed to start: ${(err as Error).message}`);

@@ -1,9 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+import { allowedOrigin, authorize, exchange, type PendingCode, type PublicClient } from "./auth-code.ts";
 
-// A development-only OpenID issuer: its own keys, a Keycloak-shaped JWKS URL, and a way to sign
-// tokens. It stands in for Keycloak in the demo and the tests; never deploy it.
+// A development-only OpenID issuer: its own keys, Keycloak's URL layout (discovery, JWKS, the
+// authorization and token endpoints of the code flow with PKCE, see auth-code.ts), and a way to
+// sign tokens. It stands in for Keycloak in the demo and the tests; never deploy it.
 
 export interface SigningKey {
   kid: string;
@@ -30,6 +32,10 @@ export interface IssueOptions {
 export interface TokenIssuer {
   issuer: string;
   jwksUrl: string;
+  /** the subject of the tokens the login flow issues */
+  devUser: string;
+  /** Registers (or replaces) a public client that may log in with the authorization code flow. */
+  addClient(client: PublicClient): void;
   issue(opts?: IssueOptions): Promise<string>;
   /** Adds a new current key of `alg` (the previous ones stay published, like Keycloak's rotation). */
   rotate(alg?: "RS256" | "ES256"): Promise<SigningKey>;
@@ -46,90 +52,127 @@ export async function newKey(alg: "RS256" | "ES256"): Promise<SigningKey> {
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
 }
 
-export async function startTokenIssuer(
-  opts: { port?: number; realm?: string; audience?: string } = {},
-): Promise<TokenIssuer> {
+export interface IssuerOptions {
+  port?: number;
+  realm?: string;
+  audience?: string;
+  /** the user the login flow approves at once (there is no login form): the tokens' `sub` */
+  devUser?: string;
+  /** public clients allowed to log in (more with `addClient`) */
+  clients?: PublicClient[];
+  /** lifetime of the tokens the login flow issues (Keycloak's accessTokenLifespan; the realm's is 300) */
+  accessTokenLifespanSec?: number;
+  /** how long an authorization code can be exchanged (Keycloak's accessCodeLifespan, 60 s) */
+  codeLifetimeSec?: number;
+}
+
+export async function startTokenIssuer(opts: IssuerOptions = {}): Promise<TokenIssuer> {
   const realm = opts.realm ?? "ktsw";
   const audience = opts.audience ?? "task-api";
+  const devUser = opts.devUser ?? "dashboard-user";
   const keys: SigningKey[] = [await newKey("RS256"), await newKey("ES256")];
+  const clients = new Map((opts.clients ?? []).map((c) => [c.clientId, c]));
   let fetches = 0;
-  // Authorization codes waiting to be exchanged (the login flow auto-approves: there is one user).
-  const codes = new Map<string, { challenge: string; redirectUri: string; clientId: string }>();
+  // Authorization codes waiting to be exchanged, each at most once.
+  const codes = new Map<string, PendingCode>();
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res
+      .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+      .end(JSON.stringify(body));
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://issuer.invalid");
     const path = url.pathname;
     const oidc = `/realms/${realm}/protocol/openid-connect`;
-    if (path === `${oidc}/auth`) {
-      const q = url.searchParams;
-      const redirectUri = q.get("redirect_uri") ?? "";
-      if (
-        q.get("response_type") !== "code" ||
-        q.get("code_challenge_method") !== "S256" ||
-        !q.get("code_challenge") ||
-        !redirectUri
-      ) {
-        res.statusCode = 400;
-        res.end("authorization code flow with PKCE (S256) only");
+    if (path === `${oidc}/auth` && req.method === "GET") {
+      for (const [code, p] of codes) if (p.expiresAt <= Date.now()) codes.delete(code);
+      const out = authorize(url.searchParams, clients, {
+        issuer,
+        now: Date.now(),
+        codeLifetimeMs: (opts.codeLifetimeSec ?? 60) * 1000,
+        newCode: () => randomBytes(32).toString("base64url"),
+      });
+      if (out.kind === "page") {
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end(out.message);
         return;
       }
-      const code = randomUUID();
-      codes.set(code, { challenge: q.get("code_challenge") ?? "", redirectUri, clientId: q.get("client_id") ?? "" });
-      const back = new URL(redirectUri);
-      back.searchParams.set("code", code);
-      back.searchParams.set("state", q.get("state") ?? "");
-      res.writeHead(302, { location: back.toString() }).end();
+      if (out.issued) codes.set(out.issued.code, out.issued.pending);
+      res.writeHead(302, { location: out.location }).end();
       return;
     }
-    if (path === `${oidc}/token` && req.method === "OPTIONS") {
-      res.writeHead(204, { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" }).end();
-      return;
-    }
-    if (path === `${oidc}/token` && req.method === "POST") {
+    if (path === `${oidc}/token`) {
+      // A browser may read the answer only from a registered web origin (Keycloak's webOrigins).
+      const origin = allowedOrigin(req.headers.origin, clients.values());
+      if (origin) res.setHeader("access-control-allow-origin", origin).setHeader("vary", "origin");
+      if (req.method === "OPTIONS") {
+        res
+          .writeHead(200, {
+            "access-control-allow-methods": "POST, OPTIONS",
+            "access-control-allow-headers": "content-type, authorization",
+            "access-control-max-age": "3600",
+          })
+          .end();
+        return;
+      }
+      if (req.method !== "POST") {
+        json(res, 405, { error: "invalid_request", error_description: "HTTP method not allowed" });
+        return;
+      }
       let body = "";
-      req.on("data", (c) => {
+      req.setEncoding("utf8");
+      req.on("data", (c: string) => {
         body += c;
+        if (body.length > 16_384) req.destroy();
       });
       req.on("end", async () => {
         const form = new URLSearchParams(body);
-        const pending = codes.get(form.get("code") ?? "");
-        codes.delete(form.get("code") ?? "");
-        const verifier = form.get("code_verifier") ?? "";
-        const ok =
-          pending &&
-          form.get("grant_type") === "authorization_code" &&
-          form.get("redirect_uri") === pending.redirectUri &&
-          createHash("sha256").update(verifier).digest("base64url") === pending.challenge;
-        res.setHeader("access-control-allow-origin", "*");
-        res.setHeader("content-type", "application/json");
-        if (!ok) {
-          res.statusCode = 400;
-          res.end(JSON.stringify({ error: "invalid_grant" }));
+        const code = form.get("code") ?? "";
+        const pending = codes.get(code);
+        codes.delete(code);
+        const out = exchange(form, pending, clients, Date.now());
+        if (!out.ok) {
+          json(res, out.status, { error: out.error, error_description: out.description });
           return;
         }
-        const access_token = await this_.issue({ sub: "dashboard-user", claims: { azp: pending.clientId } });
-        res.end(JSON.stringify({ access_token, token_type: "Bearer", expires_in: 300 }));
+        const lifespan = opts.accessTokenLifespanSec ?? 300;
+        // Keycloak puts the realm's default client scopes of the client in `scope`, plus openid if asked.
+        const scope = [
+          ...(out.pending.scope.split(" ").includes("openid") ? ["openid"] : []),
+          "jobs:read",
+          "jobs:write",
+        ].join(" ");
+        const access_token = await self.issue({
+          sub: devUser,
+          scope,
+          expiresIn: lifespan,
+          claims: { azp: out.pending.clientId, typ: "Bearer" },
+        });
+        json(res, 200, { access_token, token_type: "Bearer", expires_in: lifespan, scope, "not-before-policy": 0 });
       });
       return;
     }
-    if (path === `/realms/${realm}/protocol/openid-connect/certs`) {
+    if (path === `${oidc}/certs`) {
       fetches++;
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ keys: keys.map((k) => k.publicJwk) }));
+      json(res, 200, { keys: keys.map((k) => k.publicJwk) });
       return;
     }
     if (path === `/realms/${realm}/.well-known/openid-configuration`) {
-      res.setHeader("content-type", "application/json");
+      // Discovery is public and readable from any origin, as Keycloak serves it.
       res.setHeader("access-control-allow-origin", "*");
-      res.end(
-        JSON.stringify({
-          issuer,
-          jwks_uri: jwksUrl,
-          authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
-          token_endpoint: `${issuer}/protocol/openid-connect/token`,
-          code_challenge_methods_supported: ["S256"],
-          id_token_signing_alg_values_supported: ["RS256", "ES256"],
-        }),
-      );
+      json(res, 200, {
+        issuer,
+        authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+        token_endpoint: `${issuer}/protocol/openid-connect/token`,
+        jwks_uri: jwksUrl,
+        grant_types_supported: ["authorization_code"],
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        code_challenge_methods_supported: ["S256"],
+        token_endpoint_auth_methods_supported: ["none"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256", "ES256"],
+        scopes_supported: ["openid", "basic", "jobs:read", "jobs:write"],
+        authorization_response_iss_parameter_supported: true,
+      });
       return;
     }
     res.statusCode = 404;
@@ -142,9 +185,13 @@ export async function startTokenIssuer(
   const jwksUrl = `${issuer}/protocol/openid-connect/certs`;
   const current = (alg: "RS256" | "ES256") => [...keys].reverse().find((k) => k.alg === alg) as SigningKey;
 
-  const this_: TokenIssuer = {
+  const self: TokenIssuer = {
     issuer,
     jwksUrl,
+    devUser,
+    addClient(client) {
+      clients.set(client.clientId, client);
+    },
     async issue(o = {}) {
       const key = o.key ?? current(o.alg ?? "RS256");
       const now = Math.floor(Date.now() / 1000);
@@ -172,5 +219,5 @@ export async function startTokenIssuer(
         server.close(() => r());
       }),
   };
-  return this_;
+  return self;
 }

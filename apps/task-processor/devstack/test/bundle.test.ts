@@ -103,6 +103,9 @@ describe.skipIf(skipReason)("bundled services as separate processes", () => {
     await expect.poll(status, { timeout: 20_000 }).toBe("succeeded");
     const page = await fetch(`http://127.0.0.1:${st}/`);
     expect(await page.text()).toMatch(/<title>Task processor/);
+    // The page's script and styles ship beside it in the bundle.
+    for (const asset of ["/dashboard/app.js", "/dashboard/style.css"])
+      expect((await fetch(`http://127.0.0.1:${st}${asset}`)).status, asset).toBe(200);
 
     for (const [name, p] of procs) {
       const exited = new Promise<number | null>((r) => p.child.once("exit", (code) => r(code)));

@@ -205,6 +205,34 @@ describe("task-processor manifests", () => {
     );
   });
 
+  test("the realm's dashboard client: public, code flow with PKCE S256 only, back to the status host only", () => {
+    const realm = (byKind("KeycloakRealmImport")[0] as Loose).spec.realm;
+    const client = (realm.clients as Loose[]).find((c) => c.clientId === "task-dashboard") as Loose;
+    expect(client).toMatchObject({
+      publicClient: true,
+      standardFlowEnabled: true,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      redirectUris: [`https://tasks.${settings.SITE_DOMAIN}/`],
+      webOrigins: [`https://tasks.${settings.SITE_DOMAIN}`],
+      attributes: { "pkce.code.challenge.method": "S256" },
+    });
+    const config = byKind("ConfigMap").find((d) => d.metadata.name === "task-processor-config") as Loose;
+    expect(config.data.DASHBOARD_OIDC_CLIENT_ID).toBe(client.clientId);
+  });
+
+  test("the IngressRoute sends submissions and the dashboard's Replay to the gateway", () => {
+    const routes = (byKind("IngressRoute") as Loose[]).flatMap((route) => route.spec.routes as Loose[]);
+    const toGateway = routes.filter((r) => (r.services as Loose[]).some((s) => s.name === "task-gateway"));
+    expect(toGateway).toHaveLength(1);
+    const match = toGateway[0]?.match as string;
+    expect(match).toContain("Method(`POST`)");
+    expect(match).toContain("Path(`/v1/jobs`)");
+    const replay = /PathRegexp\(`([^`]+)`\)/.exec(match)?.[1] as string;
+    expect(new RegExp(replay).test("/v1/jobs/3f1d7a8e-0000-4000-8000-000000000000/replay")).toBe(true);
+    expect(new RegExp(replay).test("/v1/jobs/3f1d7a8e-0000-4000-8000-000000000000")).toBe(false);
+  });
+
   test("each kustomization lists exactly the files beside it", () => {
     for (const dir of ["app", "realm"]) {
       const k = parseAllDocuments(readFileSync(join(tree, dir, "kustomization.yaml"), "utf8"))[0]?.toJS() as {

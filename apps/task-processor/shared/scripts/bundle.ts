@@ -1,11 +1,11 @@
-import { copyFile, cp, mkdir } from "node:fs/promises";
+import { cp, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 // Bundles one service (and the migrate command) into plain ESM JavaScript for the container image:
 // no TypeScript loader, no node_modules at run time. Usage: bundle.ts <gateway|worker|status> <outDir>
-// Layout of <outDir>: dist/main.mjs, dist/migrate.mjs, dist/dashboard.html (status), migrations/*.sql.
+// Layout of <outDir>: dist/main.mjs, dist/migrate.mjs, dist/dashboard/ (status), migrations/*.sql.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const service = process.argv[2];
@@ -39,5 +39,7 @@ await build({
 // db.ts finds its SQL at ../migrations relative to the module, which is now dist/main.mjs.
 await mkdir(join(out, "migrations"), { recursive: true });
 await cp(join(root, "shared/migrations"), join(out, "migrations"), { recursive: true });
-if (service === "status") await copyFile(join(root, "status/src/dashboard.html"), join(out, "dist/dashboard.html"));
+// The dashboard's files, next to the module that serves them (status/src/dashboard.ts).
+if (service === "status")
+  await cp(join(root, "status/src/dashboard"), join(out, "dist/dashboard"), { recursive: true });
 console.log(`bundled ${service} into ${out}`);

@@ -503,3 +503,27 @@ export async function replayState(
   );
   return res.rows[0];
 }
+
+/**
+ * `owner`'s most recent jobs, newest first (at most `limit`), only those in `status` when given.
+ * Served by `jobs_by_submitter_recent` (and its failed-only twin for the dead letters): a walk of
+ * the newest index entries of one owner, never a scan of the table.
+ */
+export async function recentJobs(
+  db: pg.Pool,
+  tracerName: string,
+  owner: string,
+  opts: { limit: number; status?: JobStatus },
+): Promise<JobView[]> {
+  // The status filter is written into the statement only when given, so the planner sees a
+  // `status = …` it can match to the failed-only partial index.
+  const where = opts.status ? "submitted_by = $1 AND status = $3" : "submitted_by = $1";
+  const res = await q<JobRow>(
+    db,
+    tracerName,
+    "SELECT jobs",
+    `SELECT * FROM jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`,
+    opts.status ? [owner, opts.limit, opts.status] : [owner, opts.limit],
+  );
+  return res.rows.map(toView);
+}

@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { findJob, type Pool } from "@ktsw/task-shared/db";
+import { findJob, type Pool, recentJobs } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import { jobCounts } from "@ktsw/task-shared/job-counts";
@@ -15,6 +14,8 @@ import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
+import { installDashboard } from "./dashboard.ts";
+import { parseListQuery } from "./jobs-query.ts";
 import { LiveHub } from "./live.ts";
 import { sharedFor } from "./stats.ts";
 
@@ -22,7 +23,6 @@ export const TRACER = "task-status";
 /** Reading job status: the read scope, or the write scope (who submits may watch). */
 export const READ_SCOPES = ["jobs:read", "jobs:write"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DASHBOARD = new URL("./dashboard.html", import.meta.url);
 
 export interface StatusDeps {
   config: StatusConfig;
@@ -87,6 +87,21 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   app.get("/v1/ws", { websocket: true }, (socket) => hub.attach(socket));
 
+  // The caller's newest jobs (the dashboard's list after a login or a reload), from Postgres:
+  // a list changes with every submission, so it is not cached.
+  app.get("/v1/jobs", (req) =>
+    traced(TRACER, req, async () => {
+      const principal = await verify(req.headers.authorization);
+      requireAnyScope(principal, READ_SCOPES);
+      const query = parseListQuery(req.query);
+      try {
+        return { jobs: await recentJobs(pool, TRACER, ownerOf(principal), query) };
+      } catch (err) {
+        throw unavailable("PostgreSQL", config.RETRY_AFTER_SEC, (err as Error).message);
+      }
+    }),
+  );
+
   app.get<{ Params: { id: string } }>("/v1/jobs/:id", (req, reply) =>
     traced(TRACER, req, async () => {
       const principal = await verify(req.headers.authorization);
@@ -126,22 +141,6 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     }),
   );
 
-  app.get("/favicon.ico", async (_req, reply) => reply.code(204).send());
-  app.get("/config.json", async () => ({
-    gatewayUrl: config.GATEWAY_PUBLIC_URL,
-    oidc: config.DASHBOARD_OIDC_CLIENT_ID
-      ? { issuer: config.DASHBOARD_OIDC_ISSUER || config.OIDC_ISSUER, clientId: config.DASHBOARD_OIDC_CLIENT_ID }
-      : null,
-  }));
-  const page = await readFile(DASHBOARD, "utf8");
-  app.get("/", async (_req, reply) =>
-    reply
-      .type("text/html; charset=utf-8")
-      .header(
-        "content-security-policy",
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src *",
-      )
-      .send(page),
-  );
+  await installDashboard(app, config);
   return app;
 }
