@@ -58,8 +58,8 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
 
 /**
  * A query inside a client span, named like the semantic conventions ask (`db.operation db.table`).
- * `prepared` names a statement each connection parses and plans once (the hot path's batch
- * statements: planning their CTEs every time was a good part of what a job cost PostgreSQL).
+ * Statements stay unnamed, planned for their values each time: named (prepared) hot-path
+ * statements switched to generic plans that halved throughput in `bench:app`.
  */
 export function q<R extends pg.QueryResultRow>(
   db: pg.Pool | pg.PoolClient,
@@ -67,13 +67,12 @@ export function q<R extends pg.QueryResultRow>(
   name: string,
   sql: string,
   params: unknown[] = [],
-  prepared?: string,
 ): Promise<pg.QueryResult<R>> {
   return withSpan(
     tracerName,
     name,
     { "db.system": "postgresql", "db.statement": sql },
-    () => (prepared ? db.query<R>({ name: prepared, text: sql, values: params }) : db.query<R>(sql, params)),
+    () => db.query<R>(sql, params),
     SpanKind.CLIENT,
   );
 }
@@ -193,7 +192,6 @@ export async function recordJobs(
       messages.map((m) => m.submittedAt),
       maxActive,
     ],
-    "ktsw_record_jobs",
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return Promise.all(
@@ -347,7 +345,6 @@ export async function claimJobs(
       messages.map((m) => m.submittedAt),
       leaseMs,
     ],
-    "ktsw_claim_jobs",
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return messages.map((m): Claim => {
@@ -392,7 +389,6 @@ export async function completeJobs(
        updated_at = now()
      FROM input i WHERE jobs.id = i.id AND jobs.status IN ('queued', 'running')`,
     [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))],
-    "ktsw_complete_jobs",
   );
 }
 
