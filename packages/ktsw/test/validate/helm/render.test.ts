@@ -7,10 +7,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadConfig } from "../../../src/config/load.ts";
 import { findTool, missingToolMessage } from "../../../src/tools/find.ts";
 import { get, type Obj } from "../../../src/validate/flux.ts";
 import { renderHelmReleases } from "../../../src/validate/helm/index.ts";
-import { defaultSchemaSources, validateTree } from "../../../src/validate/index.ts";
+import { defaultChartsDir, defaultSchemaSources, validateTree } from "../../../src/validate/index.ts";
 import { indexSources, readSourceTree } from "../../../src/validate/sources.ts";
 import { walkFluxGraph } from "../../../src/validate/walk.ts";
 
@@ -158,5 +159,61 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     expect(messages).toContain(
       'chart probe 1.2.0 of HelmRelease probe/probe, Deployment probe-target/probe-target-probe-probe: image "docker.io/library/nginx:latest" uses the moving tag "latest"',
     );
+  });
+});
+
+const sharedCharts = defaultChartsDir(repo);
+if (helm && !sharedCharts)
+  console.warn("SKIPPING real-tree chart rendering tests: no offline chart repository at ../shared/charts");
+
+/** The real tree (or a scratch copy of it, edited) validated with its charts rendered. */
+async function validateRealTree(edit?: { file: string; from: string; to: string }) {
+  const { config } = await loadConfig(join(repo, "ktsw.yaml"));
+  const root = edit ? mkdtempSync(join(tmpdir(), "ktsw-tree-")) : repo;
+  try {
+    if (edit) {
+      cpSync(join(repo, "kubernetes"), join(root, "kubernetes"), { recursive: true });
+      const text = readFileSync(join(root, edit.file), "utf8");
+      expect(text, `${edit.file} contains ${edit.from}`).toContain(edit.from);
+      writeFileSync(join(root, edit.file), text.replace(edit.from, edit.to));
+    }
+    return await validateTree({
+      root,
+      treeDir: "kubernetes",
+      clusterPath: config?.gitops.path ?? "",
+      k8sVersion: config?.kubernetes.k3sVersion ?? k8sVersion,
+      schemas: {
+        ...defaultSchemaSources(repo, undefined, undefined, config?.kubernetes.k3sVersion),
+        cacheDir: join(root, ".cache"),
+      },
+      chartsDir: sharedCharts as string,
+    });
+  } finally {
+    if (edit) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!helm || !sharedCharts)("the real tree, every chart rendered from ../shared/charts", () => {
+  test("every HelmRelease renders and its objects pass schemas, pins and the Gatekeeper policies", async () => {
+    const report = await validateRealTree();
+    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+    const notes = report.notes.join("\n");
+    expect(notes).toMatch(/charts: 12 of 12 HelmReleases rendered with helm/);
+    expect(notes).toMatch(/policies: \d+ plain objects and [1-9]\d* objects rendered from charts checked/);
+    expect(notes).not.toMatch(/not rendered/);
+  });
+
+  test("a chart workload our own policies deny is an error naming the chart, the object and the constraint", async () => {
+    const file = "kubernetes/security/cert-manager/app/helmrelease.yaml";
+    const report = await validateRealTree({
+      file,
+      from: "startupapicheck:\n      enabled: false",
+      to: "startupapicheck:\n      enabled: true",
+    });
+    const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
+    expect(hits.map((f) => f.message)).toContain(
+      'chart cert-manager v1.21.1 of HelmRelease cert-manager/cert-manager, Job cert-manager/cert-manager-startupapicheck: container "cert-manager-startupapicheck" (spec.template.spec.containers[0]): set resources.limits.cpu [K8sContainerResources container-resources]',
+    );
+    expect(hits.every((f) => f.severity === "error")).toBe(true);
   });
 });
