@@ -88,6 +88,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     root: opts.root,
     kubeVersion: opts.k8sVersion,
     builtinApis: builtinApiVersions(opts.schemas.builtinDir),
+    cacheDir: join(opts.root, ".cache", "ktsw", "helm-renders"),
     ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
   });
   lap("helm");

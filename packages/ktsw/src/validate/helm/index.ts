@@ -6,11 +6,12 @@ import { join, relative } from "node:path";
 import type { Finding } from "../../diagnostics.ts";
 import { requireTool } from "../../tools/find.ts";
 import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
+import { kustomizeCommand } from "../kustomize.ts";
 import { findingAt } from "../sources.ts";
 import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
 import { chartReadsApiVersions, crdApiVersions, isCrd } from "./api-versions.ts";
 import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
-import { helmTemplate } from "./helm-template.ts";
+import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
 import { defaultNamespaces } from "./namespaces.ts";
 import { kustomizePostRenderers, runKustomizePostRenderer, withReleaseMetadata } from "./post-render.ts";
 import {
@@ -22,6 +23,7 @@ import {
   releaseNamespace,
   valuesRefs,
 } from "./release.ts";
+import { cachedRender, renderKey } from "./render-cache.ts";
 
 export interface HelmRenderOptions {
   root: string;
@@ -29,6 +31,8 @@ export interface HelmRenderOptions {
   chartsDir?: string;
   /** The cluster's Kubernetes version, e.g. v1.33.5+k3s1. */
   kubeVersion: string;
+  /** Where rendered charts are kept between runs; none: always render. */
+  cacheDir?: string;
   /** The built-in APIs the cluster serves, as discovery lists them (`group/version[/Kind]`). */
   builtinApis?: readonly string[];
 }
@@ -117,8 +121,8 @@ export async function renderHelmReleases(
     });
   }
   const kubeVersion = /^v?\d+\.\d+\.\d+/.exec(opts.kubeVersion)?.[0] ?? opts.kubeVersion;
-  const render = async (job: Job, apiVersions: readonly string[]) => {
-    const out = await helmTemplate(helm, {
+  const render = (job: Job, apiVersions: readonly string[]) => {
+    const request = {
       release: job.release,
       namespace: job.namespace,
       chartFile: job.chart.file,
@@ -126,7 +130,17 @@ export async function renderHelmReleases(
       apiVersions,
       includeCrds: includesCrds(job.hr.object),
       values: job.values,
-    });
+    };
+    const flux = {
+      postRenderers: get(job.hr.object, "spec", "postRenderers") ?? null,
+      commonMetadata: get(job.hr.object, "spec", "commonMetadata") ?? null,
+      origin: [nameOf(job.hr.object), namespaceOf(job.hr.object)],
+    };
+    const key = renderKey([helm, kustomizeCommand().bin], job.chart.file, { ...request, chartFile: undefined, flux });
+    return cachedRender(opts.cacheDir, key, () => renderOnce(job, request));
+  };
+  const renderOnce = async (job: Job, request: TemplateRequest) => {
+    const out = await helmTemplate(helm, request);
     if (out.error) return out;
     let objects = out.objects;
     for (const step of kustomizePostRenderers(job.hr.object)) {

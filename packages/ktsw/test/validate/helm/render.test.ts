@@ -3,7 +3,7 @@
 // release name and namespace, valuesFrom under values, targetPath, the HelmRelease's own postBuild
 // substitution, postRenderers, commonMetadata, the chart's CRD and API versions, a missing pin.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -54,10 +54,15 @@ async function withEdit<T>(file: string, from: string, to: string, run: () => Pr
   }
 }
 
-async function rendered() {
+async function rendered(cacheDir?: string) {
   const tree = await readSourceTree(work, "kubernetes");
   const walk = await walkFluxGraph(work, "./kubernetes/clusters/test", tree, indexSources(tree.docs));
-  return renderHelmReleases(walk.objects, { root: work, chartsDir: charts, kubeVersion: k8sVersion });
+  return renderHelmReleases(walk.objects, {
+    root: work,
+    chartsDir: charts,
+    kubeVersion: k8sVersion,
+    ...(cacheDir ? { cacheDir } : {}),
+  });
 }
 
 const validate = () =>
@@ -118,6 +123,23 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     const skipped = await withEdit("kubernetes/apps/probe/helmrelease.yaml", "crds: Create", "crds: Skip", rendered);
     expect(find(skipped.objects, "CustomResourceDefinition")).toBeUndefined();
     expect(find(skipped.objects, "Widget")).toBeUndefined();
+  });
+
+  test("renders are kept by their inputs: the same inputs read back the same objects, other values render anew", async () => {
+    const cache = join(work, "render-cache");
+    try {
+      const first = await rendered(cache);
+      expect(readdirSync(cache)).toHaveLength(2); // the first pass and the one with the chart's CRD API
+      expect((await rendered(cache)).objects.map((a) => a.object)).toEqual(first.objects.map((a) => a.object));
+      expect(readdirSync(cache)).toHaveLength(2);
+      const other = await withEdit("kubernetes/apps/probe/helmrelease.yaml", "replicas: 3", "replicas: 4", () =>
+        rendered(cache),
+      );
+      expect(get(find(other.objects, "Deployment"), "spec", "replicas")).toBe(4);
+      expect(readdirSync(cache)).toHaveLength(4);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   test("a pin the cache cannot satisfy is an error at the HelmRelease's version, naming the versions it has", async () => {
