@@ -25,7 +25,12 @@ export function crdApiVersions(objects: readonly Obj[]): string[] {
   return [...out].sort();
 }
 
-/** Whether a packaged chart's templates ask for API versions (then its output depends on them). */
+/**
+ * Whether a packaged chart's templates may ask for API versions (then its output depends on them).
+ * A subchart packaged inside (charts/*.tgz) is compressed twice and cannot be read here: it counts
+ * as asking.
+ */
 export function chartReadsApiVersions(chartFile: string): boolean {
-  return gunzipSync(readFileSync(chartFile)).includes("APIVersions");
+  const tar = gunzipSync(readFileSync(chartFile));
+  return tar.includes("APIVersions") || tar.includes(".tgz\0");
 }
