@@ -5,7 +5,13 @@ import { type LoadResult, loadConfig } from "../config/load.ts";
 import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
 import { checkRepositorySops } from "../secrets/repository.ts";
 import { ensureBuiltinSchemas } from "../validate/builtin-schemas.ts";
-import { defaultSchemaSources, PUBLIC_CRD_CATALOG, type TreeReport, validateTree } from "../validate/index.ts";
+import {
+  defaultChartsDir,
+  defaultSchemaSources,
+  PUBLIC_CRD_CATALOG,
+  type TreeReport,
+  validateTree,
+} from "../validate/index.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 
 export interface ValidateOptions {
@@ -14,6 +20,8 @@ export interface ValidateOptions {
   k8sSchemas?: string;
   tree: string;
   policies: boolean;
+  /** The chart cache folder (a Helm repository: index.yaml + .tgz). */
+  charts?: string;
 }
 
 /** The test-report view: one line per Flux Kustomization, then every finding. */
@@ -78,6 +86,7 @@ export async function runValidate(
       k8sVersion: config.kubernetes.k3sVersion,
       schemas,
       policies: vopts.policies,
+      ...chartsOption(root, vopts.charts),
     });
   } catch (err) {
     process.stderr.write(`ktsw validate: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -98,6 +107,11 @@ export async function runValidate(
   return hasErrors(report.findings) ? exitCodes.findings : exitCodes.ok;
 }
 
+function chartsOption(root: string, charts?: string): { chartsDir?: string } {
+  const dir = defaultChartsDir(root, charts);
+  return dir ? { chartsDir: dir } : {};
+}
+
 /** The tree options `validate` and `check` share, declared once so both verbs read them the same way. */
 export function withTreeOptions(command: Command): Command {
   return command
@@ -107,6 +121,10 @@ export function withTreeOptions(command: Command): Command {
     )
     .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
     .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")
+    .option(
+      "--charts <dir>",
+      "chart cache the HelmReleases render from: a Helm repository folder (index.yaml + .tgz) (default: ../shared/charts beside the repository if present)",
+    )
     .option("--no-policies", "skip the Gatekeeper policy check");
 }
 
@@ -115,7 +133,7 @@ export function registerValidate(program: Command): void {
     program
       .command("validate")
       .description(
-        "validate ktsw.yaml, then the whole GitOps tree offline: YAML, Flux substitution, JSON schemas, Flux graph, pins, SOPS, policies; every problem as file:line:col path: message",
+        "validate ktsw.yaml, then the whole GitOps tree offline: YAML, Flux substitution, HelmRelease charts rendered, JSON schemas, Flux graph, pins, SOPS, policies; every problem as file:line:col path: message",
       )
       .option("--format <format>", "text or json", "text"),
   ).action(async (vopts: ValidateOptions) => {

@@ -38,6 +38,8 @@ export interface PolicyInput {
   object: unknown;
   /** Optional: position of a field path inside this document, for pointing at the exact field. */
   locate?: (path: readonly PathSegment[]) => { line: number; col: number };
+  /** Where the object comes from when it is not written in `file` (e.g. the chart that renders it). */
+  origin?: string;
 }
 
 export interface CheckPoliciesOptions {
@@ -151,8 +153,9 @@ export function toFinding(result: GatorResult, inputs: readonly PolicyInput[]): 
     : "";
   const constraint = result.constraint?.metadata?.name ?? "unknown";
   return finding(
-    { file: input?.file ?? "", ...at, path: what },
-    `${result.msg} [${result.constraint?.kind ?? "constraint"} ${constraint}]`,
+    // A rendered object's message names it (and its chart); the path would only repeat it.
+    { file: input?.file ?? "", ...at, path: input?.origin ? "" : what },
+    `${input?.origin ? `${input.origin}, ${what}: ` : ""}${result.msg} [${result.constraint?.kind ?? "constraint"} ${constraint}]`,
     `policy.${constraint}`,
     severityOf(result),
   );

@@ -50,6 +50,7 @@ export const tools = [
   { bin: "gator", from: { go: true }, folders: [goBinFolder] },
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
   { bin: "kustomize", from: { go: true }, folders: [goBinFolder] },
+  { bin: "helm", from: { go: true }, folders: [goBinFolder] },
   {
     bin: "kubectl",
     from: {

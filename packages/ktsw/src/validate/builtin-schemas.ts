@@ -7,7 +7,7 @@
 // registry client, no URL download) and keeps only the folder for the cluster's minor version in
 // .cache/ktsw/, so later runs are offline. `--k8s-schemas <dir>` points at an existing copy instead.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -83,4 +83,29 @@ export function ensureBuiltinSchemas(dir: string, k8sVersion: string): void {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The built-in APIs a cluster of this version serves by default (GA versions), as
+ * `group/version/Kind`, from the schemas' definitions: Helm's own list has only `group/version`,
+ * but a cluster's discovery (what helm-controller sees) has both forms, and charts test for either.
+ */
+export function builtinApiVersions(builtinDir: string): string[] {
+  const file = join(builtinDir, "_definitions.json");
+  if (!existsSync(file)) return [];
+  const defs = (JSON.parse(readFileSync(file, "utf8")) as { $defs?: Record<string, unknown> }).$defs ?? {};
+  const out = new Set<string>();
+  for (const def of Object.values(defs)) {
+    const gvks = (def as { "x-kubernetes-group-version-kind"?: { group: string; version: string; kind: string }[] })[
+      "x-kubernetes-group-version-kind"
+    ];
+    for (const { group, version, kind } of gvks ?? []) {
+      if (!/^v\d+$/.test(version) || kind.endsWith("List") || kind === "WatchEvent" || kind === "DeleteOptions")
+        continue;
+      const gv = group ? `${group}/${version}` : version;
+      out.add(gv);
+      out.add(`${gv}/${kind}`);
+    }
+  }
+  return [...out].sort();
 }

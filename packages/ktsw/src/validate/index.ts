@@ -1,9 +1,10 @@
 // `ktsw validate` for the GitOps tree: parse -> build & substitute (Flux graph) -> schemas -> graph
 // references -> pins -> secrets -> policies. Pure orchestration; every check lives in its own file.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Finding } from "../diagnostics.ts";
-import { ensureBuiltinSchemas } from "./builtin-schemas.ts";
+import { builtinApiVersions, ensureBuiltinSchemas } from "./builtin-schemas.ts";
+import { crdSchemas } from "./crd-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
 import { checkDecryption } from "./decryption.ts";
 import { arr, get, nameOf, str } from "./flux.ts";
@@ -17,6 +18,7 @@ import {
   checkValuesFrom,
 } from "./graph-checks.ts";
 import { checkSchemaHeaders } from "./headers.ts";
+import { renderHelmReleases } from "./helm/index.ts";
 import { checkPins, imagePinSummary } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
 import { checkSchemas } from "./schema-check.ts";
@@ -40,6 +42,8 @@ export interface TreeValidateOptions {
   gitops?: GitopsSettings;
   /** Run Gatekeeper policies when the policy module exists (default true). */
   policies?: boolean;
+  /** The chart cache HelmReleases render from (a Helm repository folder); none: charts not rendered. */
+  chartsDir?: string;
 }
 
 export interface KustomizationLine {
@@ -80,15 +84,31 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
   lap("build+substitute");
   const objects = walk.objects;
-  const treeKinds = new Map(
-    [...constraintSchemas(objects)].map(([kind, schema]) => [`${CONSTRAINTS_GROUP}/${kind}`, schema]),
-  );
+  const helm = await renderHelmReleases(objects, {
+    root: opts.root,
+    kubeVersion: opts.k8sVersion,
+    builtinApis: builtinApiVersions(opts.schemas.builtinDir),
+    cacheDir: join(opts.root, ".cache", "ktsw", "helm-renders"),
+    ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
+  });
+  lap("helm");
+  // What the cluster gets: the plain manifests and what the charts render. Checks about Git itself
+  // (SOPS files, the Flux graph, schema headers) stay on the plain manifests.
+  const applied = [...objects, ...helm.objects];
+  const treeKinds = new Map<string, object>([
+    ...crdSchemas(applied.map((a) => a.object)),
+    ...[...constraintSchemas(objects)].map(([kind, schema]): [string, object] => [
+      `${CONSTRAINTS_GROUP}/${kind}`,
+      schema,
+    ]),
+  ]);
   const store = new SchemaStore(opts.schemas, treeKinds);
-  const schemaFindings = await checkSchemas(objects, store);
+  const schemaFindings = await checkSchemas(applied, store);
   lap("schemas");
   const findings: Finding[] = [
     ...tree.findings,
     ...walk.findings,
+    ...helm.findings,
     ...[...walk.nodes.values()].flatMap((n) => n.findings),
     ...schemaFindings,
     ...checkDependsOn(walk.nodes),
@@ -98,7 +118,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkExternalSources(walk.nodes, objects),
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),
-    ...checkPins(objects),
+    ...checkPins(applied),
     ...checkSecrets(objects, tree.docs),
     ...checkDecryption(walk.nodes),
     ...(opts.gitops ? checkGitopsEntry(objects, opts.gitops) : []),
@@ -107,12 +127,13 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   lap("graph+pins+secrets");
   const pins = imagePinSummary(objects);
   const notes: string[] = [
+    helm.note,
     `images in plain manifests: ${pins.images}, ${pins.byDigest} pinned by digest, ${pins.images - pins.byDigest} by tag only (digest preferred)`,
   ];
   if (opts.policies !== false) {
     const settings = objects.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "cluster-settings");
     const siteVars = (get(settings?.object, "data") ?? {}) as Record<string, string>;
-    const policy = await runPolicies(opts.root, objects, siteVars);
+    const policy = await runPolicies(opts.root, applied, siteVars);
     findings.push(...policy.findings);
     notes.push(policy.note);
     lap("policies");
@@ -120,7 +141,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   const unique = dedupe(findings);
   // A finding counts against the Kustomization that applies the file it points at.
   const ownerOfFile = new Map<string, string>();
-  for (const a of objects) if (a.source && !ownerOfFile.has(a.source.file)) ownerOfFile.set(a.source.file, a.owner);
+  for (const a of applied) if (a.source && !ownerOfFile.has(a.source.file)) ownerOfFile.set(a.source.file, a.owner);
   // A Kustomization's own findings (its path, build, substitution) count against it, not its parent.
   const ownFindings = new Map<Finding, string>();
   for (const n of walk.nodes.values()) for (const f of n.findings) ownFindings.set(f, n.id);
@@ -234,6 +255,16 @@ export function defaultSchemaSources(
     cacheDir: join(root, ".cache", "ktsw", "crd-schemas"),
     validatorCacheDir: join(root, ".cache", "ktsw", "validators"),
   };
+}
+
+/**
+ * The chart cache: the given folder, else the offline Helm repository CI keeps beside the
+ * repository (../shared/charts) when it is there; undefined when there is none.
+ */
+export function defaultChartsDir(root: string, charts?: string): string | undefined {
+  if (charts) return resolve(root, charts);
+  const offline = join(root, "..", "shared", "charts");
+  return existsSync(join(offline, "index.yaml")) ? offline : undefined;
 }
 
 export const PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main";

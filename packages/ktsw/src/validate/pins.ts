@@ -3,7 +3,7 @@
 // and `latest` never counts as a pin.
 import type { Finding } from "../diagnostics.ts";
 import { get, groupOf, nameOf, type Obj, str } from "./flux.ts";
-import { findingAt } from "./sources.ts";
+import { findingFor } from "./rendered.ts";
 import type { AppliedObject } from "./walk.ts";
 
 const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -54,7 +54,7 @@ export function checkPins(objects: readonly AppliedObject[]): Finding[] {
   const out: Finding[] = [];
   for (const a of objects) {
     const o = a.object;
-    const report = (path: (string | number)[], message: string) => out.push(findingAt(a.source, path, message, "pins"));
+    const report = (path: (string | number)[], message: string) => out.push(findingFor(a, path, message, "pins"));
     if (o.kind === "HelmRelease" && groupOf(o) === "helm.toolkit.fluxcd.io" && get(o, "spec", "chart") !== undefined) {
       const version = str(o, "spec", "chart", "spec", "version");
       if (!version)

@@ -1,11 +1,11 @@
 // Runs the Gatekeeper policies (packages/ktsw/src/policy, Gatekeeper's own engine via gator) on the
-// plain objects the tree defines. Helm charts are not rendered (their charts are not in Git and
-// validate works offline), so workloads inside HelmReleases are not policy-checked here: the
-// admission webhook in the cluster covers them. The policy module is loaded only if present.
+// objects the tree applies: its plain manifests and the objects its HelmReleases' charts render, in
+// one gator run (so data.inventory sees both). The policy module is loaded only if present.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Finding } from "../diagnostics.ts";
 import { groupOf } from "./flux.ts";
+import { chartLabel } from "./rendered.ts";
 import type { AppliedObject } from "./walk.ts";
 
 const POLICY_MODULE = new URL("../policy/check.ts", import.meta.url);
@@ -35,7 +35,6 @@ export async function runPolicies(
   objects: readonly AppliedObject[],
   siteVars: Record<string, string>,
 ): Promise<PolicyOutcome> {
-  const charts = objects.filter((a) => a.object.kind === "HelmRelease").length;
   if (!existsSync(fileURLToPath(POLICY_MODULE)))
     return { ran: false, findings: [], checked: 0, note: "policies: skipped (no policy module)" };
   const targets = policyTargets(objects);
@@ -43,6 +42,11 @@ export async function runPolicies(
   const { locate } = await import("../config/locate.ts");
   const inputs = targets.map((a) => {
     const src = a.source as NonNullable<AppliedObject["source"]>;
+    if (a.chart) {
+      // A chart's object has no place in the repository: the finding points at its HelmRelease.
+      const at = locate(src.doc, src.lines, ["spec", "chart"], true);
+      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: chartLabel(a.chart) };
+    }
     return {
       file: src.file,
       line: src.line,
@@ -52,10 +56,11 @@ export async function runPolicies(
     };
   });
   const findings = await mod.checkPolicies(inputs, { root, siteVars });
+  const rendered = targets.filter((a) => a.chart).length;
   return {
     ran: true,
     findings,
     checked: inputs.length,
-    note: `policies: ${inputs.length} plain objects checked with Gatekeeper's engine; ${charts} HelmRelease charts not rendered (charts are not available offline), their workloads are checked at admission`,
+    note: `policies: ${inputs.length - rendered} plain objects and ${rendered} objects rendered from charts checked with Gatekeeper's engine`,
   };
 }

@@ -2,8 +2,8 @@
 import type { Finding } from "../diagnostics.ts";
 import { ALLOWED_WITHOUT_SCHEMA } from "./allowed-kinds.ts";
 import { groupOf, nameOf, type Obj, str } from "./flux.ts";
+import { findingFor } from "./rendered.ts";
 import { describeErrors, type SchemaStore } from "./schemas.ts";
-import { findingAt } from "./sources.ts";
 import type { AppliedObject } from "./walk.ts";
 
 /** At most this many schema problems per object: the first ones are the ones to fix. */
@@ -16,7 +16,7 @@ export async function checkSchemas(objects: readonly AppliedObject[], store: Sch
     const apiVersion = str(o, "apiVersion");
     const kind = str(o, "kind");
     const report = (path: (string | number)[], message: string, atKey = false) =>
-      out.push(findingAt(a.source, path, message, "schema", { pointAtKey: atKey }));
+      out.push(findingFor(a, path, message, "schema", { pointAtKey: atKey }));
     if (!apiVersion || !kind) {
       report([], "object without apiVersion or kind");
       continue;

@@ -72,7 +72,7 @@ export class SchemaStore {
 
   constructor(
     private readonly sources: SchemaSources,
-    /** Schemas of kinds defined inside the tree (Gatekeeper constraints), by `apiGroup/kind`. */
+    /** Schemas of kinds defined inside the tree: CRDs by `group/version/kind`, Gatekeeper constraints by `group/kind`. */
     private readonly treeKinds: ReadonlyMap<string, object> = new Map(),
   ) {}
 
@@ -87,7 +87,8 @@ export class SchemaStore {
 
   private async load(apiVersion: string, kind: string): Promise<SchemaLookup> {
     const { group, version } = splitApiVersion(apiVersion);
-    const fromTree = this.treeKinds.get(`${group}/${kind}`);
+    // A CRD the tree (or a chart of it) installs is the schema the cluster will use: before the catalog.
+    const fromTree = this.treeKinds.get(`${group}/${version}/${kind}`) ?? this.treeKinds.get(`${group}/${kind}`);
     if (fromTree) return { found: true, validate: this.ajv.compile(fromTree), source: "the tree" };
     if (isBuiltinGroup(group)) {
       const file = join(this.sources.builtinDir, builtinSchemaFile(group, version, kind));

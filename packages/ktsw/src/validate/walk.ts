@@ -20,6 +20,15 @@ export interface AppliedObject {
   /** The Flux Kustomization (`namespace/name`) that applies it; "" for the cluster folder itself. */
   owner: string;
   source?: SourceDoc;
+  /** Set on objects rendered from a HelmRelease's chart; `source` is then the HelmRelease. */
+  chart?: RenderedFrom;
+}
+
+export interface RenderedFrom {
+  /** `namespace/name` of the HelmRelease. */
+  release: string;
+  chart: string;
+  version: string;
 }
 
 export interface KsNode {

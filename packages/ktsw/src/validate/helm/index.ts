@@ -1,0 +1,242 @@
+// Renders every HelmRelease of the tree offline, the way helm-controller would, so its objects go
+// through the same checks as plain manifests. Charts come from a local Helm repository (the chart
+// cache); the real Helm engine renders them; Flux's post-renderers and metadata are applied after.
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Finding } from "../../diagnostics.ts";
+import { requireTool } from "../../tools/find.ts";
+import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
+import { kustomizeCommand } from "../kustomize.ts";
+import { findingAt } from "../sources.ts";
+import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
+import { chartReadsApiVersions, crdApiVersions, isCrd } from "./api-versions.ts";
+import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
+import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
+import { defaultNamespaces } from "./namespaces.ts";
+import { kustomizePostRenderers, runKustomizePostRenderer, withReleaseMetadata } from "./post-render.ts";
+import {
+  chartRef,
+  composeValues,
+  includesCrds,
+  type ResolvedValuesRef,
+  releaseName,
+  releaseNamespace,
+  valuesRefs,
+} from "./release.ts";
+import { cachedRender, renderKey } from "./render-cache.ts";
+
+export interface HelmRenderOptions {
+  root: string;
+  /** The chart cache (a Helm repository folder); undefined when there is none. */
+  chartsDir?: string;
+  /** The cluster's Kubernetes version, e.g. v1.33.5+k3s1. */
+  kubeVersion: string;
+  /** Where rendered charts are kept between runs; none: always render. */
+  cacheDir?: string;
+  /** The built-in APIs the cluster serves, as discovery lists them (`group/version[/Kind]`). */
+  builtinApis?: readonly string[];
+}
+
+export interface HelmRenderResult {
+  objects: AppliedObject[];
+  findings: Finding[];
+  note: string;
+}
+
+interface Job {
+  hr: AppliedObject;
+  chart: CachedChart;
+  release: string;
+  namespace: string;
+  values: Record<string, unknown>;
+}
+
+const isHelmRelease = (o: Obj) => o.kind === "HelmRelease" && groupOf(o) === "helm.toolkit.fluxcd.io";
+
+export async function renderHelmReleases(
+  applied: readonly AppliedObject[],
+  opts: HelmRenderOptions,
+): Promise<HelmRenderResult> {
+  const releases = applied.filter((a) => isHelmRelease(a.object));
+  const findings: Finding[] = [];
+  if (releases.length === 0) return { objects: [], findings, note: "charts: no HelmRelease in the tree" };
+  if (!opts.chartsDir) {
+    for (const hr of releases)
+      findings.push(
+        findingAt(
+          hr.source,
+          ["spec", "chart"],
+          `${what(hr.object)}: not rendered, no chart cache (pass --charts <dir>)`,
+          "helm.chart-cache",
+          {
+            severity: "warning",
+            pointAtKey: true,
+          },
+        ),
+      );
+    return { objects: [], findings, note: `charts: ${releases.length} HelmReleases not rendered (no chart cache)` };
+  }
+  const cacheName = relative(opts.root, opts.chartsDir) || opts.chartsDir;
+  if (!existsSync(join(opts.chartsDir, "index.yaml")))
+    throw new Error(`the chart cache ${cacheName} is not a Helm repository (no index.yaml)`);
+  const index = readChartIndex(opts.chartsDir);
+  const helm = requireTool("helm");
+  const jobs: Job[] = [];
+  for (const hr of releases) {
+    const ref = chartRef(hr.object);
+    if (ref.kind !== "HelmRepository") {
+      findings.push(
+        findingAt(
+          hr.source,
+          ["spec"],
+          `${what(hr.object)}: not rendered (${ref.why} is not resolved offline yet)`,
+          "helm.chart",
+          {
+            severity: "warning",
+            pointAtKey: true,
+          },
+        ),
+      );
+      continue;
+    }
+    const resolved = resolveChart(index, ref.chart, ref.version);
+    if (!resolved.found) {
+      const have = resolved.available.length ? `versions there: ${resolved.available.join(", ")}` : "no version of it";
+      findings.push(
+        findingAt(
+          hr.source,
+          ["spec", "chart", "spec", "version"],
+          `${what(hr.object)}: chart ${ref.chart} ${ref.version} is not in the chart cache ${cacheName} (${have})`,
+          "helm.chart-version",
+        ),
+      );
+      continue;
+    }
+    jobs.push({
+      hr,
+      chart: resolved.chart,
+      release: releaseName(hr.object),
+      namespace: releaseNamespace(hr.object),
+      values: composeValues(valuesFromTree(hr.object, applied), (get(hr.object, "spec", "values") ?? {}) as Obj),
+    });
+  }
+  const kubeVersion = /^v?\d+\.\d+\.\d+/.exec(opts.kubeVersion)?.[0] ?? opts.kubeVersion;
+  const render = (job: Job, apiVersions: readonly string[]) => {
+    const request = {
+      release: job.release,
+      namespace: job.namespace,
+      chartFile: job.chart.file,
+      kubeVersion: kubeVersion.startsWith("v") ? kubeVersion : `v${kubeVersion}`,
+      apiVersions,
+      includeCrds: includesCrds(job.hr.object),
+      values: job.values,
+    };
+    const flux = {
+      postRenderers: get(job.hr.object, "spec", "postRenderers") ?? null,
+      commonMetadata: get(job.hr.object, "spec", "commonMetadata") ?? null,
+      origin: [nameOf(job.hr.object), namespaceOf(job.hr.object)],
+    };
+    const key = renderKey([helm, kustomizeCommand().bin], job.chart.file, { ...request, chartFile: undefined, flux });
+    return cachedRender(opts.cacheDir, key, () => renderOnce(job, request));
+  };
+  const renderOnce = async (job: Job, request: TemplateRequest) => {
+    const out = await helmTemplate(helm, request);
+    if (out.error) return out;
+    let objects = out.objects;
+    for (const step of kustomizePostRenderers(job.hr.object)) {
+      const next = await runKustomizePostRenderer(objects, step);
+      if (next.error) return { objects: [], error: `postRenderers: ${next.error}` };
+      objects = next.objects;
+    }
+    return { objects: withReleaseMetadata(objects, job.hr.object) };
+  };
+  // First with the API versions of the plain tree; then, when the charts add CRDs, once more for the
+  // charts whose templates ask (a cluster running the whole tree advertises all of them).
+  const builtin = opts.builtinApis ?? [];
+  const plainApis = [...builtin, ...crdApiVersions(applied.map((a) => a.object))];
+  let results = await inParallel(jobs, (job) => render(job, plainApis));
+  const allApis = [
+    ...builtin,
+    ...crdApiVersions([...applied.map((a) => a.object), ...results.flatMap((r) => r.objects)]),
+  ];
+  if (allApis.length > plainApis.length) {
+    results = await inParallel(jobs, (job, i) =>
+      chartReadsApiVersions(job.chart.file)
+        ? render(job, allApis)
+        : Promise.resolve(results[i] as (typeof results)[number]),
+    );
+  }
+  const crds = [...applied.map((a) => a.object), ...results.flatMap((r) => r.objects)].filter(isCrd);
+  const objects: AppliedObject[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const r = results[i] as (typeof results)[number];
+    const chart = {
+      release: `${namespaceOf(job.hr.object)}/${nameOf(job.hr.object)}`,
+      chart: job.chart.name,
+      version: job.chart.version,
+    };
+    if (r.error) {
+      findings.push(
+        findingAt(
+          job.hr.source,
+          ["spec", "chart"],
+          `${what(job.hr.object)}: chart ${chart.chart} ${chart.version} does not render: ${r.error}`,
+          "helm.render",
+          {
+            pointAtKey: true,
+          },
+        ),
+      );
+      continue;
+    }
+    for (const object of defaultNamespaces(r.objects, job.namespace, crds))
+      objects.push({ object, owner: job.hr.owner, ...(job.hr.source ? { source: job.hr.source } : {}), chart });
+  }
+  return {
+    objects,
+    findings,
+    note: `charts: ${jobs.length - findings.filter((f) => f.rule === "helm.render").length} of ${releases.length} HelmReleases rendered with helm from ${cacheName} (${objects.length} objects), checked like plain manifests`,
+  };
+}
+
+function what(hr: Obj): string {
+  return `HelmRelease ${namespaceOf(hr) ?? "default"}/${nameOf(hr)}`;
+}
+
+/**
+ * valuesFrom, read from the tree's ConfigMaps and Secrets in the HelmRelease's namespace. A Secret's
+ * value that is not in Git (SOPS-encrypted, or made at run time, e.g. by cert-manager) is a
+ * placeholder: rendering needs a value, its content is checked where it is made.
+ */
+function valuesFromTree(hr: Obj, applied: readonly AppliedObject[]): ResolvedValuesRef[] {
+  const ns = namespaceOf(hr) ?? "default";
+  return valuesRefs(hr).flatMap((ref) => {
+    const found = applied.find(
+      (a) => a.object.kind === ref.kind && nameOf(a.object) === ref.name && (namespaceOf(a.object) ?? ns) === ns,
+    )?.object;
+    const target = ref.targetPath ? { targetPath: ref.targetPath } : {};
+    let text: string | undefined;
+    if (found && ref.kind === "ConfigMap") text = str(found, "data", ref.valuesKey);
+    if (found && ref.kind === "Secret" && get(found, "sops") === undefined) {
+      const plain = str(found, "stringData", ref.valuesKey);
+      const data = str(found, "data", ref.valuesKey);
+      text = plain ?? (data !== undefined ? Buffer.from(data, "base64").toString("utf8") : undefined);
+    }
+    if (text !== undefined) return [{ text, ...target }];
+    if (ref.kind === "Secret" && ref.targetPath && !ref.optional) return [{ text: SECRET_PLACEHOLDER, ...target }];
+    return [];
+  });
+}
+
+async function inParallel<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>, limit = 4): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
