@@ -56,6 +56,8 @@ export interface FaultProxy {
   via(url: string): string;
   /** Applies `plan` to every chunk from now on (CLEAN_WIRE heals the network). */
   setPlan(plan: FaultPlan): void;
+  /** Resets every open connection at once, as a flapping link or a flushed NAT table does. */
+  resetAll(): void;
   /** Sends new connections to `port`; connections already open stay with the old one. */
   repoint(port: number): void;
   counts(): FaultCounts;
@@ -67,13 +69,8 @@ export async function startFaultProxy(targetPort: number, random: () => number =
   let target = targetPort;
   let plan = CLEAN_WIRE;
   const counts: FaultCounts = { connections: 0, chunks: 0, stalls: 0, resets: 0 };
-  const open = new Set<Socket>();
-
-  const track = (s: Socket) => {
-    open.add(s);
-    s.once("close", () => open.delete(s));
-    return s;
-  };
+  /** how to reset each open connection (client and upstream together) */
+  const open = new Set<() => void>();
 
   /** Carries `from`'s bytes to `to` under the current plan, in order; a reset fate resets both. */
   const carry = (from: Socket, to: Socket, resetBoth: () => void) => {
@@ -98,11 +95,12 @@ export async function startFaultProxy(targetPort: number, random: () => number =
 
   const server = createServer({ allowHalfOpen: true }, (client) => {
     counts.connections++;
-    track(client);
-    const upstream = track(createConnection({ host: "127.0.0.1", port: target, allowHalfOpen: true }));
+    const upstream = createConnection({ host: "127.0.0.1", port: target, allowHalfOpen: true });
     const resetBoth = () => {
       for (const s of [client, upstream]) if (!s.destroyed) s.resetAndDestroy();
     };
+    open.add(resetBoth);
+    client.once("close", () => open.delete(resetBoth));
     carry(client, upstream, resetBoth);
     carry(upstream, client, resetBoth);
     // Either side failing (refused, reset, gone) resets the other: what its peer would see.
@@ -129,12 +127,18 @@ export async function startFaultProxy(targetPort: number, random: () => number =
     setPlan: (p) => {
       plan = p;
     },
+    resetAll: () => {
+      for (const reset of open) {
+        counts.resets++;
+        reset();
+      }
+    },
     repoint: (p) => {
       target = p;
     },
     counts: () => ({ ...counts }),
     close: async () => {
-      for (const s of open) s.destroy();
+      for (const reset of open) reset();
       await new Promise((r) => server.close(r));
     },
   };

@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { requireTool } from "@ktsw/cli/tools";
 
 // Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
@@ -275,11 +276,12 @@ export async function startPostgres(port?: number, settings: PostgresSettings = 
 }
 
 /**
- * A streaming replica of `primary`, as CNPG makes one: a base backup of the running primary with
- * `-R` (standby.signal plus primary_conninfo), then a hot standby that follows its WAL.
+ * A streaming replica of the primary at `primary.port`, as CNPG makes one: a base backup of the
+ * running primary with `-R` (standby.signal plus primary_conninfo naming that port), then a hot
+ * standby that follows its WAL. The port may be a proxy's, to put a network between the two.
  */
 export async function startPostgresReplica(
-  primary: RunningServer,
+  primary: { port: number },
   settings: PostgresSettings = {},
 ): Promise<RunningServer> {
   return servePostgres("postgres-replica", undefined, settings, (data) =>
@@ -290,7 +292,17 @@ export async function startPostgresReplica(
   );
 }
 
-/** Promotes a standby to primary and waits until it accepts writes (what CNPG does at failover). */
-export function promotePostgres(replica: RunningServer): void {
-  runPostgresTool("pg_ctl", ["promote", "-D", dataDirOf(replica), "-w", "-t", "60"]);
+/**
+ * Promotes a standby to primary and resolves once it accepts writes (what CNPG does at failover).
+ * Asynchronous: whatever else runs in this process (a fault proxy, a client) keeps running meanwhile.
+ */
+export async function promotePostgres(replica: RunningServer): Promise<void> {
+  const [bin, argv] = wrap(
+    join(postgresBinDir(), "pg_ctl"),
+    ["promote", "-D", dataDirOf(replica), "-w", "-t", "60"],
+    POSTGRES_USER,
+  );
+  await promisify(execFile)(bin, argv).catch((err: { stderr?: string }) => {
+    throw new Error(`pg_ctl promote failed: ${err.stderr ?? err}`);
+  });
 }

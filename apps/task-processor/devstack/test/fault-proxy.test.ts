@@ -120,6 +120,24 @@ describe("startFaultProxy", () => {
     expect((await roundTrip(await connect(proxy.port), "again")).got).toBe("again");
   });
 
+  test("resetAll resets every open connection, and the proxy keeps accepting", async () => {
+    const { port } = await echo();
+    const proxy = await proxyTo(port);
+    const sockets = [await connect(proxy.port), await connect(proxy.port)];
+    // Both connections carry bytes end to end (read without the iterator, which would close them).
+    await Promise.all(
+      sockets.map((s) => {
+        s.write("up");
+        return once(s, "data");
+      }),
+    );
+    const errors = sockets.map((s) => new Promise<Error>((r) => s.once("error", r)));
+    proxy.resetAll();
+    for (const err of await Promise.all(errors)) expect(err.message).toMatch(/ECONNRESET/);
+    expect(proxy.counts().resets).toBe(2);
+    expect((await roundTrip(await connect(proxy.port), "again")).got).toBe("again");
+  });
+
   test("repoint sends new connections to the new port", async () => {
     const first = await echo();
     const proxy = await proxyTo(first.port);

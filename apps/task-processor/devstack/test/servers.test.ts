@@ -66,7 +66,7 @@ describe.skipIf(skipReason)("devstack servers", () => {
         )
         .toBe(1);
       await expect(onReplica.query("INSERT INTO t VALUES (2)")).rejects.toThrow(/read-only/);
-      promotePostgres(replica);
+      await promotePostgres(replica);
       await onReplica.query("INSERT INTO t VALUES (2)");
       expect((await onReplica.query("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(2);
     } finally {
