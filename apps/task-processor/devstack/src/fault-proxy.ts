@@ -72,9 +72,25 @@ export async function startFaultProxy(targetPort: number, random: () => number =
   /** how to reset each open connection (client and upstream together) */
   const open = new Set<() => void>();
 
-  /** Carries `from`'s bytes to `to` under the current plan, in order; a reset fate resets both. */
+  /**
+   * Carries `from`'s bytes to `to` under the current plan; a reset fate resets both. One queue per
+   * direction, drained strictly in order by one timer: timers set at different moments can fire out
+   * of order on a busy loop, and a byte stream delivered out of order is a corrupt one.
+   */
   const carry = (from: Socket, to: Socket, resetBoth: () => void) => {
+    const queue: { chunk: Buffer; at: number }[] = [];
     let lastAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const drain = () => {
+      timer = undefined;
+      for (let head = queue[0]; head && head.at <= Date.now(); head = queue[0]) {
+        queue.shift();
+        if (!to.destroyed) to.write(head.chunk);
+      }
+      if (queue[0]) timer = setTimeout(drain, queue[0].at - Date.now());
+      else if (ended && !to.destroyed) to.end();
+    };
     from.on("data", (chunk: Buffer) => {
       counts.chunks++;
       const fate = fateOf(plan, random);
@@ -84,18 +100,22 @@ export async function startFaultProxy(targetPort: number, random: () => number =
         return;
       }
       if (fate.stalled) counts.stalls++;
-      const now = Date.now();
-      lastAt = departureAt(lastAt, now, fate.delayMs);
-      if (lastAt <= now) to.write(chunk);
-      else setTimeout(() => to.writable && to.write(chunk), lastAt - now);
+      lastAt = departureAt(lastAt, Date.now(), fate.delayMs);
+      queue.push({ chunk, at: lastAt });
+      if (!timer) drain();
     });
-    // A half-close travels behind the data already scheduled.
-    from.once("end", () => setTimeout(() => to.end(), Math.max(0, lastAt - Date.now())));
+    // A half-close travels behind the data already queued.
+    from.once("end", () => {
+      ended = true;
+      if (!timer) drain();
+    });
   };
 
-  const server = createServer({ allowHalfOpen: true }, (client) => {
+  // No Nagle on either leg: the proxy forwards what its peers sent when they sent it (PostgreSQL and
+  // NATS clients turn it off themselves), or small writes wait for delayed ACKs, 40 ms a time.
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     counts.connections++;
-    const upstream = createConnection({ host: "127.0.0.1", port: target, allowHalfOpen: true });
+    const upstream = createConnection({ host: "127.0.0.1", port: target, allowHalfOpen: true, noDelay: true });
     const resetBoth = () => {
       for (const s of [client, upstream]) if (!s.destroyed) s.resetAndDestroy();
     };

@@ -213,14 +213,16 @@ const LAB_POSTGRES_SETTINGS: PostgresSettings = {
 const POSTGRES_USER = "postgres";
 const dataDirOf = (server: RunningServer) => join(server.dir, "data");
 
-/** Runs one of PostgreSQL's own programs (initdb, pg_basebackup, pg_ctl) as the postgres user; throws its stderr. */
-function runPostgresTool(tool: string, args: string[]): void {
+/**
+ * Runs one of PostgreSQL's own programs (initdb, pg_basebackup, pg_ctl) as the postgres user; throws
+ * its stderr. Asynchronous: what else runs in this process (a fault proxy the program talks
+ * through, a client) keeps running meanwhile.
+ */
+async function runPostgresTool(tool: string, args: string[]): Promise<void> {
   const [bin, argv] = wrap(join(postgresBinDir(), tool), args, POSTGRES_USER);
-  try {
-    execFileSync(bin, argv, { stdio: "pipe" });
-  } catch (err) {
-    throw new Error(`${tool} failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
-  }
+  await promisify(execFile)(bin, argv).catch((err: { stderr?: string }) => {
+    throw new Error(`${tool} failed: ${err.stderr ?? err}`);
+  });
 }
 
 /** A PostgreSQL server on `port` whose data directory `create(data)` makes (initdb, or a base backup). */
@@ -228,7 +230,7 @@ async function servePostgres(
   name: string,
   port: number | undefined,
   settings: PostgresSettings,
-  create: (data: string) => void,
+  create: (data: string) => Promise<void>,
 ): Promise<RunningServer> {
   const bin = postgresBinDir();
   const p = port ?? (await freePort());
@@ -238,7 +240,7 @@ async function servePostgres(
   try {
     await mkdir(sock);
     if (isRoot()) execFileSync("chown", [POSTGRES_USER, sock]);
-    create(data);
+    await create(data);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -292,17 +294,7 @@ export async function startPostgresReplica(
   );
 }
 
-/**
- * Promotes a standby to primary and resolves once it accepts writes (what CNPG does at failover).
- * Asynchronous: whatever else runs in this process (a fault proxy, a client) keeps running meanwhile.
- */
+/** Promotes a standby to primary and resolves once it accepts writes (what CNPG does at failover). */
 export async function promotePostgres(replica: RunningServer): Promise<void> {
-  const [bin, argv] = wrap(
-    join(postgresBinDir(), "pg_ctl"),
-    ["promote", "-D", dataDirOf(replica), "-w", "-t", "60"],
-    POSTGRES_USER,
-  );
-  await promisify(execFile)(bin, argv).catch((err: { stderr?: string }) => {
-    throw new Error(`pg_ctl promote failed: ${err.stderr ?? err}`);
-  });
+  await runPostgresTool("pg_ctl", ["promote", "-D", dataDirOf(replica), "-w", "-t", "60"]);
 }

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { CLEAN_WIRE, departureAt, type FaultProxy, fateOf, startFaultProxy } from "../src/fault-proxy.ts";
 
 // The fault proxy: its pure decisions (what happens to a chunk, when it may leave), then the real
@@ -103,6 +103,26 @@ describe("startFaultProxy", () => {
     const { got, ms } = await roundTrip(s, "abcdef");
     expect(got).toBe("abcdef");
     expect(ms).toBeGreaterThanOrEqual(190);
+  });
+
+  test("under jitter, hundreds of separate writes arrive whole and in order", async () => {
+    const { port } = await echo();
+    const proxy = await proxyTo(port);
+    proxy.setPlan({ ...CLEAN_WIRE, latencyMs: [0, 15], stallChance: 0.05, stallMs: [5, 30] });
+    const s = await connect(proxy.port);
+    const sent = Array.from({ length: 400 }, (_, i) => `${i};`).join("");
+    let got = "";
+    s.on("data", (b: Buffer) => {
+      got += b.toString();
+    });
+    for (const piece of sent.split(/(?<=;)/)) {
+      s.write(piece);
+      // Each write its own chunk, arriving while earlier ones still wait.
+      await new Promise((r) => setImmediate(r));
+    }
+    await vi.waitFor(() => expect(got.length).toBe(sent.length), { timeout: 20_000 });
+    expect(got).toBe(sent);
+    expect(proxy.counts().chunks).toBeGreaterThan(100);
   });
 
   test("a reset reaches the client as ECONNRESET, and healing lets new connections through", async () => {
