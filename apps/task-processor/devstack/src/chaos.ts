@@ -212,7 +212,11 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Submits one job until the gateway accepts it, retrying 503s and lost connections with the same key. */
+/**
+ * Submits one job until the gateway accepts it, retrying with the same key: 503s and lost
+ * connections at once, 429s (too many of this caller's jobs queued, as when the workers wait out a
+ * failover) after the Retry-After the gateway names, as a polite client would.
+ */
 async function submitUntilAccepted(
   gatewayUrl: string,
   token: () => Promise<string>,
@@ -231,11 +235,12 @@ async function submitUntilAccepted(
       body,
     }).catch(() => undefined);
     if (res?.status === 202) return ((await res.json()) as { id: string }).id;
-    if (res && res.status !== 503) throw new Error(`gateway answered ${res.status}: ${await res.text()}`);
-    saw(res ? "gateway 503s (retried)" : "submissions cut off (retried)");
+    if (res && res.status !== 503 && res.status !== 429)
+      throw new Error(`gateway answered ${res.status}: ${await res.text()}`);
+    saw(res ? `gateway ${res.status}s (retried)` : "submissions cut off (retried)");
     await res?.body?.cancel();
     if (Date.now() > deadline) return undefined;
-    await sleep(100);
+    await sleep(res?.status === 429 ? Number(res.headers.get("retry-after") ?? 1) * 1_000 : 100);
   }
 }
 
