@@ -87,6 +87,8 @@ export interface FaultTarget {
   violated(what: string): void;
   /** Counts something the fault did or the services answered. */
   saw(what: string, n?: number): void;
+  /** workers whose circuit breaker is open now, as their logs last said */
+  openBreakers(): number;
 }
 
 export interface Experiment {
@@ -325,12 +327,16 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
     await migrate(pool);
     const env = serviceEnv(topology.urls, { env: settings.env, logLevel: "info" });
     const successes = new Map<string, number>();
+    const openBreakers = new Set<unknown>();
     const onWorkerLine = (l: Record<string, unknown>) => {
       if (l.msg === "job succeeded" && typeof l.job_id === "string")
         successes.set(l.job_id, (successes.get(l.job_id) ?? 0) + 1);
-      else if (typeof l.msg === "string" && /^circuit breaker (open|closed)/.test(l.msg))
-        saw(`worker ${l.msg.split(":")[0]}`);
-      else if (l.msg === "infrastructure error; delivery handed back") saw("worker infrastructure errors (retried)");
+      else if (typeof l.msg === "string" && /^circuit breaker (open|closed)/.test(l.msg)) {
+        const state = l.msg.split(":")[0] as string;
+        saw(`worker ${state}`);
+        if (state.endsWith("open")) openBreakers.add(l.service);
+        else openBreakers.delete(l.service);
+      } else if (l.msg === "infrastructure error; delivery handed back") saw("worker infrastructure errors (retried)");
     };
     const start = async (
       name: string,
@@ -369,6 +375,7 @@ export async function runExperiment(exp: Experiment, settings: ChaosSettings): P
         if (violationCount++ < MAX_VIOLATIONS_KEPT) violations.push(what);
       },
       saw,
+      openBreakers: () => openBreakers.size,
     };
     let next = 0;
     const submitDeadline = Date.now() + settings.settleMs + settings.outageMs;

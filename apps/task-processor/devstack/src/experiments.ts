@@ -113,8 +113,12 @@ export const EXPERIMENTS: Experiment[] = [
       await sleep(LINK_DOWN_MS);
       postgres.setPlan(BAD_NETWORK);
       await sleep(t.settings.outageMs / 2);
-      for (const p of [nats, postgres]) {
-        p.setPlan(CLEAN_WIRE);
+      for (const p of both) p.setPlan(CLEAN_WIRE);
+      // Healed means the breakers are closed again, however long the last one's doubled delay is.
+      const until = Date.now() + t.settings.settleMs;
+      while (t.openBreakers() > 0 && Date.now() < until) await sleep(100);
+      if (t.openBreakers() > 0) t.violated(`${t.openBreakers()} worker breaker(s) still open after the network healed`);
+      for (const p of both) {
         const { stalls, resets } = p.counts();
         t.saw(`stalled chunks (${p === nats ? "NATS" : "PostgreSQL"})`, stalls);
         t.saw(`connection resets (${p === nats ? "NATS" : "PostgreSQL"})`, resets);
