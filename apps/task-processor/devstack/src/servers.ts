@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { requireTool } from "@ktsw/cli/tools";
 
 // Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
@@ -198,27 +199,53 @@ export async function startRedis(port?: number): Promise<RunningServer> {
   );
 }
 
-export async function startPostgres(port?: number): Promise<RunningServer> {
+/** `-c` settings of a PostgreSQL server, over the lab's defaults. */
+export type PostgresSettings = Record<string, string>;
+
+// Durability off: these are throw-away servers for tests and the demo, speed matters more.
+const LAB_POSTGRES_SETTINGS: PostgresSettings = {
+  listen_addresses: "127.0.0.1",
+  fsync: "off",
+  synchronous_commit: "off",
+  full_page_writes: "off",
+};
+
+const POSTGRES_USER = "postgres";
+const dataDirOf = (server: RunningServer) => join(server.dir, "data");
+
+/**
+ * Runs one of PostgreSQL's own programs (initdb, pg_basebackup, pg_ctl) as the postgres user; throws
+ * its stderr. Asynchronous: what else runs in this process (a fault proxy the program talks
+ * through, a client) keeps running meanwhile.
+ */
+async function runPostgresTool(tool: string, args: string[]): Promise<void> {
+  const [bin, argv] = wrap(join(postgresBinDir(), tool), args, POSTGRES_USER);
+  await promisify(execFile)(bin, argv).catch((err: { stderr?: string }) => {
+    throw new Error(`${tool} failed: ${err.stderr ?? err}`);
+  });
+}
+
+/** A PostgreSQL server on `port` whose data directory `create(data)` makes (initdb, or a base backup). */
+async function servePostgres(
+  name: string,
+  port: number | undefined,
+  settings: PostgresSettings,
+  create: (data: string) => Promise<void>,
+): Promise<RunningServer> {
   const bin = postgresBinDir();
   const p = port ?? (await freePort());
-  const user = "postgres";
-  const dir = await tempDir("pg", user);
+  const dir = await tempDir("pg", POSTGRES_USER);
   const data = join(dir, "data");
   const sock = join(dir, "sock");
-  await mkdir(sock);
-  if (isRoot()) execFileSync("chown", [user, sock]);
-  const [ib, ia] = wrap(
-    join(bin, "initdb"),
-    ["-D", data, "-U", "app", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
-    user,
-  );
   try {
-    execFileSync(ib, ia, { stdio: "pipe" });
+    await mkdir(sock);
+    if (isRoot()) execFileSync("chown", [POSTGRES_USER, sock]);
+    await create(data);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+    throw err;
   }
-  // Durability off: these are throw-away servers for tests and the demo, speed matters more.
+  const all = { ...LAB_POSTGRES_SETTINGS, ...settings };
   const args = [
     "-D",
     data,
@@ -226,20 +253,13 @@ export async function startPostgres(port?: number): Promise<RunningServer> {
     String(p),
     "-k",
     sock,
-    "-c",
-    "listen_addresses=127.0.0.1",
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
+    ...Object.entries(all).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
   ];
   const pgIsReady = join(bin, "pg_isready");
   // SIGINT is postgres' "fast" shutdown: roll back clients, exit cleanly.
   return serve(
-    { name: "postgres", port: p, url: `postgres://app@127.0.0.1:${p}/postgres`, dir, stopSignal: "SIGINT" },
-    () => launch("postgres", join(bin, "postgres"), args, user),
+    { name, port: p, url: `postgres://app@127.0.0.1:${p}/postgres`, dir, stopSignal: "SIGINT" },
+    () => launch(name, join(bin, "postgres"), args, POSTGRES_USER),
     async () => {
       try {
         execFileSync(pgIsReady, ["-h", "127.0.0.1", "-p", String(p), "-q"]);
@@ -249,4 +269,32 @@ export async function startPostgres(port?: number): Promise<RunningServer> {
       }
     },
   );
+}
+
+export async function startPostgres(port?: number, settings: PostgresSettings = {}): Promise<RunningServer> {
+  return servePostgres("postgres", port, settings, (data) =>
+    runPostgresTool("initdb", ["-D", data, "-U", "app", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]),
+  );
+}
+
+/**
+ * A streaming replica of the primary at `primary.port`, as CNPG makes one: a base backup of the
+ * running primary with `-R` (standby.signal plus primary_conninfo naming that port), then a hot
+ * standby that follows its WAL. The port may be a proxy's, to put a network between the two.
+ */
+export async function startPostgresReplica(
+  primary: { port: number },
+  settings: PostgresSettings = {},
+): Promise<RunningServer> {
+  return servePostgres("postgres-replica", undefined, settings, (data) =>
+    runPostgresTool("pg_basebackup", [
+      ...["-h", "127.0.0.1", "-p", String(primary.port), "-U", "app", "-D", data],
+      ...["-R", "-X", "stream", "-c", "fast", "--no-sync"],
+    ]),
+  );
+}
+
+/** Promotes a standby to primary and resolves once it accepts writes (what CNPG does at failover). */
+export async function promotePostgres(replica: RunningServer): Promise<void> {
+  await runPostgresTool("pg_ctl", ["promote", "-D", dataDirOf(replica), "-w", "-t", "60"]);
 }

@@ -9,7 +9,7 @@ import { workerService } from "@ktsw/task-worker/service";
 import type { Worker } from "@ktsw/task-worker/worker";
 import type { FastifyInstance } from "fastify";
 import type { DestinationStream } from "pino";
-import { type RunningServer, startNats, startPostgres, startRedis } from "./servers.ts";
+import { type PostgresSettings, type RunningServer, startNats, startPostgres, startRedis } from "./servers.ts";
 import { startTokenIssuer, type TokenIssuer } from "./token-issuer.ts";
 
 // The whole system on one machine: real servers (servers.ts), a dev token issuer, and the three
@@ -23,7 +23,10 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
-export async function startInfra(ports: { nats?: number; postgres?: number; redis?: number } = {}): Promise<Infra> {
+export async function startInfra(
+  ports: { nats?: number; postgres?: number; redis?: number } = {},
+  opts: { postgresSettings?: PostgresSettings } = {},
+): Promise<Infra> {
   const started: { stop(): Promise<void> }[] = [];
   try {
     const track = <T extends { stop(): Promise<void> }>(s: T): T => {
@@ -32,7 +35,7 @@ export async function startInfra(ports: { nats?: number; postgres?: number; redi
     };
     const [nats, postgres, redis, issuer] = await Promise.all([
       startNats(ports.nats).then(track),
-      startPostgres(ports.postgres).then(track),
+      startPostgres(ports.postgres, opts.postgresSettings).then(track),
       startRedis(ports.redis).then(track),
       startTokenIssuer().then((s) => {
         started.push({ stop: s.close });

@@ -1,6 +1,14 @@
 import { existsSync } from "node:fs";
+import { createPool } from "@ktsw/task-shared/db";
 import { describe, expect, test } from "vitest";
-import { isListening, startNats, startPostgres, startRedis } from "../src/servers.ts";
+import {
+  isListening,
+  promotePostgres,
+  startNats,
+  startPostgres,
+  startPostgresReplica,
+  startRedis,
+} from "../src/servers.ts";
 import { skipReason } from "../src/testkit.ts";
 
 // The lab's servers start from the installed binaries on free ports and leave nothing behind.
@@ -29,6 +37,40 @@ describe.skipIf(skipReason)("devstack servers", () => {
       expect(user).not.toBe("root");
     } finally {
       await pg.stop();
+    }
+  });
+
+  test("a replica streams the primary's commits and, promoted, takes writes of its own", async () => {
+    const primary = await startPostgres();
+    const cleanup: (() => Promise<unknown>)[] = [() => primary.stop()];
+    try {
+      const replica = await startPostgresReplica(primary);
+      cleanup.push(() => replica.stop());
+      const onPrimary = createPool(primary.url, 1);
+      const onReplica = createPool(replica.url, 1);
+      cleanup.push(
+        () => onPrimary.end(),
+        () => onReplica.end(),
+      );
+      await onPrimary.query("CREATE TABLE t (v int); INSERT INTO t VALUES (1)");
+      await expect
+        .poll(
+          () =>
+            onReplica.query("SELECT count(*)::int AS n FROM t").then(
+              (r) => r.rows[0].n,
+              () => -1,
+            ),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toBe(1);
+      await expect(onReplica.query("INSERT INTO t VALUES (2)")).rejects.toThrow(/read-only/);
+      await promotePostgres(replica);
+      await onReplica.query("INSERT INTO t VALUES (2)");
+      expect((await onReplica.query("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(2);
+    } finally {
+      for (const c of cleanup.reverse()) await c().catch(() => {});
     }
   });
 });
