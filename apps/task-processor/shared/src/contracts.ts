@@ -127,7 +127,7 @@ export const jobView = z.object({
 });
 export type JobView = z.infer<typeof jobView>;
 
-/** A status transition, published on core NATS subject `events.jobs.<id>`. */
+/** A status transition, published on core NATS subject `events.jobs.<id>.<status>`. */
 export const jobEvent = z.object({
   id: z.uuid(),
   type: z.string(),
@@ -144,6 +144,9 @@ export const SUBJECTS = {
   jobsAll: "jobs.>",
   deadLetter: (type: string) => `dlq.jobs.${type}`,
   deadLetterAll: "dlq.jobs.>",
-  event: (id: string) => `events.jobs.${id}`,
+  // The status is in the subject so a listener can take just the transitions it wants
+  // (`events.jobs.*.succeeded`) instead of parsing all three of every job.
+  event: (id: string, status: JobStatus) => `events.jobs.${id}.${status}`,
   eventsAll: "events.jobs.>",
+  eventsWithStatus: (status: JobStatus) => `events.jobs.*.${status}`,
 } as const;

@@ -169,12 +169,18 @@ export async function recordJobs(
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[])
          AS i(id, type, payload, submitted_by, submitted_at)
+     ), active AS (
+       -- Each submitter's active jobs counted once per batch (up to the limit), not once per row.
+       SELECT s.submitted_by,
+              (SELECT count(*) FROM (SELECT 1 FROM jobs
+                                     WHERE jobs.submitted_by = s.submitted_by AND status IN ('queued', 'running')
+                                     LIMIT $6) a) AS n
+       FROM (SELECT DISTINCT submitted_by FROM input) s
      ), inserted AS (
        INSERT INTO jobs (id, type, payload, status, submitted_by, created_at, updated_at)
-       SELECT id, type, payload, 'queued', submitted_by, submitted_at, submitted_at FROM input
-       WHERE (SELECT count(*) FROM (SELECT 1 FROM jobs
-                                    WHERE jobs.submitted_by = input.submitted_by AND status IN ('queued', 'running')
-                                    LIMIT $6) active) < $6
+       SELECT id, type, payload, 'queued', input.submitted_by, submitted_at, submitted_at
+       FROM input JOIN active ON active.submitted_by = input.submitted_by
+       WHERE active.n < $6
        ORDER BY id
        ON CONFLICT (id) DO NOTHING
        RETURNING id

@@ -107,14 +107,14 @@ export async function consumerDepth(jsm: JetStreamManager, stream: string, durab
 }
 
 /**
- * Announces a job's status transition on core NATS (`events.jobs.<id>`), stamped with the time.
+ * Announces a job's status transition on core NATS (`events.jobs.<id>.<status>`), stamped with the time.
  * Status events are a live view only: the database stays the source of truth, so a publish that
  * fails (connection down) is dropped rather than failing the job.
  */
 export function publishJobEvent(nc: NatsConnection, event: Omit<JobEvent, "at">, at = new Date()): void {
   const e: JobEvent = { ...event, at: at.toISOString() };
   try {
-    nc.publish(SUBJECTS.event(e.id), JSON.stringify(e));
+    nc.publish(SUBJECTS.event(e.id, e.status), JSON.stringify(e));
   } catch {
     // live view only; see above
   }

@@ -147,7 +147,7 @@ describe.skipIf(skipReason)("status service", () => {
     own.send({ type: "subscribe", ids: [id] });
     await own.until(() => own.messages.some((m) => m.type === "snapshot"));
     s.svc.nats.nc.publish(
-      SUBJECTS.event(id),
+      SUBJECTS.event(id, "succeeded"),
       JSON.stringify({ id, type: "wordstats", status: "succeeded", attempt: 1, at: new Date().toISOString() }),
     );
     await own.until(() => own.messages.some((m) => m.type === "event"));
