@@ -106,21 +106,27 @@ const ecmp: LabCheck = {
 };
 
 const spread: LabCheck = {
-  name: "30 requests to the VIP from the client are spread over every node",
+  name: "requests to the VIP from the client are spread over every node",
   timeoutMs: 60_000,
   async run(site) {
     const { lab } = site;
-    const answers = await vipAnswers(lab, firstVip(site), 30);
-    const counts = Object.fromEntries(
-      lab.topology.nodes.map((n) => [n.name, answers.filter((a) => a === n.name).length]),
-    );
+    const nodes = lab.topology.nodes.map((n) => n.name).sort();
+    // ECMP hashes each connection's addresses and ports: 30 connections reach every node of a small
+    // site almost always, but not always (one run in a few hundred missed one). Rounds of 30 go on
+    // until every node has answered, up to 10 rounds; a node that never answers is still a failure.
+    const answers: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      answers.push(...(await vipAnswers(lab, firstVip(site), 30)));
+      if (nodes.every((n) => answers.includes(n))) break;
+    }
+    const counts = Object.fromEntries(nodes.map((n) => [n, answers.filter((a) => a === n).length]));
     expectEqual(
       answers.filter((a) => a.startsWith("<")),
       [],
       "requests that got no answer",
     );
-    expectEqual(new Set(answers), new Set(lab.topology.nodes.map((n) => n.name)), "the nodes that answered");
-    return `answers per node: ${JSON.stringify(counts)}`;
+    expectEqual([...new Set(answers)].sort(), nodes, `the nodes that answered (${JSON.stringify(counts)})`);
+    return `${answers.length} requests, answers per node: ${JSON.stringify(counts)}`;
   },
 };
 
