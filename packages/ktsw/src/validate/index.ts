@@ -26,7 +26,7 @@ import { type SchemaSources, SchemaStore } from "./schemas.ts";
 import { checkSecrets } from "./secrets-check.ts";
 import { indexSources, readSourceTree } from "./sources.ts";
 import { CONSTRAINTS_GROUP, constraintSchemas } from "./tree-kinds.ts";
-import { type KsNode, walkFluxGraph } from "./walk.ts";
+import { type AppliedObject, type KsNode, walkFluxGraph } from "./walk.ts";
 
 export interface TreeValidateOptions {
   /** Repository root (the folder holding ktsw.yaml). */
@@ -69,6 +69,40 @@ export interface TreeReport {
   timings: Record<string, number>;
 }
 
+/** What the cluster gets from the tree: the plain manifests after Flux's build and substitution, and what the charts render. */
+export interface AppliedTree {
+  tree: Awaited<ReturnType<typeof readSourceTree>>;
+  walk: Awaited<ReturnType<typeof walkFluxGraph>>;
+  helm: Awaited<ReturnType<typeof renderHelmReleases>>;
+  /** The plain manifests followed by the rendered chart objects. */
+  applied: AppliedObject[];
+}
+
+/**
+ * The one way to turn the tree into the objects Flux would apply: `validate` checks them,
+ * `plan` sizes them, `diff` compares them. `lap` (optional) times each phase.
+ */
+export async function buildAppliedTree(
+  opts: Pick<TreeValidateOptions, "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir">,
+  lap: (phase: string) => void = () => {},
+): Promise<AppliedTree> {
+  ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
+  const tree = await readSourceTree(opts.root, opts.treeDir);
+  const index = indexSources(tree.docs);
+  lap("parse");
+  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
+  lap("build+substitute");
+  const helm = await renderHelmReleases(walk.objects, {
+    root: opts.root,
+    kubeVersion: opts.k8sVersion,
+    builtinApis: builtinApiVersions(opts.schemas.builtinDir),
+    cacheDir: join(opts.root, ".cache", "ktsw", "helm-renders"),
+    ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
+  });
+  lap("helm");
+  return { tree, walk, helm, applied: [...walk.objects, ...helm.objects] };
+}
+
 export async function validateTree(opts: TreeValidateOptions): Promise<TreeReport> {
   const timings: Record<string, number> = {};
   let mark = performance.now();
@@ -77,24 +111,9 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     timings[phase] = Math.round(now - mark);
     mark = now;
   };
-  ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
-  const tree = await readSourceTree(opts.root, opts.treeDir);
-  const index = indexSources(tree.docs);
-  lap("parse");
-  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
-  lap("build+substitute");
+  const { tree, walk, helm, applied } = await buildAppliedTree(opts, lap);
   const objects = walk.objects;
-  const helm = await renderHelmReleases(objects, {
-    root: opts.root,
-    kubeVersion: opts.k8sVersion,
-    builtinApis: builtinApiVersions(opts.schemas.builtinDir),
-    cacheDir: join(opts.root, ".cache", "ktsw", "helm-renders"),
-    ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
-  });
-  lap("helm");
-  // What the cluster gets: the plain manifests and what the charts render. Checks about Git itself
-  // (SOPS files, the Flux graph, schema headers) stay on the plain manifests.
-  const applied = [...objects, ...helm.objects];
+  // Checks about Git itself (SOPS files, the Flux graph, schema headers) stay on the plain manifests.
   const treeKinds = new Map<string, object>([
     ...crdSchemas(applied.map((a) => a.object)),
     ...[...constraintSchemas(objects)].map(([kind, schema]): [string, object] => [
