@@ -1,6 +1,7 @@
 // `ktsw`: validate, render and explain a homelab described by one ktsw.yaml.
 import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.ts";
+import { registerDiff } from "./commands/diff.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerInit } from "./commands/init.ts";
 import { registerLab } from "./commands/lab.ts";
@@ -31,6 +32,7 @@ for (const register of [
   registerValidate,
   registerRender,
   registerPlan,
+  registerDiff,
   registerDoctor,
   registerCheck,
   registerSecrets,

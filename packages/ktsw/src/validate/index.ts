@@ -83,7 +83,10 @@ export interface AppliedTree {
  * `plan` sizes them, `diff` compares them. `lap` (optional) times each phase.
  */
 export async function buildAppliedTree(
-  opts: Pick<TreeValidateOptions, "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir">,
+  opts: Pick<TreeValidateOptions, "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir"> & {
+    /** Where rendered charts are kept (default `.cache/ktsw/helm-renders` under root): `diff` shares one for both sides. */
+    renderCacheDir?: string;
+  },
   lap: (phase: string) => void = () => {},
 ): Promise<AppliedTree> {
   ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
@@ -96,7 +99,7 @@ export async function buildAppliedTree(
     root: opts.root,
     kubeVersion: opts.k8sVersion,
     builtinApis: builtinApiVersions(opts.schemas.builtinDir),
-    cacheDir: join(opts.root, ".cache", "ktsw", "helm-renders"),
+    cacheDir: opts.renderCacheDir ?? join(opts.root, ".cache", "ktsw", "helm-renders"),
     ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
   });
   lap("helm");

@@ -1,0 +1,111 @@
+// The whole site as `ktsw diff` compares it: every file `ktsw render` makes, and every object Flux
+// would apply (plain manifests and rendered charts), each placed in its layer and Flux Kustomization.
+import type { FileMap } from "../render/index.ts";
+import { groupOf, nameOf, namespaceOf, normalizeFluxPath, type Obj } from "../validate/flux.ts";
+import { applyOrder } from "../validate/index.ts";
+import type { AppliedObject, KsNode, RenderedFrom } from "../validate/walk.ts";
+
+/** Where an object sits in the report: its layer, then the Flux Kustomization that applies it. */
+export interface Placement {
+  layer: string;
+  /** `namespace/name` of the Flux Kustomization ("" when nothing applies it). */
+  kustomization: string;
+  /** Its folder in the repository. */
+  path: string;
+  /** How far down the rollout it is applied (after its parent and its dependsOn). */
+  rank: number;
+}
+
+export interface SiteObject {
+  /** Pairs the two sides: the Kustomization that applies it, then group, kind, namespace, name. */
+  key: string;
+  /** `Kind namespace/name` (`Kind name` when cluster-scoped). */
+  label: string;
+  placement: Placement;
+  object: Obj;
+  chart?: RenderedFrom;
+}
+
+export interface Site {
+  /** Repository-relative path → content, as `ktsw render` writes them. */
+  artifacts: FileMap;
+  objects: SiteObject[];
+}
+
+export function objectLabel(o: Obj): string {
+  const ns = namespaceOf(o);
+  return `${String(o.kind ?? "?")} ${ns ? `${ns}/` : ""}${nameOf(o)}`;
+}
+
+/** The layer is the tree's first folder under treeDir (`networking`, `apps`...), as the README's layers map. */
+export function layerOf(path: string, treeDir: string): string {
+  const tree = normalizeFluxPath(treeDir);
+  const inside = path.startsWith(`${tree}/`) ? path.slice(tree.length + 1) : path;
+  return inside.split("/")[0] || "(repository root)";
+}
+
+/** The applied objects of one side, each with its layer and Kustomization. */
+export function siteObjects(
+  applied: readonly AppliedObject[],
+  nodes: Map<string, KsNode>,
+  treeDir: string,
+): Site["objects"] {
+  const rank = applyOrder(nodes);
+  const seen = new Map<string, number>();
+  return applied.map((a) => {
+    const node = nodes.get(a.owner);
+    const path = node?.path ?? "";
+    const identity = [a.owner, groupOf(a.object), a.object.kind, namespaceOf(a.object) ?? "", nameOf(a.object)].join(
+      "|",
+    );
+    // The same object twice under one Kustomization (a tree mistake validate reports) stays two entries.
+    const count = (seen.get(identity) ?? 0) + 1;
+    seen.set(identity, count);
+    return {
+      key: count === 1 ? identity : `${identity}|${count}`,
+      label: objectLabel(a.object),
+      placement: {
+        layer: node ? layerOf(path, treeDir) : "(not applied by a Kustomization)",
+        kustomization: a.owner,
+        path,
+        rank: rank.get(a.owner) ?? 0,
+      },
+      object: a.object,
+      ...(a.chart ? { chart: a.chart } : {}),
+    };
+  });
+}
+
+/** Secrets show only that they changed: a Secret's data, or any SOPS-encrypted object's, is never printed. */
+export function isSecretObject(o: Obj): boolean {
+  return (o.kind === "Secret" && groupOf(o) === "") || o.sops !== undefined;
+}
+
+/** A SOPS-encrypted file: its `sops:` metadata block and `ENC[...]` values. */
+export function isSecretFile(content: string): boolean {
+  return /^sops:\s*$/m.test(content) && content.includes("ENC[");
+}
+
+/** Where a rendered file appears in the report: its folder (one per node, per router, ...). */
+export function artifactGroup(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "." : path.slice(0, slash);
+}
+
+export const chartNote = (c: RenderedFrom) => `chart ${c.chart} ${c.version} of HelmRelease ${c.release}`;
+
+export const describeKustomization = (p: Placement) =>
+  p.kustomization ? `Kustomization ${p.kustomization}` : "applied by no Kustomization";
+
+export const kustomizationPath = (p: Placement) => (p.path ? `./${p.path}` : "");
+
+/** `apiVersion`, `kind`, `metadata` first (as kubectl prints them), every other key sorted at every level. */
+export function canonical(value: unknown, top = true): unknown {
+  if (Array.isArray(value)) return value.map((v) => canonical(v, false));
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value as Obj);
+  const first = top ? ["apiVersion", "kind", "metadata"] : [];
+  const order = (k: string) => (first.includes(k) ? first.indexOf(k) : first.length);
+  entries.sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, canonical(v, false)]));
+}
