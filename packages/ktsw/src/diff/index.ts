@@ -108,15 +108,16 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
   };
   const chartsDir = defaultChartsDir(home, opts.charts);
   if (chartsDir) ctx.chartsDir = chartsDir;
-  const at = (side: string) => (f: Finding) => ({ ...f, message: `${side}: ${f.message}` });
   // The working tree first: its charts are the likeliest to be cached already (validate rendered them).
-  const after = await readSite(home, opts.config, ctx, at("working tree"));
+  const after = await readSite(home, opts.config, ctx, (f) => f);
   const before = await withTempFolder(async (work) => {
     const checkout = await checkoutCommit(top, commit, work);
     const config = join(checkout, configInRepo);
-    return readSite(join(config, ".."), config, ctx, (f) =>
-      at(opts.ref)({ ...f, file: f.file.startsWith(checkout) ? `${opts.ref}:${relative(checkout, f.file)}` : f.file }),
-    );
+    // A problem at the ref is shown the way git names a file there: `ref:path`.
+    return readSite(join(config, ".."), config, ctx, (f) => ({
+      ...f,
+      file: `${opts.ref}:${f.file.startsWith(checkout) ? relative(checkout, f.file) : f.file}`,
+    }));
   });
   return {
     commit,

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { defaultSchemaSources } from "../../src/validate/index.ts";
 
 export const repo = resolve(import.meta.dirname, "../../../..");
-const cli = join(repo, "packages/ktsw/src/cli.ts");
+export const cli = join(repo, "packages/ktsw/src/cli.ts");
 
 export interface CliResult {
   code: number;
