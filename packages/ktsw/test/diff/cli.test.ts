@@ -171,6 +171,14 @@ describe.skipIf(missing)("ktsw diff on a git repository made by the test", () =>
     expect(readdirSync(tmp).filter((f) => f.startsWith("ktsw-diff-"))).toEqual([]);
   });
 
+  test("both sides render into the working tree's chart cache, so the ref's unchanged charts are not rendered again", () => {
+    const cache = join(site, ".cache", "ktsw", "helm-renders");
+    const renders = readdirSync(cache).map((f) => readFileSync(join(cache, f), "utf8"));
+    // The ref's release (3 replicas) was rendered from the temp checkout, yet kept here beside the working tree's (5).
+    expect(renders.some((r) => r.includes('"replicas":3'))).toBe(true);
+    expect(renders.some((r) => r.includes('"replicas":5'))).toBe(true);
+  });
+
   test("Ctrl-C while the ref's side is read: the temp checkout is removed and ktsw stops", async () => {
     const tmp = mkdtempSync(join(work, "tmp-"));
     const child = spawn(
