@@ -22,8 +22,8 @@ const program = new Command("ktsw")
     `
 Exit codes:
   0  everything is fine
-  1  findings: the config or tree has errors, or rendered files are stale
-  2  usage: unknown command, flag or argument
+  1  findings: the config or tree has errors, rendered files are stale, or diff found differences
+  2  usage: unknown command, flag or argument (also a git ref that names no commit)
   3  a prerequisite (tool, root) is missing`,
   );
 

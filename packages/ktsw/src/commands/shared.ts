@@ -6,7 +6,7 @@ import { type Finding, formatFinding, sortFindings } from "../diagnostics.ts";
 /** Exit codes, documented in the README and `ktsw --help`. */
 export const exitCodes = {
   ok: 0,
-  /** The config or the tree has errors, or rendered files are stale. */
+  /** The config or the tree has errors, rendered files are stale, or `diff` found differences. */
   findings: 1,
   /** The command was used wrongly (unknown flag, missing argument). */
   usage: 2,
