@@ -6,6 +6,7 @@ import { formatMarkdown, formatText } from "../diff/format.ts";
 import { BadRef } from "../diff/git-ref.ts";
 import { diffSiteAgainstRef } from "../diff/index.ts";
 import { exitCodes, type GlobalOptions, printFindings } from "./shared.ts";
+import { withBuildOptions } from "./validate.ts";
 
 export interface DiffCommandOptions {
   format: string;
@@ -57,20 +58,15 @@ export async function runDiff(opts: GlobalOptions, ref: string, dopts: DiffComma
 }
 
 export function registerDiff(program: Command): void {
-  program
-    .command("diff")
-    .description(
-      "the whole site at a git ref against the working tree: every file `render` makes and every object Flux would apply (charts rendered), by layer and object; Secrets only say that they changed. Exit 0: no differences, 1: differences",
-    )
-    .argument("<git-ref>", "the commit to compare with (a branch, tag, commit id, HEAD~1...)")
-    .option("--format <format>", "text, or markdown for a pull-request comment", "text")
-    .option(
-      "--charts <dir>",
-      "chart cache the HelmReleases render from (default: ../shared/charts beside the repository if present)",
-    )
-    .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
-    .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")
-    .action(async (ref: string, dopts: DiffCommandOptions) => {
-      process.exitCode = await runDiff(program.opts<GlobalOptions>(), ref, dopts);
-    });
+  withBuildOptions(
+    program
+      .command("diff")
+      .description(
+        "the whole site at a git ref against the working tree: every file `render` makes and every object Flux would apply (charts rendered), by layer and object; Secrets only say that they changed. Exit 0: no differences, 1: differences",
+      )
+      .argument("<git-ref>", "the commit to compare with (a branch, tag, commit id, HEAD~1...)")
+      .option("--format <format>", "text, or markdown for a pull-request comment", "text"),
+  ).action(async (ref: string, dopts: DiffCommandOptions) => {
+    process.exitCode = await runDiff(program.opts<GlobalOptions>(), ref, dopts);
+  });
 }

@@ -112,20 +112,25 @@ function chartsOption(root: string, charts?: string): { chartsDir?: string } {
   return dir ? { chartsDir: dir } : {};
 }
 
-/** The tree options `validate` and `check` share, declared once so both verbs read them the same way. */
-export function withTreeOptions(command: Command): Command {
+/** How the tree is found and its charts rendered: the options every verb that builds the tree takes (`diff` too). */
+export function withBuildOptions(command: Command): Command {
   return command
-    .option(
-      "--schemas <dir-or-url>",
-      "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository if present, else the public catalog)",
-    )
     .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")
     .option("--tree <dir>", "the GitOps tree, relative to the repository", "kubernetes")
     .option(
       "--charts <dir>",
       "chart cache the HelmReleases render from: a Helm repository folder (index.yaml + .tgz) (default: ../shared/charts beside the repository if present)",
-    )
-    .option("--no-policies", "skip the Gatekeeper policy check");
+    );
+}
+
+/** The tree options `validate` and `check` share, declared once so both verbs read them the same way. */
+export function withTreeOptions(command: Command): Command {
+  return withBuildOptions(
+    command.option(
+      "--schemas <dir-or-url>",
+      "CRD schema catalog: a folder, a URL (cached under .cache/ktsw), or 'public' (default: ../shared/schemas/crds beside the repository if present, else the public catalog)",
+    ),
+  ).option("--no-policies", "skip the Gatekeeper policy check");
 }
 
 export function registerValidate(program: Command): void {

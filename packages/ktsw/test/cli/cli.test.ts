@@ -92,7 +92,7 @@ describe("ktsw CLI", () => {
   });
 
   test("every verb has --help and an unknown verb is a usage error", () => {
-    for (const verb of ["init", "validate", "render", "plan", "doctor", "check"]) {
+    for (const verb of ["init", "validate", "render", "plan", "diff", "doctor", "check"]) {
       const r = ktsw([verb, "--help"]);
       expect(r.code, verb).toBe(0);
       expect(r.out).toContain(`Usage: ktsw ${verb}`);
