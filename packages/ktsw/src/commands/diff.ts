@@ -48,12 +48,12 @@ export async function runDiff(opts: GlobalOptions, ref: string, dopts: DiffComma
     return exitCodes.findings;
   }
   const heading = { ref, commit: result.commit.slice(0, 12), seconds: (performance.now() - started) / 1000 };
-  if (dopts.format === "markdown") process.stdout.write(formatMarkdown(result.layers, heading));
+  if (dopts.format === "markdown") process.stdout.write(formatMarkdown(result.diff, heading));
   else {
     for (const note of result.notes) process.stdout.write(`${pc.dim(`· ${note}`)}\n`);
-    process.stdout.write(formatText(result.layers, heading));
+    process.stdout.write(formatText(result.diff, heading));
   }
-  const counts = countChanges(result.layers);
+  const counts = countChanges(result.diff.layers);
   return counts.added + counts.removed + counts.changed > 0 ? exitCodes.findings : exitCodes.ok;
 }
 

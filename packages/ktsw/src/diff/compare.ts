@@ -44,6 +44,19 @@ export interface LayerDiff {
 
 export type Counts = Record<Change, number>;
 
+/** A HelmRelease rendered on one side only: its objects there are left out, not shown as added or removed. */
+export interface Withheld {
+  release: string;
+  /** The side where it did not render. */
+  missingAt: "before" | "after";
+  objects: number;
+}
+
+export interface SiteDiff {
+  layers: LayerDiff[];
+  withheld: Withheld[];
+}
+
 /** The layer of every file `ktsw render` makes: infrastructure comes first, as in the README. */
 export const ARTIFACTS_LAYER = "infrastructure";
 
@@ -117,10 +130,30 @@ function objectLayers(before: readonly SiteObject[], after: readonly SiteObject[
     }));
 }
 
-/** Every difference between the two sites; an empty list when there is none. */
-export function compareSites(before: Site, after: Site): LayerDiff[] {
+/**
+ * A chart that did not render on one side has nothing there to pair with: its objects on the other
+ * side would read as wholly added or removed. They are left out, and said to be.
+ */
+function withheldReleases(before: Site, after: Site): Withheld[] {
+  const count = (site: Site, release: string) => site.objects.filter((o) => o.chart?.release === release).length;
+  const oneSided = (missing: Site, other: Site, missingAt: Withheld["missingAt"]) =>
+    (missing.unrendered ?? [])
+      .filter((release) => !(other.unrendered ?? []).includes(release))
+      .map((release) => ({ release, missingAt, objects: count(other, release) }))
+      .filter((w) => w.objects > 0);
+  return [...oneSided(before, after, "before"), ...oneSided(after, before, "after")];
+}
+
+/** Every difference between the two sites (no layer when there is none), and what could not be compared. */
+export function compareSites(before: Site, after: Site): SiteDiff {
+  const withheld = withheldReleases(before, after);
+  const left = new Set(withheld.map((w) => w.release));
+  const compared = (site: Site) => site.objects.filter((o) => !(o.chart && left.has(o.chart.release)));
   const artifacts = artifactLayer(before.artifacts, after.artifacts);
-  return [...(artifacts ? [artifacts] : []), ...objectLayers(before.objects, after.objects)];
+  return {
+    layers: [...(artifacts ? [artifacts] : []), ...objectLayers(compared(before), compared(after))],
+    withheld,
+  };
 }
 
 export function countChanges(layers: readonly LayerDiff[]): Counts {

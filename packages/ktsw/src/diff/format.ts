@@ -1,7 +1,7 @@
 // How `ktsw diff` prints: a readable terminal report, or Markdown for a pull-request comment
 // (a count table per layer, then one collapsible ```diff block per object). Pure: layers in, text out.
 import pc from "picocolors";
-import { type Change, type Counts, countChanges, type Entry, type LayerDiff } from "./compare.ts";
+import { type Change, type Counts, countChanges, type Entry, type SiteDiff, type Withheld } from "./compare.ts";
 
 export interface DiffHeading {
   /** The git ref the working tree is compared with, as the user typed it. */
@@ -22,6 +22,12 @@ function tally(c: Counts): string {
 
 const entryNote = (e: Entry) => [e.secret ? SECRET_NOTE : "", e.note ?? ""].filter(Boolean).join("; ");
 
+/** Why a chart's objects are not in the report, so an absence is not read as "nothing changed". */
+export function withheldNote(w: Withheld, ref: string): string {
+  const [missing, other] = w.missingAt === "before" ? [ref, "the working tree"] : ["the working tree", ref];
+  return `not compared: HelmRelease ${w.release} did not render at ${missing}, so its ${w.objects} rendered object${w.objects === 1 ? "" : "s"} at ${other} are left out`;
+}
+
 function colourLine(line: string): string {
   if (line.startsWith("+++") || line.startsWith("---")) return pc.bold(line);
   if (line.startsWith("+")) return pc.green(line);
@@ -30,7 +36,7 @@ function colourLine(line: string): string {
   return line;
 }
 
-export function formatText(layers: readonly LayerDiff[], heading: DiffHeading): string {
+export function formatText({ layers, withheld }: SiteDiff, heading: DiffHeading): string {
   const out: string[] = [];
   for (const layer of layers) {
     out.push(pc.bold(`${layer.name}${layer.about ? ` (${layer.about})` : ""}: ${tally(countChanges([layer]))}`));
@@ -43,6 +49,7 @@ export function formatText(layers: readonly LayerDiff[], heading: DiffHeading): 
       }
     }
   }
+  for (const w of withheld) out.push(pc.yellow(`! ${withheldNote(w, heading.ref)}`));
   const counts = countChanges(layers);
   out.push(
     `${counts.added + counts.removed + counts.changed === 0 ? pc.green("✓") : pc.yellow("~")} diff ${heading.ref} (${heading.commit}) → working tree: ${tally(counts)}${layers.length ? ` in ${layers.length} layer${layers.length === 1 ? "" : "s"}` : ""} (${heading.seconds.toFixed(2)} s)`,
@@ -70,9 +77,10 @@ function clip(diff: string): string {
   return `${lines.slice(0, MARKDOWN_LINES_PER_DIFF).join("\n")}\n# … ${lines.length - MARKDOWN_LINES_PER_DIFF} more lines: run ktsw diff locally\n`;
 }
 
-export function formatMarkdown(layers: readonly LayerDiff[], heading: DiffHeading): string {
+export function formatMarkdown({ layers, withheld }: SiteDiff, heading: DiffHeading): string {
   const counts = countChanges(layers);
   const out: string[] = [`### \`ktsw diff ${heading.ref}\` (${heading.commit}) → this change: ${tally(counts)}`, ""];
+  for (const w of withheld) out.push(`> ⚠ ${escapeHtml(withheldNote(w, heading.ref))}`, "");
   if (layers.length === 0)
     return `${out.join("\n")}\nNothing differs: every rendered file and every object is the same.\n`;
   out.push("| layer | added | removed | changed |", "| --- | ---: | ---: | ---: |");
@@ -82,7 +90,7 @@ export function formatMarkdown(layers: readonly LayerDiff[], heading: DiffHeadin
   }
   out.push(`| **total** | **${counts.added}** | **${counts.removed}** | **${counts.changed}** |`, "");
   let size = out.join("\n").length;
-  let withheld = 0;
+  let clipped = 0;
   for (const layer of layers) {
     out.push(`#### ${layer.name}`, "");
     for (const group of layer.groups) {
@@ -93,7 +101,7 @@ export function formatMarkdown(layers: readonly LayerDiff[], heading: DiffHeadin
         const body = e.diff ? fenced(clip(e.diff), "diff") : "";
         const block = body ? `<details><summary>${summary}</summary>\n\n${body}\n\n</details>\n` : `${summary}\n`;
         if (body && size + block.length > MARKDOWN_BUDGET) {
-          withheld++;
+          clipped++;
           out.push(`${summary} (diff withheld: comment size)`, "");
           continue;
         }
@@ -102,9 +110,9 @@ export function formatMarkdown(layers: readonly LayerDiff[], heading: DiffHeadin
       }
     }
   }
-  if (withheld > 0)
+  if (clipped > 0)
     out.push(
-      `${withheld} diff${withheld === 1 ? "" : "s"} withheld to keep the comment short: run \`ktsw diff ${heading.ref}\` locally.`,
+      `${clipped} diff${clipped === 1 ? "" : "s"} withheld to keep the comment short: run \`ktsw diff ${heading.ref}\` locally.`,
       "",
     );
   out.push(`<sub>${heading.seconds.toFixed(1)} s</sub>`, "");

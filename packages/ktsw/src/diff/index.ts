@@ -9,9 +9,9 @@ import { loadConfig } from "../config/load.ts";
 import type { Finding } from "../diagnostics.ts";
 import { renderAll } from "../render/index.ts";
 import { buildAppliedTree, defaultChartsDir, defaultSchemaSources } from "../validate/index.ts";
-import { compareSites, type LayerDiff } from "./compare.ts";
+import { compareSites, type SiteDiff } from "./compare.ts";
 import { checkoutCommit, repositoryTop, resolveCommit } from "./git-ref.ts";
-import { type Site, siteObjects } from "./site.ts";
+import { type Site, siteObjects, unrenderedReleases } from "./site.ts";
 
 export interface SiteDiffOptions {
   /** The working tree's ktsw.yaml. */
@@ -27,7 +27,7 @@ export interface SiteDiffOptions {
 
 export interface SiteDiffResult {
   commit: string;
-  layers: LayerDiff[];
+  diff: SiteDiff;
   /** Problems that leave a side incomplete (invalid ktsw.yaml, a chart that did not render...). */
   findings: Finding[];
   /** True when a side could not be read at all (its ktsw.yaml is invalid). */
@@ -69,7 +69,11 @@ async function readSite(
     ...built.helm.findings,
   ].filter((f) => f.severity === "error" && COMPLETENESS_RULES.has(f.rule));
   return {
-    site: { artifacts: renderAll(config), objects: siteObjects(built.applied, built.walk.nodes, ctx.treeDir) },
+    site: {
+      artifacts: renderAll(config),
+      objects: siteObjects(built.applied, built.walk.nodes, ctx.treeDir),
+      unrendered: unrenderedReleases(built.applied),
+    },
     findings: problems.map(label),
     note: built.helm.note,
   };
@@ -121,7 +125,7 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
   });
   return {
     commit,
-    layers: before.site && after.site ? compareSites(before.site, after.site) : [],
+    diff: before.site && after.site ? compareSites(before.site, after.site) : { layers: [], withheld: [] },
     findings: [...before.findings, ...after.findings],
     incomplete: !before.site || !after.site,
     // The working tree's chart note; what the ref's side could not render is in findings.

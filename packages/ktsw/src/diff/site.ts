@@ -30,6 +30,8 @@ export interface Site {
   /** Repository-relative path → content, as `ktsw render` writes them. */
   artifacts: FileMap;
   objects: SiteObject[];
+  /** HelmReleases (`namespace/name`) of the tree that rendered nothing (no chart in the cache, a failed render). */
+  unrendered?: string[];
 }
 
 export function objectLabel(o: Obj): string {
@@ -74,6 +76,15 @@ export function siteObjects(
       ...(a.chart ? { chart: a.chart } : {}),
     };
   });
+}
+
+/** The tree's HelmReleases of which no rendered object came back: their chart was not found or did not render. */
+export function unrenderedReleases(applied: readonly AppliedObject[]): string[] {
+  const rendered = new Set(applied.flatMap((a) => (a.chart ? [a.chart.release] : [])));
+  return applied
+    .filter((a) => a.object.kind === "HelmRelease" && groupOf(a.object) === "helm.toolkit.fluxcd.io")
+    .map((a) => `${namespaceOf(a.object) ?? "default"}/${nameOf(a.object)}`)
+    .filter((id) => !rendered.has(id));
 }
 
 /** Secrets show only that they changed: a Secret's data, or any SOPS-encrypted object's, is never printed. */

@@ -33,9 +33,9 @@ describe("compareSites", () => {
       kind: "ConfigMap",
       apiVersion: "v1",
     };
-    expect(compareSites(site([placed(a)]), site([placed(b)]))).toEqual([]);
+    expect(compareSites(site([placed(a)]), site([placed(b)]))).toEqual({ layers: [], withheld: [] });
     // Added, it prints as kubectl would: apiVersion, kind, metadata, then the rest, every map sorted.
-    const added = compareSites(site([]), site([placed(b)]))[0]?.groups[0]?.entries[0]?.diff ?? "";
+    const added = compareSites(site([]), site([placed(b)])).layers[0]?.groups[0]?.entries[0]?.diff ?? "";
     expect(added.split("\n").slice(3, -1)).toEqual([
       "+apiVersion: v1",
       "+kind: ConfigMap",
@@ -52,7 +52,7 @@ describe("compareSites", () => {
   });
 
   test("a changed value is a diff of the object's YAML: the changed line with its context", () => {
-    const [layer] = compareSites(site([placed(configMap({ a: "1" }))]), site([placed(configMap({ a: "2" }))]));
+    const [layer] = compareSites(site([placed(configMap({ a: "1" }))]), site([placed(configMap({ a: "2" }))])).layers;
     const entry = layer?.groups[0]?.entries[0];
     expect(entry?.change).toBe("changed");
     expect(entry?.diff).toBe(
@@ -78,16 +78,16 @@ describe("compareSites", () => {
       stringData: { password: v },
     });
     const sops = (v: string): Obj => ({ ...configMap({ token: `ENC[AES256_GCM,data:${v}]` }), sops: { mac: v } });
-    const layers = compareSites(
+    const diff = compareSites(
       site([placed(secret("old-password")), placed(sops("abc"))]),
       site([placed(secret("new-password")), placed(sops("def"))]),
     );
-    const entries = layers[0]?.groups[0]?.entries ?? [];
+    const entries = diff.layers[0]?.groups[0]?.entries ?? [];
     expect(entries.map((e) => [e.change, e.secret, e.diff])).toEqual([
       ["changed", true, ""],
       ["changed", true, ""],
     ]);
-    for (const out of [formatText(layers, heading), formatMarkdown(layers, heading)]) {
+    for (const out of [formatText(diff, heading), formatMarkdown(diff, heading)]) {
       expect(out).toContain("Secret: changed, values not shown");
       for (const value of ["old-password", "new-password", "abc", "def"]) expect(out).not.toContain(value);
     }
@@ -95,7 +95,7 @@ describe("compareSites", () => {
 
   test("a SOPS-encrypted rendered file says it changed and shows nothing of it", () => {
     const file = (v: string) => `data:\n  key: ENC[AES256_GCM,data:${v}]\nsops:\n  mac: ${v}\n`;
-    const layers = compareSites(
+    const { layers } = compareSites(
       site([], { "secrets/x.sops.yaml": file("one") }),
       site([], { "secrets/x.sops.yaml": file("two") }),
     );
@@ -113,7 +113,7 @@ describe("compareSites", () => {
       ],
       { "infrastructure/router/frr.conf": "hostname edge-2\n" },
     );
-    const layers = compareSites(before, after);
+    const { layers } = compareSites(before, after);
     expect(layers.map((l) => l.name)).toEqual(["infrastructure", "networking", "apps"]);
     expect(layers[2]?.groups.map((g) => g.title)).toEqual([
       "Kustomization flux-system/a",
@@ -124,7 +124,7 @@ describe("compareSites", () => {
 
   test("an object moved to another Kustomization is removed from one and added to the other, as Flux prunes and applies it", () => {
     const o = configMap({ a: "1" });
-    const layers = compareSites(
+    const { layers } = compareSites(
       site([placed(o, { kustomization: "flux-system/old" })]),
       site([placed(o, { kustomization: "flux-system/new" })]),
     );
@@ -132,9 +132,37 @@ describe("compareSites", () => {
   });
 });
 
+describe("a chart that rendered on one side only", () => {
+  const chart = { release: "gatekeeper-system/gatekeeper", chart: "gatekeeper", version: "3.23.0" };
+  const rendered = (name: string): SiteObject => ({ ...placed(configMap({}, { name })), chart });
+
+  test("its objects are left out, not shown as added, and the report says so", () => {
+    const before: Site = { ...site([placed(configMap({ a: "1" }))]), unrendered: [chart.release] };
+    const after = site([placed(configMap({ a: "2" })), rendered("one"), rendered("two")]);
+    const diff = compareSites(before, after);
+    expect(diff.withheld).toEqual([{ release: chart.release, missingAt: "before", objects: 2 }]);
+    expect(countChanges(diff.layers)).toEqual({ added: 0, removed: 0, changed: 1 });
+    expect(formatText(diff, heading)).toContain(
+      "! not compared: HelmRelease gatekeeper-system/gatekeeper did not render at main, so its 2 rendered objects at the working tree are left out",
+    );
+    expect(formatMarkdown(diff, heading)).toContain("> ⚠ not compared: HelmRelease gatekeeper-system/gatekeeper");
+  });
+
+  test("a chart that rendered on neither side, or a HelmRelease that is new, is not withheld", () => {
+    const neither = compareSites(
+      { ...site([]), unrendered: [chart.release] },
+      { ...site([]), unrendered: [chart.release] },
+    );
+    expect(neither.withheld).toEqual([]);
+    const added = compareSites(site([]), site([rendered("one")]));
+    expect(added.withheld).toEqual([]);
+    expect(countChanges(added.layers)).toEqual({ added: 1, removed: 0, changed: 0 });
+  });
+});
+
 describe("formatMarkdown", () => {
   test("nothing differs: one line saying so", () => {
-    expect(formatMarkdown([], heading)).toBe(
+    expect(formatMarkdown({ layers: [], withheld: [] }, heading)).toBe(
       "### `ktsw diff main` (0123456789ab) → this change: no differences\n\nNothing differs: every rendered file and every object is the same.\n",
     );
   });
