@@ -79,6 +79,8 @@ async function readSite(
   };
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
 /** Runs `fn` with a temp folder that is removed afterwards, also when the process is interrupted. */
 async function withTempFolder<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "ktsw-diff-"));
@@ -113,7 +115,9 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
   const chartsDir = defaultChartsDir(home, opts.charts);
   if (chartsDir) ctx.chartsDir = chartsDir;
   // The working tree first: its charts are the likeliest to be cached already (validate rendered them).
+  const started = performance.now();
   const after = await readSite(home, opts.config, ctx, (f) => f);
+  const between = performance.now();
   const before = await withTempFolder(async (work) => {
     const checkout = await checkoutCommit(top, commit, work);
     const config = join(checkout, configInRepo);
@@ -129,6 +133,9 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
     findings: [...before.findings, ...after.findings],
     incomplete: !before.site || !after.site,
     // The working tree's chart note; what the ref's side could not render is in findings.
-    notes: [after.note].filter(Boolean),
+    notes: [
+      after.note,
+      `read in ${seconds(between - started)} (working tree) and ${seconds(performance.now() - between)} (${opts.ref}, its unchanged charts from the render cache)`,
+    ].filter(Boolean),
   };
 }
