@@ -9,6 +9,7 @@ import {
   isSecretFile,
   isSecretObject,
   kustomizationPath,
+  producersOf,
   type Site,
   type SiteObject,
 } from "./site.ts";
@@ -44,9 +45,10 @@ export interface LayerDiff {
 
 export type Counts = Record<Change, number>;
 
-/** A HelmRelease rendered on one side only: its objects there are left out, not shown as added or removed. */
+/** A HelmRelease or Kustomization that produced objects on one side only: they are left out, not shown as added or removed. */
 export interface Withheld {
-  release: string;
+  /** `HelmRelease namespace/name` or `Kustomization namespace/name`. */
+  producer: string;
   /** The side where it did not render. */
   missingAt: "before" | "after";
   objects: number;
@@ -131,24 +133,25 @@ function objectLayers(before: readonly SiteObject[], after: readonly SiteObject[
 }
 
 /**
- * A chart that did not render on one side has nothing there to pair with: its objects on the other
- * side would read as wholly added or removed. They are left out, and said to be.
+ * A chart that did not render, or a Kustomization that did not build, on one side has nothing there
+ * to pair with: its objects on the other side would read as wholly added or removed. They are left
+ * out, and said to be.
  */
-function withheldReleases(before: Site, after: Site): Withheld[] {
-  const count = (site: Site, release: string) => site.objects.filter((o) => o.chart?.release === release).length;
+function withheldProducers(before: Site, after: Site): Withheld[] {
+  const count = (site: Site, producer: string) => site.objects.filter((o) => producersOf(o).includes(producer)).length;
   const oneSided = (missing: Site, other: Site, missingAt: Withheld["missingAt"]) =>
-    (missing.unrendered ?? [])
-      .filter((release) => !(other.unrendered ?? []).includes(release))
-      .map((release) => ({ release, missingAt, objects: count(other, release) }))
+    (missing.failed ?? [])
+      .filter((producer) => !(other.failed ?? []).includes(producer))
+      .map((producer) => ({ producer, missingAt, objects: count(other, producer) }))
       .filter((w) => w.objects > 0);
   return [...oneSided(before, after, "before"), ...oneSided(after, before, "after")];
 }
 
 /** Every difference between the two sites (no layer when there is none), and what could not be compared. */
 export function compareSites(before: Site, after: Site): SiteDiff {
-  const withheld = withheldReleases(before, after);
-  const left = new Set(withheld.map((w) => w.release));
-  const compared = (site: Site) => site.objects.filter((o) => !(o.chart && left.has(o.chart.release)));
+  const withheld = withheldProducers(before, after);
+  const left = new Set(withheld.map((w) => w.producer));
+  const compared = (site: Site) => site.objects.filter((o) => !producersOf(o).some((p) => left.has(p)));
   const artifacts = artifactLayer(before.artifacts, after.artifacts);
   return {
     layers: [...(artifacts ? [artifacts] : []), ...objectLayers(compared(before), compared(after))],

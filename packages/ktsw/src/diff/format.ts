@@ -25,7 +25,8 @@ const entryNote = (e: Entry) => [e.secret ? SECRET_NOTE : "", e.note ?? ""].filt
 /** Why a chart's objects are not in the report, so an absence is not read as "nothing changed". */
 export function withheldNote(w: Withheld, ref: string): string {
   const [missing, other] = w.missingAt === "before" ? [ref, "the working tree"] : ["the working tree", ref];
-  return `not compared: HelmRelease ${w.release} did not render at ${missing}, so its ${w.objects} rendered object${w.objects === 1 ? "" : "s"} at ${other} are left out`;
+  const failed = w.producer.startsWith("HelmRelease") ? "did not render" : "did not build";
+  return `not compared: ${w.producer} ${failed} at ${missing}, so its ${w.objects} object${w.objects === 1 ? "" : "s"} at ${other} ${w.objects === 1 ? "is" : "are"} left out`;
 }
 
 function colourLine(line: string): string {

@@ -11,7 +11,7 @@ import { renderAll } from "../render/index.ts";
 import { buildAppliedTree, defaultChartsDir, defaultSchemaSources } from "../validate/index.ts";
 import { compareSites, type SiteDiff } from "./compare.ts";
 import { checkoutCommit, repositoryTop, resolveCommit } from "./git-ref.ts";
-import { type Site, siteObjects, unrenderedReleases } from "./site.ts";
+import { failedProducers, type Site, siteObjects } from "./site.ts";
 
 export interface SiteDiffOptions {
   /** The working tree's ktsw.yaml. */
@@ -72,7 +72,7 @@ async function readSite(
     site: {
       artifacts: renderAll(config),
       objects: siteObjects(built.applied, built.walk.nodes, ctx.treeDir),
-      unrendered: unrenderedReleases(built.applied),
+      failed: failedProducers(built.applied, built.walk.nodes),
     },
     findings: problems.map(label),
     note: built.helm.note,

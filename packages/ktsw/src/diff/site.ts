@@ -30,8 +30,11 @@ export interface Site {
   /** Repository-relative path → content, as `ktsw render` writes them. */
   artifacts: FileMap;
   objects: SiteObject[];
-  /** HelmReleases (`namespace/name`) of the tree that rendered nothing (no chart in the cache, a failed render). */
-  unrendered?: string[];
+  /**
+   * What should have produced objects and did not: `HelmRelease namespace/name` (no chart in the cache, a failed
+   * render) and `Kustomization namespace/name` (its path missing or not building).
+   */
+  failed?: string[];
 }
 
 export function objectLabel(o: Obj): string {
@@ -78,13 +81,23 @@ export function siteObjects(
   });
 }
 
-/** The tree's HelmReleases of which no rendered object came back: their chart was not found or did not render. */
-export function unrenderedReleases(applied: readonly AppliedObject[]): string[] {
+/** Rules of the findings that mean a Kustomization applied nothing. */
+const BUILD_FAILURES = new Set(["flux.build", "flux.path"]);
+
+/** The HelmReleases no rendered object came back from, and the Kustomizations that did not build. */
+export function failedProducers(applied: readonly AppliedObject[], nodes: Map<string, KsNode>): string[] {
   const rendered = new Set(applied.flatMap((a) => (a.chart ? [a.chart.release] : [])));
-  return applied
+  const releases = applied
     .filter((a) => a.object.kind === "HelmRelease" && groupOf(a.object) === "helm.toolkit.fluxcd.io")
     .map((a) => `${namespaceOf(a.object) ?? "default"}/${nameOf(a.object)}`)
     .filter((id) => !rendered.has(id));
+  const unbuilt = [...nodes.values()].filter((n) => n.findings.some((f) => BUILD_FAILURES.has(f.rule)));
+  return [...releases.map((id) => `HelmRelease ${id}`), ...unbuilt.map((n) => `Kustomization ${n.id}`)];
+}
+
+/** What made an object: its Kustomization, and its HelmRelease when a chart rendered it. */
+export function producersOf(o: SiteObject): string[] {
+  return [`Kustomization ${o.placement.kustomization}`, ...(o.chart ? [`HelmRelease ${o.chart.release}`] : [])];
 }
 
 /** Secrets show only that they changed: a Secret's data, or any SOPS-encrypted object's, is never printed. */

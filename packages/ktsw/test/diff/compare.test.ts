@@ -132,27 +132,39 @@ describe("compareSites", () => {
   });
 });
 
-describe("a chart that rendered on one side only", () => {
+describe("a chart that rendered, or a Kustomization that built, on one side only", () => {
   const chart = { release: "gatekeeper-system/gatekeeper", chart: "gatekeeper", version: "3.23.0" };
   const rendered = (name: string): SiteObject => ({ ...placed(configMap({}, { name })), chart });
 
   test("its objects are left out, not shown as added, and the report says so", () => {
-    const before: Site = { ...site([placed(configMap({ a: "1" }))]), unrendered: [chart.release] };
+    const before: Site = { ...site([placed(configMap({ a: "1" }))]), failed: [`HelmRelease ${chart.release}`] };
     const after = site([placed(configMap({ a: "2" })), rendered("one"), rendered("two")]);
     const diff = compareSites(before, after);
-    expect(diff.withheld).toEqual([{ release: chart.release, missingAt: "before", objects: 2 }]);
+    expect(diff.withheld).toEqual([{ producer: `HelmRelease ${chart.release}`, missingAt: "before", objects: 2 }]);
     expect(countChanges(diff.layers)).toEqual({ added: 0, removed: 0, changed: 1 });
     expect(formatText(diff, heading)).toContain(
-      "! not compared: HelmRelease gatekeeper-system/gatekeeper did not render at main, so its 2 rendered objects at the working tree are left out",
+      "! not compared: HelmRelease gatekeeper-system/gatekeeper did not render at main, so its 2 objects at the working tree are left out",
     );
     expect(formatMarkdown(diff, heading)).toContain("> ⚠ not compared: HelmRelease gatekeeper-system/gatekeeper");
   });
 
-  test("a chart that rendered on neither side, or a HelmRelease that is new, is not withheld", () => {
-    const neither = compareSites(
-      { ...site([]), unrendered: [chart.release] },
-      { ...site([]), unrendered: [chart.release] },
+  test("a Kustomization that did not build in the working tree: its objects at the ref are left out, not removed", () => {
+    const diff = compareSites(site([placed(configMap({ a: "1" }))]), {
+      ...site([]),
+      failed: ["Kustomization flux-system/app"],
+    });
+    expect(diff).toEqual({
+      layers: [],
+      withheld: [{ producer: "Kustomization flux-system/app", missingAt: "after", objects: 1 }],
+    });
+    expect(formatText(diff, heading)).toContain(
+      "! not compared: Kustomization flux-system/app did not build at the working tree, so its 1 object at main is left out",
     );
+  });
+
+  test("a chart that rendered on neither side, or a HelmRelease that is new, is not withheld", () => {
+    const failed = [`HelmRelease ${chart.release}`];
+    const neither = compareSites({ ...site([]), failed }, { ...site([]), failed });
     expect(neither.withheld).toEqual([]);
     const added = compareSites(site([]), site([rendered("one")]));
     expect(added.withheld).toEqual([]);
