@@ -113,7 +113,9 @@ describe.skipIf(missing)("ktsw diff on a git repository made by the test", () =>
   });
 
   test("a ktsw.yaml change shows in the rendered router, VM and cloud-init files, infrastructure first", () => {
-    expect(text.stdout.split("\n")[1]).toMatch(/^infrastructure \(files `ktsw render` makes from ktsw.yaml\)/);
+    const report = text.stdout.split("\n").filter((l) => !l.startsWith("· "));
+    expect(text.stdout).toMatch(/· read in \d+\.\d\d s \(working tree\) and \d+\.\d\d s \(HEAD~1, /);
+    expect(report[0]).toMatch(/^infrastructure \(files `ktsw render` makes from ktsw.yaml\)/);
     expect(entry(text.stdout, "infrastructure/proxmox/terraform.tfvars.json")).toMatch(/-.*16384[\s\S]*\+.*24576/);
     expect(entry(text.stdout, "infrastructure/nodes/worker-1/user-data.yaml")).toContain("+timezone: Europe/Paris");
     expect(entry(text.stdout, "infrastructure/router/")).toContain("edge-2");
