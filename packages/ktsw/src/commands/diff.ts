@@ -44,7 +44,9 @@ export async function runDiff(opts: GlobalOptions, ref: string, dopts: DiffComma
   }
   printFindings(result.findings);
   if (result.incomplete) {
-    process.stderr.write("ktsw diff: a side could not be read (its ktsw.yaml is invalid), nothing compared\n");
+    process.stderr.write(
+      "ktsw diff: a side could not be read (its ktsw.yaml is missing or invalid), nothing compared\n",
+    );
     return exitCodes.findings;
   }
   const heading = { ref, commit: result.commit.slice(0, 12), seconds: (performance.now() - started) / 1000 };

@@ -2,7 +2,7 @@
 // pure functions `render` and `validate` use (renderAll, buildAppliedTree); the ref's side is read
 // from a temp checkout, removed afterwards (also on Ctrl-C). Both sides share one chart render
 // cache, so charts whose inputs did not change are rendered once, or not at all when warm.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { loadConfig } from "../config/load.ts";
@@ -10,8 +10,8 @@ import type { Finding } from "../diagnostics.ts";
 import { renderAll } from "../render/index.ts";
 import { buildAppliedTree, defaultChartsDir, defaultSchemaSources } from "../validate/index.ts";
 import { compareSites, type SiteDiff } from "./compare.ts";
-import { checkoutCommit, repositoryTop, resolveCommit } from "./git-ref.ts";
-import { failedProducers, type Site, siteObjects } from "./site.ts";
+import { BadRef, checkoutCommit, repositoryTop, resolveCommit } from "./git-ref.ts";
+import { BUILD_FAILURES, failedProducers, type Site, siteObjects } from "./site.ts";
 
 export interface SiteDiffOptions {
   /** The working tree's ktsw.yaml. */
@@ -30,13 +30,13 @@ export interface SiteDiffResult {
   diff: SiteDiff;
   /** Problems that leave a side incomplete (invalid ktsw.yaml, a chart that did not render...). */
   findings: Finding[];
-  /** True when a side could not be read at all (its ktsw.yaml is invalid). */
+  /** True when a side could not be read at all (its ktsw.yaml is missing or invalid). */
   incomplete: boolean;
   notes: string[];
 }
 
 /** What makes an object missing from a side: the diff names these so an absence is not mistaken for a removal. */
-const COMPLETENESS_RULES = new Set(["flux.build", "flux.path", "helm.render", "helm.chart-version", "helm.chart"]);
+const COMPLETENESS_RULES = new Set([...BUILD_FAILURES, "helm.render", "helm.chart-version", "helm.chart"]);
 
 interface SideContext {
   /** The working tree's root: the schema and render caches live there for both sides. */
@@ -106,7 +106,9 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
   const home = join(opts.config, "..");
   const top = await repositoryTop(home);
   const commit = await resolveCommit(top, opts.ref);
-  const configInRepo = relative(top, opts.config);
+  // git names the top folder by its real path: so must the config be, to find it at the ref.
+  const configInRepo = relative(top, existsSync(opts.config) ? realpathSync(opts.config) : opts.config);
+  if (configInRepo.startsWith("..")) throw new BadRef(`${opts.config} is not inside the repository ${top}`);
   const ctx: SideContext = {
     home,
     treeDir: opts.treeDir,

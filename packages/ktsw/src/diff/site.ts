@@ -82,7 +82,7 @@ export function siteObjects(
 }
 
 /** Rules of the findings that mean a Kustomization applied nothing. */
-const BUILD_FAILURES = new Set(["flux.build", "flux.path"]);
+export const BUILD_FAILURES = new Set(["flux.build", "flux.path"]);
 
 /** The HelmReleases no rendered object came back from, and the Kustomizations that did not build. */
 export function failedProducers(applied: readonly AppliedObject[], nodes: Map<string, KsNode>): string[] {

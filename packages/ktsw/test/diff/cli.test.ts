@@ -20,12 +20,14 @@ let work = "";
 let site = "";
 let charts = "";
 
-function git(...args: string[]): string {
+function git(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): string {
   return execFileSync(findTool("git") as string, args, {
     cwd: site,
     encoding: "utf8",
+    ...(input === undefined ? {} : { input }),
     env: {
       ...process.env,
+      ...env,
       GIT_AUTHOR_NAME: "t",
       GIT_AUTHOR_EMAIL: "t@example.com",
       GIT_COMMITTER_NAME: "t",
@@ -56,9 +58,9 @@ function makeSite(): void {
     `apiVersion: v1\nkind: Secret\nmetadata:\n  name: probe-password\n  namespace: probe\nstringData:\n  password: ${SECRET_BEFORE}\n`,
   );
   edit(`${probe}/kustomization.yaml`, "  - ./missing-pin.yaml\n", "  - ./missing-pin.yaml\n  - ./secret.yaml\n");
-  git("init", "--quiet", "--initial-branch=main");
-  git("add", "--all");
-  git("commit", "--quiet", "--message", "before");
+  git(["init", "--quiet", "--initial-branch=main"]);
+  git(["add", "--all"]);
+  git(["commit", "--quiet", "--message", "before"]);
   // The change under review: one of each kind of difference.
   edit("ktsw.yaml", "timezone: Europe/Berlin", "timezone: Europe/Paris"); // cloud-init of every node
   edit("ktsw.yaml", "vmid: 212, cores: 6, memory: 16384", "vmid: 212, cores: 6, memory: 24576"); // a VM
@@ -71,8 +73,8 @@ function makeSite(): void {
     join(site, probe, "added.yaml"),
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe-added\n  namespace: probe\ndata:\n  hello: world\n",
   );
-  git("add", "--all");
-  git("commit", "--quiet", "--message", "after");
+  git(["add", "--all"]);
+  git(["commit", "--quiet", "--message", "after"]);
 }
 
 const diff = (...args: string[]) =>
@@ -219,6 +221,21 @@ describe.skipIf(missing)("ktsw diff on a git repository made by the test", () =>
     child.kill("SIGINT");
     expect(await exited).toBe("SIGINT");
     expect(checkouts()).toEqual([]);
+  });
+
+  test("a ref whose ktsw.yaml is broken: its problem named at ref:path, nothing compared, exit 1", async () => {
+    // A commit beside HEAD, made with plumbing so the working tree and branch stay as they are.
+    const index = { GIT_INDEX_FILE: join(work, "broken-index") };
+    git(["read-tree", "HEAD"], index);
+    const blob = git(["hash-object", "-w", "--stdin"], {}, "site: [unclosed\n").trim();
+    git(["update-index", "--add", "--cacheinfo", `100644,${blob},ktsw.yaml`], index);
+    const tree = git(["write-tree"], index).trim();
+    const commit = git(["commit-tree", tree, "-p", "HEAD", "-m", "broken"]).trim();
+    const out = await diff(commit);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(new RegExp(`✗ ${commit}:ktsw.yaml:\\d+:\\d+ YAML syntax`));
+    expect(out.stderr).toContain("a side could not be read (its ktsw.yaml is missing or invalid), nothing compared");
+    expect(out.stdout).toBe("");
   });
 
   test("a bad ref is a usage error naming the ref, exit 2", async () => {
