@@ -3,7 +3,7 @@
 // `ktsw plan` prints it (markdown.ts) and `ktsw validate` turns it into findings (findings.ts).
 import type { AppliedObject } from "../validate/walk.ts";
 import type { CapacityNode } from "./nodes.ts";
-import { type Amounts, add, none, times } from "./resources.ts";
+import { type Amounts, add, none, type ResourceName } from "./resources.ts";
 import { type NodeLoad, type Placement, schedule } from "./schedule.ts";
 import { type Workload, workloadsOf } from "./workloads.ts";
 
@@ -12,6 +12,8 @@ export interface LayerLoad {
   pods: number;
   requests: Amounts;
   limits: Amounts;
+  /** Resources some pod of the layer has no limit on. */
+  unlimited: Set<ResourceName>;
 }
 
 export interface CapacityPlan {
@@ -58,8 +60,9 @@ export function planCapacity(
   for (const p of placements) {
     if (!p.node) continue;
     const layer = layerOf(p.workload.owner, layout.parents);
-    const l = layers.get(layer) ?? { layer, pods: 0, requests: { ...none }, limits: { ...none } };
+    const l = layers.get(layer) ?? { layer, pods: 0, requests: { ...none }, limits: { ...none }, unlimited: new Set() };
     l.pods += 1;
+    for (const r of p.workload.resources.unlimited) l.unlimited.add(r);
     l.requests = add(l.requests, p.workload.resources.requests);
     l.limits = add(l.limits, p.workload.resources.limits);
     layers.set(layer, l);
@@ -71,9 +74,4 @@ export function planCapacity(
     placements,
     unplaced: placements.filter((p) => !p.node),
   };
-}
-
-/** What one workload asks for in total (requests × pods placed or not). */
-export function workloadTotal(w: Workload, pods: number): Amounts {
-  return times(w.resources.requests, pods);
 }

@@ -1,7 +1,7 @@
 // The capacity section of `ktsw plan`: per node, per layer, and the pods that fit nowhere.
 import { table } from "../render/plan.ts";
 import { describeWorkload } from "./findings.ts";
-import type { CapacityPlan } from "./index.ts";
+import type { CapacityPlan, LayerLoad } from "./index.ts";
 import { formatCpu, formatMemory } from "./quantity.ts";
 import { type Amounts, add, none } from "./resources.ts";
 import type { NodeLoad } from "./schedule.ts";
@@ -62,15 +62,23 @@ export function capacitySection(plan: CapacityPlan): string {
       ),
     ),
   );
-  const layerRows = plan.layers.map((l) => [
-    l.layer,
+  const layerRow = (l: Omit<LayerLoad, "layer">, name: string) => [
+    name,
     String(l.pods),
     formatCpu(l.requests.cpu),
     formatMemory(l.requests.memory),
-    formatCpu(l.limits.cpu),
-    formatMemory(l.limits.memory),
+    `${formatCpu(l.limits.cpu)}${l.unlimited.has("cpu") ? "+" : ""}`,
+    `${formatMemory(l.limits.memory)}${l.unlimited.has("memory") ? "+" : ""}`,
     percent(l.requests.memory, sum.requests.memory),
-  ]);
+  ];
+  const layerRows = plan.layers.map((l) => layerRow(l, l.layer));
+  const all = {
+    pods: sum.pods,
+    requests: sum.requests,
+    limits: sum.limits,
+    unlimited: new Set(plan.layers.flatMap((l) => [...l.unlimited])),
+  };
+  layerRows.push(bold(layerRow(all, `total (${plan.layers.length} layers)`)));
   const unplaced =
     plan.unplaced.length === 0
       ? "Every pod has a node."
@@ -82,7 +90,7 @@ export function capacitySection(plan: CapacityPlan): string {
   return [
     "## Capacity",
     "",
-    "Pods of every workload Flux applies (charts rendered), placed on the nodes above by their requests: taints, node selectors and affinity, required pod (anti-)affinity and DoNotSchedule topology spread honoured; DaemonSets on every node they may run on; otherwise the least allocated node. Allocatable is the VM's cores and memory (no system reserve, k3s sets no memory eviction threshold) and 110 pods. A `+` after limits: some pod there has no limit on that resource.",
+    "Pods of every workload Flux applies (charts rendered), placed on the nodes above by their requests: taints, node selectors and affinity, required pod (anti-)affinity and DoNotSchedule topology spread honoured; DaemonSets on every node they may run on; otherwise the least allocated node. Allocatable is the VM's cores and memory (no system reserve, k3s sets no memory eviction threshold) and 110 pods. A `+` after limits: some pod there has no limit on that resource, so the sum is a lower bound.",
     "",
     table(header, rows),
     "",

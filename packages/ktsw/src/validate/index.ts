@@ -72,6 +72,8 @@ export interface TreeReport {
   notes: string[];
   /** Milliseconds per phase, for the benchmark and for finding what got slow. */
   timings: Record<string, number>;
+  /** The capacity plan when the nodes were given (for `ktsw plan` after validate; not in the JSON report). */
+  capacity?: CapacityPlan;
 }
 
 /** What the cluster gets from the tree: the plain manifests after Flux's build and substitution, and what the charts render. */
@@ -199,7 +201,13 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       warnings: mine.filter((f) => f.severity === "warning").length,
     };
   });
-  return { kustomizations: asTree(walk.nodes, kustomizations), findings: unique, notes, timings };
+  return {
+    kustomizations: asTree(walk.nodes, kustomizations),
+    findings: unique,
+    notes,
+    timings,
+    ...(capacity ? { capacity } : {}),
+  };
 }
 
 /** The capacity plan of what the tree applies, layered and ordered the way Flux applies it. */

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "vitest";
 import { capacityFindings } from "../../src/capacity/findings.ts";
 import { layerOf, planCapacity } from "../../src/capacity/index.ts";
+import { capacitySection } from "../../src/capacity/markdown.ts";
 import { capacityNodes } from "../../src/capacity/nodes.ts";
 import { GiB, MiB, parseCpu, parseMemory } from "../../src/capacity/quantity.ts";
 import { podResources } from "../../src/capacity/resources.ts";
@@ -307,5 +308,56 @@ describe("the nodes of ktsw.yaml", () => {
     expect(layerOf("flux-system/nats", parents)).toBe("data");
     expect(layerOf("flux-system/data", parents)).toBe("data");
     expect(layerOf("flux-system/flux-system", parents)).toBe("flux-system");
+  });
+});
+
+describe("the plan's capacity section", () => {
+  test("per node: pods, requests of allocatable, limits, headroom; per layer; the pods that fit nowhere", () => {
+    const web = workload("web", {
+      replicas: 3,
+      containers: [
+        {
+          name: "main",
+          resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+        },
+      ],
+      owner: "flux-system/web",
+    });
+    const agent = workload("agent", {
+      kind: "DaemonSet",
+      containers: [{ name: "main", resources: requests("100m", "64Mi") }],
+      owner: "flux-system/agent",
+    });
+    const parents = new Map([
+      ["flux-system/root", ""],
+      ["flux-system/apps", "flux-system/root"],
+      ["flux-system/networking", "flux-system/root"],
+      ["flux-system/web", "flux-system/apps"],
+      ["flux-system/agent", "flux-system/networking"],
+    ]);
+    const small = { allocatable: { cpu: 1000, memory: 2 * GiB, pods: 110 } };
+    const text = capacitySection(planCapacity([web, agent], [node("a", small), node("b", small)], { parents }));
+    // a: agent + 2 × web (least allocated alternates a, b, a) = 600m, 1088Mi; b: agent + web = 350m, 576Mi.
+    expect(text).toContain(
+      "| a | worker | 3 / 110 | 600m / 1 (60%) | 1.06Gi / 2Gi (53%) | 2+ | 2Gi+ | 400m CPU, 960Mi |",
+    );
+    expect(text).toContain(
+      "| b | worker | 2 / 110 | 350m / 1 (35%) | 576Mi / 2Gi (28%) | 1+ | 1Gi+ | 650m CPU, 1.44Gi |",
+    );
+    expect(text).toContain(
+      "| **total (2 nodes)** |  | **5 / 220** | **950m / 2 (48%)** | **1.63Gi / 4Gi (41%)** | **3+** | **3Gi+** | **1.05 CPU, 2.38Gi** |",
+    );
+    expect(text).toContain("| networking | 2 | 200m | 128Mi | 0+ | 0+ | 8% |");
+    expect(text).toContain("| apps | 3 | 750m | 1.5Gi | 3 | 3Gi | 92% |");
+    expect(text).toContain("Every pod has a node.");
+    const tooMany = capacitySection(
+      plan(
+        [workload("big", { replicas: 2, containers: [{ name: "main", resources: requests("100m", "3Gi") }] })],
+        [node("a")],
+      ),
+    );
+    expect(tooMany).toContain(
+      "**1 pod fit on no node:**\n\n- Deployment demo/big pod 2: 0/1 nodes are available: 1 Insufficient memory.",
+    );
   });
 });
