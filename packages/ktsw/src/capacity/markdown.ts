@@ -87,6 +87,7 @@ export function capacitySection(plan: CapacityPlan): string {
           "",
           ...plan.unplaced.map((p) => `- ${describeWorkload(p.workload)} pod ${p.replica + 1}: ${p.reason}`),
         ].join("\n");
+  const meshed = plan.workloads.filter((w) => w.meshed).map((w) => `${w.namespace}/${w.name}`);
   return [
     "## Capacity",
     "",
@@ -103,7 +104,7 @@ export function capacitySection(plan: CapacityPlan): string {
     "",
     unplaced,
     "",
-    `Read: ${coveredKinds.join(", ")}.`,
+    `Read: ${coveredKinds.join(", ")}. With Linkerd's proxy, as its injector adds it: ${meshed.length ? meshed.join(", ") : "none"}.`,
     "",
   ].join("\n");
 }

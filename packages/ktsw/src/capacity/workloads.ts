@@ -1,9 +1,11 @@
 // The pods a tree asks for, read from the objects Flux would apply: the pod template of every
 // workload kind, and the pods well-known operators create from a custom resource when the resource
 // itself says how many and how big (CloudNativePG Cluster, Keycloak, VictoriaMetrics VMSingle and
-// VMAgent). Other custom resources are not guessed at; `coveredKinds` lists what is read.
+// VMAgent). Other custom resources are not guessed at; `coveredKinds` lists what is read. Pods
+// Linkerd's injector meshes get its proxy (linkerd.ts).
 import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../validate/flux.ts";
 import type { AppliedObject } from "../validate/walk.ts";
+import { isMeshed, linkerdProxy, withProxy } from "./linkerd.ts";
 import { type PodResources, podResources } from "./resources.ts";
 
 export interface LabelSelector {
@@ -67,6 +69,8 @@ export interface Workload {
   replicas: number | "every-node";
   rules: PodRules;
   resources: PodResources;
+  /** Linkerd's injector adds its proxy to these pods (counted in `resources`). */
+  meshed: boolean;
 }
 
 const record = (v: unknown): Record<string, string> =>
@@ -95,6 +99,7 @@ interface PodSource {
   replicas: number | "every-node";
   spec: unknown;
   labels: unknown;
+  annotations?: unknown;
 }
 
 /** Kinds whose pod template is at spec.template (or spec.jobTemplate for CronJobs). */
@@ -102,6 +107,7 @@ function templatePods(o: Obj): PodSource | undefined {
   const template = (path: string[]) => ({
     spec: get(o, ...path, "spec"),
     labels: get(o, ...path, "metadata", "labels"),
+    annotations: get(o, ...path, "metadata", "annotations"),
   });
   switch (o.kind) {
     case "Deployment":
@@ -116,7 +122,12 @@ function templatePods(o: Obj): PodSource | undefined {
     case "CronJob":
       return { replicas: 1, ...template(["spec", "jobTemplate", "spec", "template"]) };
     case "Pod":
-      return { replicas: 1, spec: get(o, "spec"), labels: get(o, "metadata", "labels") };
+      return {
+        replicas: 1,
+        spec: get(o, "spec"),
+        labels: get(o, "metadata", "labels"),
+        annotations: get(o, "metadata", "annotations"),
+      };
     default:
       return undefined;
   }
@@ -154,6 +165,7 @@ function operatorPods(o: Obj): PodSource | undefined {
     return {
       replicas: count(get(o, "spec", "instances"), 1),
       labels: { ...record(get(o, "spec", "inheritedMetadata", "labels")), "cnpg.io/cluster": name },
+      annotations: get(o, "spec", "inheritedMetadata", "annotations"),
       spec: operatorPod([{ name: "postgres", resources: get(o, "spec", "resources") }], {
         nodeSelector: get(aff, "nodeSelector"),
         tolerations: get(aff, "tolerations"),
@@ -172,6 +184,7 @@ function operatorPods(o: Obj): PodSource | undefined {
     return {
       replicas: count(get(o, "spec", "instances"), 1),
       labels: { ...record(get(o, "spec", "unsupported", "podTemplate", "metadata", "labels")), app: "keycloak" },
+      annotations: get(o, "spec", "unsupported", "podTemplate", "metadata", "annotations"),
       spec: operatorPod([{ name: "keycloak", resources: get(o, "spec", "resources") }], {
         nodeSelector: get(scheduling, "nodeSelector"),
         tolerations: get(scheduling, "tolerations"),
@@ -190,6 +203,7 @@ function operatorPods(o: Obj): PodSource | undefined {
     return {
       replicas: o.kind === "VMAgent" ? count(get(spec, "replicaCount"), 1) : 1,
       labels: get(spec, "podMetadata", "labels"),
+      annotations: get(spec, "podMetadata", "annotations"),
       spec: operatorPod(containers, {
         nodeSelector: get(spec, "nodeSelector"),
         tolerations: get(spec, "tolerations"),
@@ -217,19 +231,26 @@ export const coveredKinds = [
 ] as const;
 
 export function workloadsOf(applied: readonly AppliedObject[]): Workload[] {
+  const mesh = linkerdProxy(applied);
   const out: Workload[] = [];
   for (const a of applied) {
     const pod = templatePods(a.object) ?? operatorPods(a.object);
     if (!pod) continue;
+    const namespace = namespaceOf(a.object) ?? "default";
+    const meshed =
+      mesh !== undefined &&
+      isMeshed(mesh, namespace, { labels: record(pod.labels), annotations: record(pod.annotations), spec: pod.spec });
+    const spec = meshed && mesh ? withProxy(mesh, pod.spec) : pod.spec;
     out.push({
       kind: String(a.object.kind),
-      namespace: namespaceOf(a.object) ?? "default",
+      namespace,
       name: nameOf(a.object),
       owner: a.owner,
       from: a,
       replicas: pod.replicas,
-      rules: podRules(pod.spec, pod.labels),
-      resources: podResources(pod.spec),
+      rules: podRules(spec, pod.labels),
+      resources: podResources(spec),
+      meshed,
     });
   }
   return out;

@@ -361,3 +361,69 @@ describe("the plan's capacity section", () => {
     );
   });
 });
+
+describe("Linkerd's injected proxy", () => {
+  const linkerdConfig = (native: boolean) =>
+    at({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "linkerd-config", namespace: "linkerd" },
+      data: {
+        values: [
+          "proxy:",
+          `  nativeSidecar: ${native}`,
+          "  resources:",
+          "    cpu: {request: 10m, limit: ''}",
+          "    memory: {request: 20Mi, limit: 250Mi}",
+          "proxyInjector:",
+          "  namespaceSelector:",
+          "    matchExpressions:",
+          "      - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}",
+        ].join("\n"),
+      },
+    });
+  const namespace = (name: string, inject?: string) =>
+    at({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name, ...(inject ? { annotations: { "linkerd.io/inject": inject } } : {}) },
+    });
+  const inNamespace = (ns: string, name: string, annotations?: Record<string, string>) => {
+    const w = workload(name, annotations ? { pod: {} } : {});
+    const o = w.object as {
+      metadata: { namespace: string };
+      spec: { template: { metadata: Record<string, unknown> } };
+    };
+    o.metadata.namespace = ns;
+    if (annotations) o.spec.template.metadata.annotations = annotations;
+    return w;
+  };
+
+  test("pods of an injected namespace get the proxy's requests; opted-out pods and excluded namespaces do not", () => {
+    const objects = [
+      linkerdConfig(true),
+      namespace("apps", "enabled"),
+      namespace("kube-system", "enabled"),
+      inNamespace("apps", "meshed"),
+      inNamespace("apps", "optout", { "linkerd.io/inject": "disabled" }),
+      inNamespace("kube-system", "system"),
+    ];
+    const p = plan(objects, [node("a")]);
+    const byName = Object.fromEntries(p.workloads.map((w) => [w.name, w]));
+    // The native sidecar adds 10m/20Mi to the pod's 100m/128Mi; its memory limit is 250Mi, CPU unbounded.
+    expect(byName.meshed?.meshed).toBe(true);
+    expect(byName.meshed?.resources.requests).toEqual({ cpu: 110, memory: 148 * MiB });
+    expect(byName.meshed?.resources.unlimited).toContain("cpu");
+    expect(byName.optout?.meshed).toBe(false);
+    expect(byName.optout?.resources.requests).toEqual({ cpu: 100, memory: 128 * MiB });
+    expect(byName.system?.meshed).toBe(false);
+  });
+
+  test("without native sidecars the proxy is one more container; without a Linkerd config nothing is added", () => {
+    const meshed = plan([linkerdConfig(false), namespace("apps", "enabled"), inNamespace("apps", "web")], [node("a")]);
+    expect(meshed.workloads[0]?.resources.requests).toEqual({ cpu: 110, memory: 148 * MiB });
+    const plain = plan([namespace("apps", "enabled"), inNamespace("apps", "web")], [node("a")]);
+    expect(plain.workloads[0]?.meshed).toBe(false);
+    expect(plain.workloads[0]?.resources.requests).toEqual({ cpu: 100, memory: 128 * MiB });
+  });
+});

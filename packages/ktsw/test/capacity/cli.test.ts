@@ -47,8 +47,12 @@ describe("ktsw plan: capacity", () => {
       );
       // The apps layer, by hand from kubernetes/apps/task-processor/app: gateway 2 × 50m/96Mi, status
       // 2 × 50m/96Mi, worker 1 × 100m/128Mi, redis 25m/64Mi, the task-db Cluster 3 × 100m/256Mi =
-      // 9 pods, 625m, 1344Mi (1.31Gi); limits 2×500m + 2×500m + 1 + 250m + 3×1 = 6.25 CPU, 4.63Gi.
-      expect(capacity).toContain("| apps | 9 | 625m | 1.31Gi | 6.25 | 4.63Gi |");
+      // 9 pods, 625m, 1344Mi; limits 2×500m + 2×500m + 1 + 250m + 3×1 = 6.25 CPU, 4736Mi. The six
+      // pods of the meshed namespace (not task-db: inject disabled) get Linkerd's proxy, 10m/20Mi
+      // each with a 250Mi memory limit and no CPU limit (the linkerd HelmRelease's proxy.resources):
+      // 685m, 1464Mi (1.43Gi); limits 6.25+ CPU, 6236Mi (6.09Gi).
+      expect(capacity).toContain("| apps | 9 | 685m | 1.43Gi | 6.25+ | 6.09Gi |");
+      expect(capacity).toContain("task-processor/task-gateway, task-processor/task-redis");
       for (const layer of ["networking", "security", "platform", "observability", "data"])
         expect(capacity).toMatch(new RegExp(`\\| ${layer} \\| \\d+ \\|`));
       // The pods column of the nodes adds up to the total.
