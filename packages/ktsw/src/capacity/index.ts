@@ -22,6 +22,8 @@ export interface CapacityPlan {
   layers: LayerLoad[];
   placements: Placement[];
   unplaced: Placement[];
+  /** Whether the charts were rendered (what the plan stands on), as validate says it. */
+  charts?: string;
 }
 
 /** How the tree is layered: the Kustomization graph (`id` → the Kustomization that applies it). */

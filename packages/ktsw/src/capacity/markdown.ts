@@ -91,7 +91,9 @@ export function capacitySection(plan: CapacityPlan): string {
   return [
     "## Capacity",
     "",
-    "Pods of every workload Flux applies (charts rendered), placed on the nodes above by their requests: taints, node selectors and affinity, required pod (anti-)affinity and DoNotSchedule topology spread honoured; DaemonSets on every node they may run on; otherwise the least allocated node. Allocatable is the VM's cores and memory (no system reserve, k3s sets no memory eviction threshold) and 110 pods. A `+` after limits: some pod there has no limit on that resource, so the sum is a lower bound.",
+    // What the plan stands on: with the charts unrendered, their pods are missing from it.
+    ...(plan.charts ? [`${plan.charts[0]?.toUpperCase()}${plan.charts.slice(1)}.`, ""] : []),
+    "Pods of every workload Flux applies, placed on the nodes above by their requests: taints, node selectors and affinity, required pod (anti-)affinity and DoNotSchedule topology spread honoured; DaemonSets on every node they may run on; otherwise the least allocated node. Allocatable is the VM's cores and memory (no system reserve, k3s sets no memory eviction threshold) and 110 pods. A `+` after limits: some pod there has no limit on that resource, so the sum is a lower bound.",
     "",
     table(header, rows),
     "",

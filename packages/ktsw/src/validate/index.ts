@@ -157,7 +157,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
-  const capacity = opts.capacityNodes ? capacityPlan({ walk, applied }, opts.capacityNodes) : undefined;
+  const capacity = opts.capacityNodes ? capacityPlan({ walk, applied, helm }, opts.capacityNodes) : undefined;
   if (capacity) {
     findings.push(...capacityFindings(capacity));
     lap("capacity");
@@ -212,11 +212,14 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
 
 /** The capacity plan of what the tree applies, layered and ordered the way Flux applies it. */
 export function capacityPlan(
-  built: Pick<AppliedTree, "walk" | "applied">,
+  built: Pick<AppliedTree, "walk" | "applied" | "helm">,
   nodes: readonly CapacityNode[],
 ): CapacityPlan {
   const parents = new Map([...built.walk.nodes.values()].map((n) => [n.id, n.parent]));
-  return planCapacity(built.applied, nodes, { parents, order: applyOrder(built.walk.nodes) });
+  return {
+    ...planCapacity(built.applied, nodes, { parents, order: applyOrder(built.walk.nodes) }),
+    charts: built.helm.note,
+  };
 }
 
 /** Longest chain of "applied by" and "dependsOn" before each Kustomization (cycles cut). */

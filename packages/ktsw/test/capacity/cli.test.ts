@@ -62,6 +62,7 @@ describe("ktsw plan: capacity", () => {
       expect(pods).toHaveLength(5);
       expect(capacity).toContain(`**${pods.reduce((a, b) => a + b, 0)} / 550**`);
       expect(capacity).toContain("Every pod has a node.");
+      expect(capacity).toMatch(/Charts: (\d+) of \1 HelmReleases rendered/);
     },
     slow,
   );
@@ -73,6 +74,8 @@ describe("ktsw plan: capacity", () => {
       const config = copyWith(file, "requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m, memory: 20Gi}");
       const plan = await runKtsw(["-c", config, "plan", ...schemaFlags()]);
       expect(plan.code, plan.stderr).toBe(0);
+      // A copy has no chart cache beside it: the plan says its charts' pods are not in it.
+      expect(plan.stdout).toMatch(/Charts: \d+ HelmReleases not rendered \(no chart cache\)/);
       expect(plan.stdout).toContain("**1 pod fit on no node:**");
       expect(plan.stdout).toContain(
         "- Deployment task-processor/task-worker pod 1: 0/5 nodes are available: 3 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory.",
