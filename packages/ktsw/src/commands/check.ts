@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { CapacityPlan } from "../capacity/index.ts";
 import { type LoadResult, loadConfig } from "../config/load.ts";
 import { runPlan } from "./plan.ts";
 import { runRender } from "./render.ts";
@@ -18,10 +19,13 @@ export async function runCheck(
   load: (file: string) => Promise<LoadResult> = loadConfig,
 ): Promise<number> {
   const loaded = await load(opts.config);
-  const validated = await runValidate(opts, { ...copts, format: "text" }, loaded);
+  let capacity: CapacityPlan | undefined;
+  const validated = await runValidate(opts, { ...copts, format: "text" }, loaded, (r) => {
+    capacity = r.capacity;
+  });
   if (validated !== exitCodes.ok) return validated;
   const rendered = await runRender({ ...opts, check: true }, loaded);
-  await runPlan(opts, loaded);
+  await runPlan(opts, copts, loaded, capacity);
   return rendered;
 }
 

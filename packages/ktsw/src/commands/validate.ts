@@ -1,7 +1,9 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
+import { capacityNodes } from "../capacity/nodes.ts";
 import { type LoadResult, loadConfig } from "../config/load.ts";
+import type { KtswConfig } from "../config/schema.ts";
 import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
 import { checkRepositorySops } from "../secrets/repository.ts";
 import { ensureBuiltinSchemas } from "../validate/builtin-schemas.ts";
@@ -10,6 +12,7 @@ import {
   defaultSchemaSources,
   PUBLIC_CRD_CATALOG,
   type TreeReport,
+  type TreeSources,
   validateTree,
 } from "../validate/index.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
@@ -53,11 +56,15 @@ async function sopsFindings(root: string, recipients: readonly string[]): Promis
 
 export const defaultValidateOptions: ValidateOptions = { format: "text", tree: "kubernetes", policies: true };
 
-/** `loaded` lets `ktsw check` parse ktsw.yaml once for all its steps. */
+/**
+ * `loaded` lets `ktsw check` parse ktsw.yaml once for all its steps; `onReport` hands it the tree's
+ * report (with its capacity plan), so its plan step need not build the tree again.
+ */
 export async function runValidate(
   opts: GlobalOptions,
   vopts: ValidateOptions = defaultValidateOptions,
   loaded?: LoadResult,
+  onReport: (report: TreeReport) => void = () => {},
 ): Promise<number> {
   const started = performance.now();
   const { config, findings } = loaded ?? (await loadConfig(opts.config));
@@ -73,20 +80,13 @@ export async function runValidate(
     return exitCodes.findings;
   }
   const root = repoRoot(opts.config);
-  const crds = vopts.schemas === "public" ? PUBLIC_CRD_CATALOG : vopts.schemas;
-  const schemas = defaultSchemaSources(root, crds, vopts.k8sSchemas, config.kubernetes.k3sVersion);
   let report: TreeReport;
   try {
-    ensureBuiltinSchemas(schemas.builtinDir, config.kubernetes.k3sVersion);
     report = await validateTree({
-      root,
-      treeDir: vopts.tree,
-      clusterPath: config.gitops.path,
+      ...treeSources(root, config, vopts),
       gitops: config.gitops,
-      k8sVersion: config.kubernetes.k3sVersion,
-      schemas,
       policies: vopts.policies,
-      ...chartsOption(root, vopts.charts),
+      capacityNodes: capacityNodes(config),
     });
   } catch (err) {
     process.stderr.write(`ktsw validate: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -97,9 +97,11 @@ export async function runValidate(
     ...report.findings,
     ...(await sopsFindings(root, config.secrets.ageRecipients)),
   ]);
+  onReport(report);
   const seconds = (performance.now() - started) / 1000;
   if (vopts.format === "json") {
-    process.stdout.write(`${JSON.stringify({ ok: !hasErrors(report.findings), seconds, ...report }, null, 2)}\n`);
+    const { capacity: _plan, ...json } = report;
+    process.stdout.write(`${JSON.stringify({ ok: !hasErrors(report.findings), seconds, ...json }, null, 2)}\n`);
   } else {
     summary(true, `${relative(process.cwd(), opts.config) || opts.config}: valid`);
     printTreeReport(report, seconds);
@@ -107,12 +109,32 @@ export async function runValidate(
   return hasErrors(report.findings) ? exitCodes.findings : exitCodes.ok;
 }
 
-function chartsOption(root: string, charts?: string): { chartsDir?: string } {
+/** `--charts` as every verb that renders the tree reads it: the folder given, else the offline cache. */
+export function chartsOption(root: string, charts?: string): { chartsDir?: string } {
   const dir = defaultChartsDir(root, charts);
   return dir ? { chartsDir: dir } : {};
 }
 
-/** How the tree is found and its charts rendered: the options every verb that builds the tree takes (`diff` too). */
+/** The tree the options point at, as `buildAppliedTree` takes it; the built-in schemas fetched once. */
+export function treeSources(
+  root: string,
+  config: KtswConfig,
+  vopts: Pick<ValidateOptions, "tree" | "schemas" | "k8sSchemas" | "charts">,
+): TreeSources {
+  const crds = vopts.schemas === "public" ? PUBLIC_CRD_CATALOG : vopts.schemas;
+  const schemas = defaultSchemaSources(root, crds, vopts.k8sSchemas, config.kubernetes.k3sVersion);
+  ensureBuiltinSchemas(schemas.builtinDir, config.kubernetes.k3sVersion);
+  return {
+    root,
+    treeDir: vopts.tree,
+    clusterPath: config.gitops.path,
+    k8sVersion: config.kubernetes.k3sVersion,
+    schemas,
+    ...chartsOption(root, vopts.charts),
+  };
+}
+
+/** How the tree is found and its charts rendered: the options every verb that builds the tree takes (plan, diff too). */
 export function withBuildOptions(command: Command): Command {
   return command
     .option("--k8s-schemas <dir>", "built-in Kubernetes schemas (default: fetched once with pip into .cache/ktsw)")

@@ -3,7 +3,8 @@
 import { parsePool, rangeSize } from "../config/ipv4.ts";
 import { type KtswConfig, vlanRoles } from "../config/schema.ts";
 
-function table(header: string[], rows: string[][]): string {
+/** A Markdown table; the capacity section prints its tables with it too. */
+export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }

@@ -2,6 +2,9 @@
 // references -> pins -> secrets -> policies. Pure orchestration; every check lives in its own file.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { capacityFindings, capacitySummary } from "../capacity/findings.ts";
+import { type CapacityPlan, planCapacity } from "../capacity/index.ts";
+import type { CapacityNode } from "../capacity/nodes.ts";
 import type { Finding } from "../diagnostics.ts";
 import { builtinApiVersions, ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { crdSchemas } from "./crd-schemas.ts";
@@ -44,6 +47,8 @@ export interface TreeValidateOptions {
   policies?: boolean;
   /** The chart cache HelmReleases render from (a Helm repository folder); none: charts not rendered. */
   chartsDir?: string;
+  /** The nodes of ktsw.yaml: when given, the stack must fit on them and every container must have requests. */
+  capacityNodes?: CapacityNode[];
 }
 
 export interface KustomizationLine {
@@ -67,6 +72,8 @@ export interface TreeReport {
   notes: string[];
   /** Milliseconds per phase, for the benchmark and for finding what got slow. */
   timings: Record<string, number>;
+  /** The capacity plan when the nodes were given (for `ktsw plan` after validate; not in the JSON report). */
+  capacity?: CapacityPlan;
 }
 
 /** What the cluster gets from the tree: the plain manifests after Flux's build and substitution, and what the charts render. */
@@ -78,12 +85,18 @@ export interface AppliedTree {
   applied: AppliedObject[];
 }
 
+/** Where the tree and what it needs to be built are. */
+export type TreeSources = Pick<
+  TreeValidateOptions,
+  "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir"
+>;
+
 /**
  * The one way to turn the tree into the objects Flux would apply: `validate` checks them,
  * `plan` sizes them, `diff` compares them. `lap` (optional) times each phase.
  */
 export async function buildAppliedTree(
-  opts: Pick<TreeValidateOptions, "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir"> & {
+  opts: TreeSources & {
     /** Where rendered charts are kept (default `.cache/ktsw/helm-renders` under root): `diff` shares one for both sides. */
     renderCacheDir?: string;
   },
@@ -147,10 +160,16 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
+  const capacity = opts.capacityNodes ? capacityPlan({ walk, applied, helm }, opts.capacityNodes) : undefined;
+  if (capacity) {
+    findings.push(...capacityFindings(capacity));
+    lap("capacity");
+  }
   const pins = imagePinSummary(objects);
   const notes: string[] = [
     helm.note,
     `images in plain manifests: ${pins.images}, ${pins.byDigest} pinned by digest, ${pins.images - pins.byDigest} by tag only (digest preferred)`,
+    ...(capacity ? [capacitySummary(capacity)] : []),
   ];
   if (opts.policies !== false) {
     const settings = objects.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "cluster-settings");
@@ -185,7 +204,25 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       warnings: mine.filter((f) => f.severity === "warning").length,
     };
   });
-  return { kustomizations: asTree(walk.nodes, kustomizations), findings: unique, notes, timings };
+  return {
+    kustomizations: asTree(walk.nodes, kustomizations),
+    findings: unique,
+    notes,
+    timings,
+    ...(capacity ? { capacity } : {}),
+  };
+}
+
+/** The capacity plan of what the tree applies, layered and ordered the way Flux applies it. */
+export function capacityPlan(
+  built: Pick<AppliedTree, "walk" | "applied" | "helm">,
+  nodes: readonly CapacityNode[],
+): CapacityPlan {
+  const parents = new Map([...built.walk.nodes.values()].map((n) => [n.id, n.parent]));
+  return {
+    ...planCapacity(built.applied, nodes, { parents, order: applyOrder(built.walk.nodes) }),
+    charts: built.helm.note,
+  };
 }
 
 /** Longest chain of "applied by" and "dependsOn" before each Kustomization (cycles cut). */
