@@ -245,6 +245,12 @@ describe.skipIf(missing)("ktsw diff on a git repository made by the test", () =>
     expect(out.stdout).toBe("");
   });
 
+  test("no ref at all is a usage error, exit 2", async () => {
+    const out = await runKtsw(["diff"]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("missing required argument 'git-ref'");
+  });
+
   test("an unknown --format is a usage error, exit 2", async () => {
     const out = await diff("HEAD", "--format", "html");
     expect(out.code).toBe(2);
