@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { runKtsw, schemaFlags, siteCopy } from "../support/cli.ts";
+import { buildFlags, runKtsw, schemaFlags, siteCopy } from "../support/cli.ts";
 
 const copies: (() => void)[] = [];
 afterEach(() => {
@@ -32,7 +32,7 @@ describe("ktsw plan: capacity", () => {
   test(
     "the example site fits: a row per node and per layer, and every pod has a node",
     async () => {
-      const r = await runKtsw(["plan", ...schemaFlags()]);
+      const r = await runKtsw(["plan", ...buildFlags()]);
       expect(r.code, r.stderr).toBe(0);
       const capacity = r.stdout.slice(r.stdout.indexOf("## Capacity"));
       // Allocatable: the VM's cores and memory and the kubelet's 110 pods.
@@ -72,7 +72,7 @@ describe("ktsw plan: capacity", () => {
     async () => {
       const file = "kubernetes/apps/task-processor/app/worker.yaml";
       const config = copyWith(file, "requests: {cpu: 100m, memory: 128Mi}", "requests: {cpu: 100m, memory: 20Gi}");
-      const plan = await runKtsw(["-c", config, "plan", ...schemaFlags()]);
+      const plan = await runKtsw(["-c", config, "plan", ...buildFlags()]);
       expect(plan.code, plan.stderr).toBe(0);
       // A copy has no chart cache beside it: the plan says its charts' pods are not in it.
       expect(plan.stdout).toMatch(/Charts: \d+ HelmReleases not rendered \(no chart cache\)/);

@@ -33,7 +33,12 @@ export function runKtsw(args: readonly string[]): Promise<CliResult> {
  */
 export function schemaFlags(k8sVersion = "v1.33.5+k3s1"): string[] {
   const sources = defaultSchemaSources(repo, undefined, undefined, k8sVersion);
-  return ["--schemas", sources.crds, "--k8s-schemas", sources.builtinDir];
+  return ["--schemas", sources.crds, ...buildFlags(k8sVersion)];
+}
+
+/** The built-in schemas only: what verbs that build the tree without checking it (plan, diff) take. */
+export function buildFlags(k8sVersion = "v1.33.5+k3s1"): string[] {
+  return ["--k8s-schemas", defaultSchemaSources(repo, undefined, undefined, k8sVersion).builtinDir];
 }
 
 /** What `ktsw check` reads and compares: the site file, the SOPS rules, the tree and every rendered file. */
