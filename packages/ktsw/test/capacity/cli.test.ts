@@ -1,7 +1,7 @@
 // The capacity plan as a person meets it: `ktsw plan` prints it for the real site, and `ktsw validate`
 // fails on a copy of the site that no longer fits or has a container without requests. Copies sit
 // in a temp folder without the chart cache beside them, so only their plain manifests are placed.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { runKtsw, schemaFlags, siteCopy } from "../support/cli.ts";
@@ -66,6 +66,16 @@ describe("ktsw plan: capacity", () => {
     },
     slow,
   );
+
+  test("a site without a GitOps tree yet: the site is planned and the capacity section says there is nothing to place", async () => {
+    const site = siteCopy();
+    copies.push(site.remove);
+    rmSync(join(site.root, "kubernetes"), { recursive: true });
+    const r = await runKtsw(["-c", site.config, "plan"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("## VLAN / IP plan");
+    expect(r.stdout).toContain("## Capacity\n\nNo GitOps tree at ./kubernetes: nothing to place yet.");
+  });
 
   test(
     "a workload too big for any node: plan names the pod and why; validate fails at its manifest",
