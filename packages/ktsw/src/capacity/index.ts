@@ -41,12 +41,15 @@ const nameOfId = (id: string) => id.slice(id.indexOf("/") + 1);
  * the root applies directly.
  */
 export function layerOf(owner: string, parents: ReadonlyMap<string, string>): string {
+  // owner, its parent, ... up to the root (a cycle stops the climb).
   const chain = [owner];
-  for (let id = owner; parents.has(id) && parents.get(id) && !chain.includes(parents.get(id) as string); ) {
-    id = parents.get(id) as string;
-    chain.push(id);
+  let parent = parents.get(owner);
+  while (parent && !chain.includes(parent)) {
+    chain.push(parent);
+    parent = parents.get(parent);
   }
-  return nameOfId(chain.at(chain.length >= 2 ? -2 : -1) ?? owner);
+  // "" owns what the cluster folder itself applies.
+  return nameOfId(chain.length >= 2 ? (chain.at(-2) as string) : owner) || "cluster";
 }
 
 export function planCapacity(

@@ -308,6 +308,7 @@ describe("the nodes of ktsw.yaml", () => {
     expect(layerOf("flux-system/nats", parents)).toBe("data");
     expect(layerOf("flux-system/data", parents)).toBe("data");
     expect(layerOf("flux-system/flux-system", parents)).toBe("flux-system");
+    expect(layerOf("", parents)).toBe("cluster");
   });
 });
 
