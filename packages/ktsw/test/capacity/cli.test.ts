@@ -53,6 +53,8 @@ describe("ktsw plan: capacity", () => {
       // 685m, 1464Mi (1.43Gi); limits 6.25+ CPU, 6236Mi (6.09Gi).
       expect(capacity).toContain("| apps | 9 | 685m | 1.43Gi | 6.25+ | 6.09Gi |");
       expect(capacity).toContain("task-processor/task-gateway, task-processor/task-redis");
+      // k3s' CoreDNS (manifests/coredns.yaml): 100m, 70Mi, a 170Mi memory limit and no CPU limit.
+      expect(capacity).toContain("| k3s | 1 | 100m | 70Mi | 0+ | 170Mi |");
       for (const layer of ["networking", "security", "platform", "observability", "data"])
         expect(capacity).toMatch(new RegExp(`\\| ${layer} \\| \\d+ \\|`));
       // The pods column of the nodes adds up to the total.
