@@ -41,12 +41,15 @@ const nameOfId = (id: string) => id.slice(id.indexOf("/") + 1);
  * the root applies directly.
  */
 export function layerOf(owner: string, parents: ReadonlyMap<string, string>): string {
+  // owner, its parent, ... up to the root (a cycle stops the climb).
   const chain = [owner];
-  for (let id = owner; parents.has(id) && parents.get(id) && !chain.includes(parents.get(id) as string); ) {
-    id = parents.get(id) as string;
-    chain.push(id);
+  let parent = parents.get(owner);
+  while (parent && !chain.includes(parent)) {
+    chain.push(parent);
+    parent = parents.get(parent);
   }
-  return nameOfId(chain.at(chain.length >= 2 ? -2 : -1) ?? owner);
+  // "" owns what the cluster folder itself applies.
+  return nameOfId(chain.length >= 2 ? (chain.at(-2) as string) : owner) || "cluster";
 }
 
 export function planCapacity(
@@ -59,15 +62,20 @@ export function planCapacity(
   const workloads = workloadsOf(applied).sort((a, b) => rank(a) - rank(b));
   const { loads, placements } = schedule(workloads, nodes);
   const layers = new Map<string, LayerLoad>();
+  // Layers in the order Flux applies them (workloads are sorted so), not the order pods were placed.
+  for (const w of workloads) {
+    const layer = layerOf(w.owner, layout.parents);
+    if (!layers.has(layer))
+      layers.set(layer, { layer, pods: 0, requests: { ...none }, limits: { ...none }, unlimited: new Set() });
+  }
   for (const p of placements) {
     if (!p.node) continue;
     const layer = layerOf(p.workload.owner, layout.parents);
-    const l = layers.get(layer) ?? { layer, pods: 0, requests: { ...none }, limits: { ...none }, unlimited: new Set() };
+    const l = layers.get(layer) as LayerLoad;
     l.pods += 1;
     for (const r of p.workload.resources.unlimited) l.unlimited.add(r);
     l.requests = add(l.requests, p.workload.resources.requests);
     l.limits = add(l.limits, p.workload.resources.limits);
-    layers.set(layer, l);
   }
   return {
     workloads,

@@ -7,6 +7,8 @@
 // node reports slightly less: the headroom column is where that has to fit.)
 import type { KtswConfig } from "../config/schema.ts";
 import { k3sConfig } from "../render/nodes/k3s-config.ts";
+import type { AppliedObject } from "../validate/walk.ts";
+import { k3sAddons } from "./k3s-addons.ts";
 import { MiB } from "./quantity.ts";
 import type { Amounts } from "./resources.ts";
 
@@ -66,4 +68,14 @@ export function capacityNodes(c: KtswConfig): CapacityNode[] {
       allocatable: { cpu: n.cores * 1000, memory: n.memory * MiB, pods: DEFAULT_MAX_PODS },
     };
   });
+}
+
+/** The site as the capacity plan needs it: its nodes, and the pods k3s runs before Flux applies anything. */
+export interface CapacitySite {
+  nodes: CapacityNode[];
+  packaged: AppliedObject[];
+}
+
+export function capacitySite(c: KtswConfig): CapacitySite {
+  return { nodes: capacityNodes(c), packaged: k3sAddons(c) };
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import type { CapacityPlan } from "../capacity/index.ts";
 import { capacitySection } from "../capacity/markdown.ts";
-import { capacityNodes } from "../capacity/nodes.ts";
+import { capacitySite } from "../capacity/nodes.ts";
 import { type LoadResult, loadConfig } from "../config/load.ts";
 import { renderPlan } from "../render/plan.ts";
 import { buildAppliedTree, capacityPlan } from "../validate/index.ts";
@@ -39,7 +39,7 @@ export async function runPlan(
   }
   try {
     const built = await buildAppliedTree(treeSources(root, config, popts));
-    process.stdout.write(`\n${capacitySection(capacityPlan(built, capacityNodes(config)))}`);
+    process.stdout.write(`\n${capacitySection(capacityPlan(built, capacitySite(config)))}`);
   } catch (err) {
     process.stderr.write(`ktsw plan: capacity: ${err instanceof Error ? err.message : String(err)}\n`);
     return exitCodes.prerequisite;

@@ -1,7 +1,7 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { capacityNodes } from "../capacity/nodes.ts";
+import { capacitySite } from "../capacity/nodes.ts";
 import { type LoadResult, loadConfig } from "../config/load.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { type Finding, hasErrors, sortFindings } from "../diagnostics.ts";
@@ -86,7 +86,7 @@ export async function runValidate(
       ...treeSources(root, config, vopts),
       gitops: config.gitops,
       policies: vopts.policies,
-      capacityNodes: capacityNodes(config),
+      capacity: capacitySite(config),
     });
   } catch (err) {
     process.stderr.write(`ktsw validate: ${err instanceof Error ? err.message : String(err)}\n`);

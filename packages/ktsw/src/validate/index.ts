@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { capacityFindings, capacitySummary } from "../capacity/findings.ts";
 import { type CapacityPlan, planCapacity } from "../capacity/index.ts";
-import type { CapacityNode } from "../capacity/nodes.ts";
+import { K3S_OWNER } from "../capacity/k3s-addons.ts";
+import type { CapacitySite } from "../capacity/nodes.ts";
 import type { Finding } from "../diagnostics.ts";
 import { builtinApiVersions, ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { crdSchemas } from "./crd-schemas.ts";
@@ -47,8 +48,8 @@ export interface TreeValidateOptions {
   policies?: boolean;
   /** The chart cache HelmReleases render from (a Helm repository folder); none: charts not rendered. */
   chartsDir?: string;
-  /** The nodes of ktsw.yaml: when given, the stack must fit on them and every container must have requests. */
-  capacityNodes?: CapacityNode[];
+  /** The nodes of ktsw.yaml (and k3s' own pods): when given, the stack must fit and every container have requests. */
+  capacity?: CapacitySite;
 }
 
 export interface KustomizationLine {
@@ -160,7 +161,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
-  const capacity = opts.capacityNodes ? capacityPlan({ walk, applied, helm }, opts.capacityNodes) : undefined;
+  const capacity = opts.capacity ? capacityPlan({ walk, applied, helm }, opts.capacity) : undefined;
   if (capacity) {
     findings.push(...capacityFindings(capacity));
     lap("capacity");
@@ -214,13 +215,12 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
 }
 
 /** The capacity plan of what the tree applies, layered and ordered the way Flux applies it. */
-export function capacityPlan(
-  built: Pick<AppliedTree, "walk" | "applied" | "helm">,
-  nodes: readonly CapacityNode[],
-): CapacityPlan {
+export function capacityPlan(built: Pick<AppliedTree, "walk" | "applied" | "helm">, site: CapacitySite): CapacityPlan {
   const parents = new Map([...built.walk.nodes.values()].map((n) => [n.id, n.parent]));
+  // k3s starts its own pods before Flux applies the first layer.
+  const order = new Map([[K3S_OWNER, -1], ...applyOrder(built.walk.nodes)]);
   return {
-    ...planCapacity(built.applied, nodes, { parents, order: applyOrder(built.walk.nodes) }),
+    ...planCapacity([...site.packaged, ...built.applied], site.nodes, { parents, order }),
     charts: built.helm.note,
   };
 }

@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import { capacityFindings } from "../../src/capacity/findings.ts";
 import { layerOf, planCapacity } from "../../src/capacity/index.ts";
 import { capacitySection } from "../../src/capacity/markdown.ts";
-import { capacityNodes } from "../../src/capacity/nodes.ts";
+import { capacityNodes, capacitySite } from "../../src/capacity/nodes.ts";
 import { GiB, MiB, parseCpu, parseMemory } from "../../src/capacity/quantity.ts";
 import { podResources } from "../../src/capacity/resources.ts";
 import { exampleConfig } from "../render/support.ts";
@@ -299,6 +299,17 @@ describe("the nodes of ktsw.yaml", () => {
     expect(worker?.allocatable).toEqual({ cpu: 6000, memory: 16 * GiB, pods: 110 });
   });
 
+  test("k3s' own CoreDNS is counted before the tree, as k3s' manifest sizes it; the add-ons ktsw disables are not", async () => {
+    const site = capacitySite(await exampleConfig());
+    expect(
+      site.packaged.map((a) => `${a.owner} ${String(a.object.kind)} ${JSON.stringify(a.object.metadata)}`),
+    ).toEqual(['k3s Deployment {"name":"coredns","namespace":"kube-system"}']);
+    const p = planCapacity(site.packaged, site.nodes, { parents: new Map() });
+    expect(p.workloads[0]?.resources.requests).toEqual({ cpu: 100, memory: 70 * MiB });
+    expect(p.layers).toMatchObject([{ layer: "k3s", pods: 1 }]);
+    expect(p.unplaced).toEqual([]);
+  });
+
   test("layers: what a component applies belongs to the Kustomization below the cluster's root", () => {
     const parents = new Map([
       ["flux-system/flux-system", ""],
@@ -308,6 +319,7 @@ describe("the nodes of ktsw.yaml", () => {
     expect(layerOf("flux-system/nats", parents)).toBe("data");
     expect(layerOf("flux-system/data", parents)).toBe("data");
     expect(layerOf("flux-system/flux-system", parents)).toBe("flux-system");
+    expect(layerOf("", parents)).toBe("cluster");
   });
 });
 

@@ -1,7 +1,7 @@
 // The capacity plan as a person meets it: `ktsw plan` prints it for the real site, and `ktsw validate`
 // fails on a copy of the site that no longer fits or has a container without requests. Copies sit
 // in a temp folder without the chart cache beside them, so only their plain manifests are placed.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { buildFlags, runKtsw, schemaFlags, siteCopy } from "../support/cli.ts";
@@ -53,6 +53,8 @@ describe("ktsw plan: capacity", () => {
       // 685m, 1464Mi (1.43Gi); limits 6.25+ CPU, 6236Mi (6.09Gi).
       expect(capacity).toContain("| apps | 9 | 685m | 1.43Gi | 6.25+ | 6.09Gi |");
       expect(capacity).toContain("task-processor/task-gateway, task-processor/task-redis");
+      // k3s' CoreDNS (manifests/coredns.yaml): 100m, 70Mi, a 170Mi memory limit and no CPU limit.
+      expect(capacity).toContain("| k3s | 1 | 100m | 70Mi | 0+ | 170Mi |");
       for (const layer of ["networking", "security", "platform", "observability", "data"])
         expect(capacity).toMatch(new RegExp(`\\| ${layer} \\| \\d+ \\|`));
       // The pods column of the nodes adds up to the total.
@@ -66,6 +68,16 @@ describe("ktsw plan: capacity", () => {
     },
     slow,
   );
+
+  test("a site without a GitOps tree yet: the site is planned and the capacity section says there is nothing to place", async () => {
+    const site = siteCopy();
+    copies.push(site.remove);
+    rmSync(join(site.root, "kubernetes"), { recursive: true });
+    const r = await runKtsw(["-c", site.config, "plan"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("## VLAN / IP plan");
+    expect(r.stdout).toContain("## Capacity\n\nNo GitOps tree at ./kubernetes: nothing to place yet.");
+  });
 
   test(
     "a workload too big for any node: plan names the pod and why; validate fails at its manifest",
