@@ -11,6 +11,7 @@ import { findingAt } from "../sources.ts";
 import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
 import { chartReadsApiVersions, crdApiVersions, isCrd } from "./api-versions.ts";
 import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
+import { readChartFiles } from "./chart-files.ts";
 import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
 import { defaultNamespaces } from "./namespaces.ts";
 import { kustomizePostRenderers, runKustomizePostRenderer, withReleaseMetadata } from "./post-render.ts";
@@ -24,6 +25,7 @@ import {
   valuesRefs,
 } from "./release.ts";
 import { cachedRender, renderKey } from "./render-cache.ts";
+import { chartKeyTree, unknownValuesKeys } from "./values-keys.ts";
 
 export interface HelmRenderOptions {
   root: string;
@@ -112,6 +114,7 @@ export async function renderHelmReleases(
       );
       continue;
     }
+    findings.push(...checkValuesKeys(hr, resolved.chart));
     jobs.push({
       hr,
       chart: resolved.chart,
@@ -201,6 +204,20 @@ export async function renderHelmReleases(
 
 function what(hr: Obj): string {
   return `HelmRelease ${namespaceOf(hr) ?? "default"}/${nameOf(hr)}`;
+}
+
+/** A key of spec.values the chart does not know (a typo Helm would silently ignore) is a warning at that key. */
+function checkValuesKeys(hr: AppliedObject, chart: CachedChart): Finding[] {
+  const known = chartKeyTree(readChartFiles(chart.file));
+  return unknownValuesKeys(get(hr.object, "spec", "values"), known).map((u) =>
+    findingAt(
+      hr.source,
+      ["spec", "values", ...u.path],
+      `${what(hr.object)}: chart ${chart.name} ${chart.version} has no value ${u.path.join(".")} (not in its values.yaml or values.schema.json, not read by its templates)${u.closest ? `; closest: ${u.closest}` : ""}`,
+      "helm.values-key",
+      { severity: "warning", pointAtKey: true },
+    ),
+  );
 }
 
 /**

@@ -170,6 +170,28 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     expect(hit?.message).toMatch(/spec\.size: must be integer/);
   });
 
+  test("an unknown values key is a warning at its line naming the closest real key; a key under a toYaml-ed map is read", async () => {
+    const file = "kubernetes/apps/probe/helmrelease.yaml";
+    const typos =
+      "replicas: 3\n    replicsa: 2\n    image:\n      tga: x\n    podAnnotations:\n      owner: probe-team";
+    const report = await withEdit(file, "replicas: 3", typos, validate);
+    const text = readFileSync(join(work, file), "utf8").replace("replicas: 3", typos).split("\n");
+    const lineOf = (needle: string) => text.findIndex((l) => l.includes(needle)) + 1;
+    const hits = report.findings.filter((f) => f.rule === "helm.values-key").sort((a, b) => a.line - b.line);
+    expect(hits.map((f) => [`${f.file}:${f.line}`, f.severity, f.message])).toEqual([
+      [
+        `${file}:${lineOf("replicsa:")}`,
+        "warning",
+        "HelmRelease probe/probe: chart probe 1.2.0 has no value replicsa (not in its values.yaml or values.schema.json, not read by its templates); closest: replicas",
+      ],
+      [
+        `${file}:${lineOf("tga:")}`,
+        "warning",
+        "HelmRelease probe/probe: chart probe 1.2.0 has no value image.tga (not in its values.yaml or values.schema.json, not read by its templates); closest: tag",
+      ],
+    ]);
+  });
+
   test("a rendered image on the moving tag latest is a pin error naming the chart and object", async () => {
     const report = await withEdit(
       "kubernetes/apps/probe/helmrelease.yaml",
