@@ -30,7 +30,16 @@ function makeChartRepository(dir: string): void {
   execFileSync(helm as string, ["repo", "index", dir], { stdio: "pipe" });
 }
 
+// sops finds the age key here, as `ktsw secrets` does; the fixture's Secret is encrypted to the example key.
+const exampleKey = join(repo, "test-support/example-age.key");
+const keyBefore = process.env.SOPS_AGE_KEY_FILE;
+const restoreKey = () => {
+  if (keyBefore === undefined) delete process.env.SOPS_AGE_KEY_FILE;
+  else process.env.SOPS_AGE_KEY_FILE = keyBefore;
+};
+
 beforeAll(() => {
+  process.env.SOPS_AGE_KEY_FILE = exampleKey;
   if (!helm) return;
   work = mkdtempSync(join(tmpdir(), "ktsw-helm-"));
   charts = join(work, "charts");
@@ -38,6 +47,7 @@ beforeAll(() => {
   makeChartRepository(charts);
 });
 afterAll(() => {
+  restoreKey();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -76,7 +86,9 @@ const validate = () =>
     chartsDir: charts,
   });
 
-const find = (objects: { object: Obj }[], kind: string) => objects.find((a) => a.object.kind === kind)?.object;
+const find = (objects: { object: Obj }[], kind: string, name?: string) =>
+  objects.find((a) => a.object.kind === kind && (name === undefined || get(a.object, "metadata", "name") === name))
+    ?.object;
 const env = (deployment: Obj | undefined) =>
   Object.fromEntries(
     (
@@ -102,6 +114,45 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
       TOKEN: "token-from-configmap",
       MOTD: "hello-from-settings",
     });
+  });
+
+  test("valuesFrom a SOPS-encrypted Secret: decrypted with the example key, in order, targetPath set, an absent optional key skipped", async () => {
+    const out = await rendered();
+    const deployment = find(out.objects, "Deployment", "probe-sealed-probe");
+    expect(get(deployment, "spec", "replicas")).toBe(3); // spec.values (3) over the Secret's 5
+    expect(env(deployment)).toMatchObject({ SECRET_NOTE: "from-sops-secret", SECRET_TOKEN: "token-from-sops-secret" });
+    expect(out.findings.filter((f) => f.rule !== "helm.chart-version")).toEqual([]);
+  });
+
+  test("decrypted values never reach the render cache", async () => {
+    const cache = join(work, "render-cache");
+    try {
+      await rendered(cache);
+      const cached = readdirSync(cache).map((f) => readFileSync(join(cache, f), "utf8"));
+      expect(cached.length).toBeGreaterThan(0);
+      expect(cached.join("\n")).not.toContain("from-sops-secret");
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  test("a SOPS Secret sops cannot decrypt here is a warning at the valuesFrom entry; the chart still renders", async () => {
+    process.env.SOPS_AGE_KEY_FILE = join(work, "no-such-key.txt");
+    try {
+      const out = await rendered();
+      const hits = out.findings.filter((f) => f.rule === "helm.values-from");
+      expect(hits.map((f) => [f.file, f.severity])).toEqual([
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+      ]);
+      expect(hits[0]?.message).toMatch(
+        /^HelmRelease probe\/probe-sealed: valuesFrom Secret\/probe-secret-values is SOPS-encrypted and sops cannot decrypt it here \(.+\): rendered without its values$/,
+      );
+      expect(env(find(out.objects, "Deployment", "probe-sealed-probe")).SECRET_NOTE).toBe("");
+    } finally {
+      process.env.SOPS_AGE_KEY_FILE = exampleKey;
+    }
   });
 
   test("postRenderers patch the output; commonMetadata and origin labels go on each object's own metadata", async () => {
