@@ -89,9 +89,17 @@ export async function renderHelmReleases(
   const helm = requireTool("helm");
   const jobs: Job[] = [];
   const decrypt = secretDecrypter(opts.root);
+  const lookup = (kind: string, namespace: string, name: string) =>
+    applied.find(
+      (a) =>
+        a.object.kind === kind &&
+        groupOf(a.object) === "source.toolkit.fluxcd.io" &&
+        nameOf(a.object) === name &&
+        (namespaceOf(a.object) ?? "default") === namespace,
+    )?.object;
   for (const hr of releases) {
-    const ref = chartRef(hr.object);
-    if (ref.kind !== "HelmRepository") {
+    const ref = chartRef(hr.object, lookup);
+    if (ref.kind !== "chart") {
       findings.push(
         findingAt(
           hr.source,
@@ -112,9 +120,10 @@ export async function renderHelmReleases(
       findings.push(
         findingAt(
           hr.source,
-          ["spec", "chart", "spec", "version"],
-          `${what(hr.object)}: chart ${ref.chart} ${ref.version} is not in the chart cache ${cacheName} (${have})`,
+          ref.via ? ["spec", "chartRef"] : ["spec", "chart", "spec", "version"],
+          `${what(hr.object)}: chart ${ref.chart} ${ref.version}${ref.via ? ` (from ${ref.via})` : ""} is not in the chart cache ${cacheName} (${have})`,
           "helm.chart-version",
+          { pointAtKey: true },
         ),
       );
       continue;

@@ -155,6 +155,29 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     }
   });
 
+  test("spec.chartRef to an OCIRepository renders the chart its URL and tag name from the cache", async () => {
+    const out = await rendered();
+    expect(get(find(out.objects, "Deployment", "probe-oci-probe"), "spec", "replicas")).toBe(2);
+    expect(out.objects.find((a) => a.chart?.release === "probe/probe-oci")?.chart).toEqual({
+      release: "probe/probe-oci",
+      chart: "probe",
+      version: "1.2.0",
+    });
+  });
+
+  test("a chartRef the cache cannot satisfy is an error at the HelmRelease naming the chart, version, source and versions there", async () => {
+    const out = await withEdit("kubernetes/apps/probe/oci.yaml", "tag: 1.2.0", "tag: 1.3.0", rendered);
+    const hits = out.findings.filter((f) => f.rule === "helm.chart-version" && f.file.endsWith("oci.yaml"));
+    expect(hits.map((f) => [f.severity, f.message])).toEqual([
+      [
+        "error",
+        "HelmRelease probe/probe-oci: chart probe 1.3.0 (from OCIRepository probe/probe-oci) is not in the chart cache charts (versions there: 1.2.0)",
+      ],
+    ]);
+    const text = readFileSync(join(work, "kubernetes/apps/probe/oci.yaml"), "utf8").split("\n");
+    expect(hits[0]?.line).toBe(text.findIndex((l) => l.startsWith("  chartRef:")) + 1);
+  });
+
   test("postRenderers patch the output; commonMetadata and origin labels go on each object's own metadata", async () => {
     const deployment = find((await rendered()).objects, "Deployment");
     expect(get(deployment, "metadata", "annotations")).toEqual({ "patched-by": "post-renderer" });
@@ -180,14 +203,15 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     const cache = join(work, "render-cache");
     try {
       const first = await rendered(cache);
-      expect(readdirSync(cache)).toHaveLength(2); // the first pass and the one with the chart's CRD API
+      // Releases probe and probe-oci (probe-sealed's values are secret): the first pass and the one with the chart's CRD API.
+      expect(readdirSync(cache)).toHaveLength(4);
       expect((await rendered(cache)).objects.map((a) => a.object)).toEqual(first.objects.map((a) => a.object));
-      expect(readdirSync(cache)).toHaveLength(2);
+      expect(readdirSync(cache)).toHaveLength(4);
       const other = await withEdit("kubernetes/apps/probe/helmrelease.yaml", "replicas: 3", "replicas: 4", () =>
         rendered(cache),
       );
       expect(get(find(other.objects, "Deployment"), "spec", "replicas")).toBe(4);
-      expect(readdirSync(cache)).toHaveLength(4);
+      expect(readdirSync(cache)).toHaveLength(6);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
