@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Finding } from "../diagnostics.ts";
 import { groupOf } from "./flux.ts";
-import { chartLabel } from "./rendered.ts";
+import { originOf } from "./rendered.ts";
 import type { AppliedObject } from "./walk.ts";
 
 const POLICY_MODULE = new URL("../policy/check.ts", import.meta.url);
@@ -42,10 +42,12 @@ export async function runPolicies(
   const { locate } = await import("../config/locate.ts");
   const inputs = targets.map((a) => {
     const src = a.source as NonNullable<AppliedObject["source"]>;
-    if (a.chart) {
-      // A chart's object has no place in the repository: the finding points at its HelmRelease.
-      const at = locate(src.doc, src.lines, ["spec", "chart"], true);
-      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: chartLabel(a.chart) };
+    const origin = originOf(a);
+    if (origin) {
+      // A chart's or upstream copy's object has no place in the repository: the finding points at
+      // its HelmRelease or Kustomization.
+      const at = locate(src.doc, src.lines, origin.at, true);
+      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: origin.label };
     }
     return {
       file: src.file,
