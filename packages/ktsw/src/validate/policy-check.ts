@@ -2,6 +2,7 @@
 // objects the tree applies: its plain manifests and the objects its HelmReleases' charts render, in
 // one gator run (so data.inventory sees both). The policy module is loaded only if present.
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Finding } from "../diagnostics.ts";
 import { groupOf } from "./flux.ts";
@@ -57,7 +58,11 @@ export async function runPolicies(
       locate: (p: readonly (string | number)[]) => locate(src.doc, src.lines, p),
     };
   });
-  const findings = await mod.checkPolicies(inputs, { root, siteVars });
+  const findings = await mod.checkPolicies(inputs, {
+    root,
+    siteVars,
+    cacheDir: join(root, ".cache", "ktsw", "policy-results"),
+  });
   const rendered = targets.filter((a) => a.chart).length;
   return {
     ran: true,
