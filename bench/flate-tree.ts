@@ -68,6 +68,20 @@ function localGitRepository(root: string, copy: { dir: string; path: string; tag
   return `file://${repo}`;
 }
 
+/** Rewrites the files whose documents `edit` changes (it returns true when it changed a spec). */
+function editSpecs(files: readonly string[], edit: (kind: string, spec: Record<string, unknown>) => boolean): void {
+  for (const file of files) {
+    const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as Record<string, unknown> | null);
+    let changed = false;
+    for (const doc of docs) {
+      const spec = doc?.spec;
+      if (typeof spec === "object" && spec !== null && edit(String(doc?.kind), spec as Record<string, unknown>))
+        changed = true;
+    }
+    if (changed) writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
+  }
+}
+
 export async function prepareFlateTree(repo: string, chartsDir: string, manifestsDir?: string): Promise<FlateTree> {
   const root = mkdtempSync(join(tmpdir(), "ktsw-bench-flate-"));
   const { server, url } = await serveFolder(chartsDir);
@@ -78,45 +92,26 @@ export async function prepareFlateTree(repo: string, chartsDir: string, manifest
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
     .map((e) => join(e.parentPath ?? e.path, e.name));
   const moved = new Set<string>();
-  for (const file of files) {
-    const text = readFileSync(file, "utf8");
-    if (!/kind: (HelmRepository|GitRepository)/.test(text)) continue;
-    const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null);
-    let changed = false;
-    for (const doc of docs) {
-      const spec = doc?.spec as Record<string, unknown> | undefined;
-      if (!spec) continue;
-      if (doc?.kind === "HelmRepository" && spec.type !== "oci") {
-        spec.url = url;
-        changed = true;
-      }
-      const tag = (spec.ref as { tag?: string } | undefined)?.tag;
-      const copy = copies.find((c) => c.repo === normalizeRepo(String(spec.url ?? "")) && c.tag === tag);
-      if (doc?.kind === "GitRepository" && copy) {
-        spec.url = localGitRepository(root, copy);
-        spec.ignore = undefined; // written for upstream's layout; the local repository holds the copy only
-        moved.add(copy.path);
-        changed = true;
-      }
+  editSpecs(files, (kind, spec) => {
+    if (kind === "HelmRepository" && spec.type !== "oci") {
+      spec.url = url;
+      return true;
     }
-    if (changed) writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-  }
+    const tag = (spec.ref as { tag?: string } | undefined)?.tag;
+    const copy = copies.find((c) => c.repo === normalizeRepo(String(spec.url ?? "")) && c.tag === tag);
+    if (kind !== "GitRepository" || !copy) return false;
+    spec.url = localGitRepository(root, copy);
+    spec.ignore = undefined; // written for upstream's layout; the local repository holds the copy only
+    moved.add(copy.path);
+    return true;
+  });
   // The Kustomizations that read a moved copy (their path is the copy's upstream path) follow it.
-  for (const file of files) {
-    const text = readFileSync(file, "utf8");
-    if (!text.includes("kind: Kustomization")) continue;
-    const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null);
-    let changed = false;
-    for (const doc of docs) {
-      const spec = doc?.spec as Record<string, unknown> | undefined;
-      const path = String(spec?.path ?? "").replace(/^\.\//, "");
-      if (doc?.kind === "Kustomization" && spec && moved.has(path)) {
-        spec.path = `./${COPY_FOLDER}/${path}`;
-        changed = true;
-      }
-    }
-    if (changed) writeFileSync(file, docs.map((d) => stringify(d)).join("---\n"));
-  }
+  editSpecs(files, (kind, spec) => {
+    const path = String(spec.path ?? "").replace(/^\.\//, "");
+    if (kind !== "Kustomization" || !moved.has(path)) return false;
+    spec.path = `./${COPY_FOLDER}/${path}`;
+    return true;
+  });
   const cacheDir = join(root, "cache");
   mkdirSync(cacheDir);
   return {
