@@ -246,9 +246,10 @@ export async function walkFluxGraph(
       if (r.error)
         errors.set(
           keys[i] as string,
-          r.error
-            .replaceAll(`${root}/`, "")
-            .replaceAll(opts.manifestsDir ? `${opts.manifestsDir}/` : `${root}/`, "")
+          // Paths as a reader knows them: repository-relative, an offline copy's relative to the copies.
+          [root, opts.manifestsDir]
+            .filter((dir) => dir !== undefined)
+            .reduce((text, dir) => text.replaceAll(`${dir}/`, ""), r.error)
             .replace(/\/tmp\/ktsw-[^/ ]*\//g, ""),
         );
     }
