@@ -21,13 +21,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 gobin="$(go env GOPATH)/bin"
-while read -r bin module _; do
+while read -r bin module toolchain; do
   version="${module##*@}"
   stamp="$gobin/.ktsw-$bin-$version"
   if [ -x "$gobin/$bin" ] && [ -f "$stamp" ]; then continue; fi
   echo "install-deps: go install $module"
-  # CGO off: static tools, no C toolchain surprises.
-  CGO_ENABLED=0 go install "$module"
+  # CGO off: static tools, no C toolchain surprises. A module that needs a newer Go names its
+  # toolchain (fetched once from the module proxy; the build cache is kept for the next build).
+  if [ -n "$toolchain" ]; then
+    GOTOOLCHAIN="$toolchain" CGO_ENABLED=0 go install "$module"
+  else
+    CGO_ENABLED=0 go install "$module"
+  fi
   touch "$stamp"
 done < <(strip deps/go-tools.txt)
 echo "install-deps: done (Go tools in $gobin)"

@@ -33,7 +33,11 @@ export function printTreeReport(report: TreeReport, seconds: number): void {
   for (const k of report.kustomizations) {
     const ok = k.errors === 0;
     const tally = `${k.objects} object${k.objects === 1 ? "" : "s"}${k.errors ? `, ${k.errors} error${k.errors === 1 ? "" : "s"}` : ""}${k.warnings ? `, ${k.warnings} warning${k.warnings === 1 ? "" : "s"}` : ""}`;
-    const counts = k.external ? `from ${k.external}: not in this repository, not built offline` : tally;
+    const counts = !k.external
+      ? tally
+      : k.offline
+        ? `${tally}, from ${k.external} at its offline copy ${k.offline}`
+        : `from ${k.external}: not in this repository, not built offline`;
     process.stdout.write(
       `${"  ".repeat(k.depth ?? 0)}${ok ? pc.green("✓") : pc.red("✗")} ${k.namespace}/${k.name}  ${pc.dim(`./${k.path}`)}  (${counts})\n`,
     );

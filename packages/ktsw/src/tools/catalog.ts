@@ -51,6 +51,8 @@ export const tools = [
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
   { bin: "kustomize", from: { go: true }, folders: [goBinFolder] },
   { bin: "helm", from: { go: true }, folders: [goBinFolder] },
+  // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
+  { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
     bin: "kubectl",
     from: {

@@ -1,5 +1,5 @@
 // deps/apt.txt and deps/go-tools.txt, the lists scripts/install-deps.sh installs from, read the way it
-// reads them: `name [module@version]  # why`, comments and blank lines skipped.
+// reads them: `name [module@version [goX.Y.Z]]  # why`, comments and blank lines skipped.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,8 @@ export interface DepLine {
   name: string;
   /** `module@version`, for the Go list. */
   module?: string;
+  /** The Go toolchain the module needs (`go1.27.3`), when newer than the local one. */
+  toolchain?: string;
   why: string;
 }
 
@@ -25,8 +27,15 @@ export function parseDepList(text: string, withModule: boolean): DepLine[] {
     const [body = "", ...comment] = raw.split("#");
     const fields = body.trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) return [];
-    const [name = "", module] = fields;
-    return [{ name, ...(withModule && module ? { module } : {}), why: comment.join("#").trim() }];
+    const [name = "", module, toolchain] = fields;
+    return [
+      {
+        name,
+        ...(withModule && module ? { module } : {}),
+        ...(withModule && toolchain ? { toolchain } : {}),
+        why: comment.join("#").trim(),
+      },
+    ];
   });
 }
 

@@ -53,8 +53,9 @@ export function installStep(spec: ToolSpec, deps: DepLists = readDepLists()): st
   const all = "`bash scripts/install-deps.sh` installs every listed tool";
   if ("apt" in spec.from) return `\`apt-get install ${spec.from.apt}\` (deps/apt.txt; ${all})`;
   if ("go" in spec.from) {
-    const module = deps.go.find((d) => d.name === spec.bin)?.module;
-    return `${module ? `\`go install ${module}\`` : "`go install`"} (pinned in deps/go-tools.txt; ${all})`;
+    const line = deps.go.find((d) => d.name === spec.bin);
+    const env = line?.toolchain ? `GOTOOLCHAIN=${line.toolchain} ` : "";
+    return `${line?.module ? `\`${env}go install ${line.module}\`` : "`go install`"} (pinned in deps/go-tools.txt; ${all})`;
   }
   return spec.from.optional;
 }

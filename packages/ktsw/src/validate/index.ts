@@ -23,6 +23,7 @@ import {
 } from "./graph-checks.ts";
 import { checkSchemaHeaders } from "./headers.ts";
 import { renderHelmReleases } from "./helm/index.ts";
+import { SOURCES_FILE } from "./offline-sources.ts";
 import { checkPins, imagePinSummary } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
 import { checkSchemas } from "./schema-check.ts";
@@ -50,6 +51,8 @@ export interface TreeValidateOptions {
   chartsDir?: string;
   /** The nodes of ktsw.yaml (and k3s' own pods): when given, the stack must fit and every container have requests. */
   capacity?: CapacitySite;
+  /** Offline copies of upstream Git sources (SOURCES.tsv + one folder each); default ../shared/manifests. */
+  manifestsDir?: string;
 }
 
 export interface KustomizationLine {
@@ -63,6 +66,8 @@ export interface KustomizationLine {
   depth?: number;
   /** The upstream source (`Kind/namespace/name`) when the path is not in this repository. */
   external?: string;
+  /** Set when that upstream source was built from its offline copy (e.g. `keycloak-k8s-resources 26.0.0`). */
+  offline?: string;
   errors: number;
   warnings: number;
 }
@@ -89,7 +94,7 @@ export interface AppliedTree {
 /** Where the tree and what it needs to be built are. */
 export type TreeSources = Pick<
   TreeValidateOptions,
-  "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir"
+  "root" | "treeDir" | "clusterPath" | "k8sVersion" | "schemas" | "chartsDir" | "manifestsDir"
 >;
 
 /**
@@ -107,7 +112,8 @@ export async function buildAppliedTree(
   const tree = await readSourceTree(opts.root, opts.treeDir);
   const index = indexSources(tree.docs);
   lap("parse");
-  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index);
+  const manifestsDir = opts.manifestsDir ?? defaultManifestsDir(opts.root);
+  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index, manifestsDir ? { manifestsDir } : {});
   lap("build+substitute");
   const helm = await renderHelmReleases(walk.objects, {
     root: opts.root,
@@ -201,6 +207,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
       line: n.source?.line ?? 0,
       objects: n.objects.length,
       ...(n.external ? { external: n.external } : {}),
+      ...(n.offline ? { offline: n.offline.label } : {}),
       errors: mine.filter((f) => f.severity === "error").length,
       warnings: mine.filter((f) => f.severity === "warning").length,
     };
@@ -324,6 +331,12 @@ export function defaultChartsDir(root: string, charts?: string): string | undefi
   if (charts) return resolve(root, charts);
   const offline = join(root, "..", "shared", "charts");
   return existsSync(join(offline, "index.yaml")) ? offline : undefined;
+}
+
+/** The offline copies of upstream Git sources CI keeps beside the repository, when they are there. */
+export function defaultManifestsDir(root: string): string | undefined {
+  const offline = join(root, "..", "shared", "manifests");
+  return existsSync(join(offline, SOURCES_FILE)) ? offline : undefined;
 }
 
 export const PUBLIC_CRD_CATALOG = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main";

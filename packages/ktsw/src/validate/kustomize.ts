@@ -72,13 +72,15 @@ export async function kustomizeBuild(
   opts?: FluxBuildOptions,
 ): Promise<BuildResult> {
   if (opts) {
-    // An overlay with the Flux fields over the folder: same result as merging them into it.
+    // An overlay with the Flux fields over the folder: same result as merging them into it. A folder
+    // without kustomization.yaml gets Flux's generated one first, as kustomize-controller does.
     const overlay = mkdtempSync(join(tmpdir(), "ktsw-flux-"));
+    const generated = hasKustomization(dir) ? undefined : generateKustomization(dir);
     try {
       const doc = {
         apiVersion: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
-        resources: [relative(overlay, dir)],
+        resources: [relative(overlay, generated ?? dir)],
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
         ...(opts.namePrefix ? { namePrefix: opts.namePrefix } : {}),
         ...(opts.nameSuffix ? { nameSuffix: opts.nameSuffix } : {}),
@@ -90,6 +92,7 @@ export async function kustomizeBuild(
       return { ...(await kustomizeBuild(cmd, overlay)), dir };
     } finally {
       rmSync(overlay, { recursive: true, force: true });
+      if (generated) rmSync(generated, { recursive: true, force: true });
     }
   }
   if (!hasKustomization(dir)) {

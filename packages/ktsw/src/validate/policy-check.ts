@@ -2,10 +2,11 @@
 // objects the tree applies: its plain manifests and the objects its HelmReleases' charts render, in
 // one gator run (so data.inventory sees both). The policy module is loaded only if present.
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Finding } from "../diagnostics.ts";
 import { groupOf } from "./flux.ts";
-import { chartLabel } from "./rendered.ts";
+import { originOf } from "./rendered.ts";
 import type { AppliedObject } from "./walk.ts";
 
 const POLICY_MODULE = new URL("../policy/check.ts", import.meta.url);
@@ -42,10 +43,12 @@ export async function runPolicies(
   const { locate } = await import("../config/locate.ts");
   const inputs = targets.map((a) => {
     const src = a.source as NonNullable<AppliedObject["source"]>;
-    if (a.chart) {
-      // A chart's object has no place in the repository: the finding points at its HelmRelease.
-      const at = locate(src.doc, src.lines, ["spec", "chart"], true);
-      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: chartLabel(a.chart) };
+    const origin = originOf(a);
+    if (origin) {
+      // A chart's or upstream copy's object has no place in the repository: the finding points at
+      // its HelmRelease or Kustomization.
+      const at = locate(src.doc, src.lines, origin.at, true);
+      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: origin.label };
     }
     return {
       file: src.file,
@@ -55,7 +58,11 @@ export async function runPolicies(
       locate: (p: readonly (string | number)[]) => locate(src.doc, src.lines, p),
     };
   });
-  const findings = await mod.checkPolicies(inputs, { root, siteVars });
+  const findings = await mod.checkPolicies(inputs, {
+    root,
+    siteVars,
+    cacheDir: join(root, ".cache", "ktsw", "policy-results"),
+  });
   const rendered = targets.filter((a) => a.chart).length;
   return {
     ran: true,

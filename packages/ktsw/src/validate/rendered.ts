@@ -15,7 +15,17 @@ export function objectLabel(o: AppliedObject["object"]): string {
   return `${String(o.kind)} ${ns ? `${ns}/` : ""}${nameOf(o)}`;
 }
 
-/** A finding on an applied object: at `path` in its source, or at the HelmRelease for a chart's object. */
+/**
+ * Where an object not written in this repository comes from: a chart (found at its HelmRelease's
+ * spec.chart) or an upstream source's copy (found at its Kustomization's spec.sourceRef).
+ */
+export function originOf(a: AppliedObject): { label: string; at: string[] } | undefined {
+  if (a.chart) return { label: chartLabel(a.chart), at: ["spec", "chart"] };
+  if (a.upstream) return { label: `upstream ${a.upstream}`, at: ["spec", "sourceRef"] };
+  return undefined;
+}
+
+/** A finding on an applied object: at `path` in its source, or where its origin is named (see originOf). */
 export function findingFor(
   a: AppliedObject,
   path: readonly (string | number)[],
@@ -23,11 +33,12 @@ export function findingFor(
   rule: string,
   opts: { pointAtKey?: boolean; severity?: Severity } = {},
 ): Finding {
-  if (!a.chart) return findingAt(a.source, path, message, rule, opts);
-  const at = findingAt(a.source, ["spec", "chart"], "", rule, { ...opts, pointAtKey: true });
+  const origin = originOf(a);
+  if (!origin) return findingAt(a.source, path, message, rule, opts);
+  const at = findingAt(a.source, origin.at, "", rule, { ...opts, pointAtKey: true });
   return {
     ...at,
     path: path.join("."),
-    message: `${chartLabel(a.chart)}, ${objectLabel(a.object)}: ${message}`,
+    message: `${origin.label}, ${objectLabel(a.object)}: ${message}`,
   };
 }

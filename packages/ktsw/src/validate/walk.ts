@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
+import { type OfflineSource, readOfflineSources, resolveOffline } from "./offline-sources.ts";
 import { invalidNameMessage, substituteResource, substitutionDisabled, substitutionRuns } from "./post-build.ts";
 import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
 import { isValidVarName, referencedVars } from "./substitute.ts";
@@ -22,6 +23,11 @@ export interface AppliedObject {
   source?: SourceDoc;
   /** Set on objects rendered from a HelmRelease's chart; `source` is then the HelmRelease. */
   chart?: RenderedFrom;
+  /**
+   * Set on objects built from an upstream source's offline copy (e.g. `keycloak-k8s-resources
+   * 26.0.0`); `source` is then the Flux Kustomization that applies them.
+   */
+  upstream?: string;
 }
 
 export interface RenderedFrom {
@@ -44,8 +50,15 @@ export interface KsNode {
    * project's manifests at a pinned tag): its path is not in this tree and cannot be built offline.
    */
   external?: string;
+  /** An external source resolved offline: the absolute folder built and what it is a copy of. */
+  offline?: { dir: string; label: string };
   /** The Flux Kustomization that applies this one ("" for the cluster folder's own objects). */
   parent: string;
+}
+
+export interface WalkOptions {
+  /** Offline copies of upstream Git sources (a folder with SOURCES.tsv); none: they are not built. */
+  manifestsDir?: string;
 }
 
 export interface WalkResult {
@@ -140,7 +153,9 @@ export async function walkFluxGraph(
   clusterPath: string,
   tree: SourceTree,
   index: Map<string, SourceDoc[]>,
+  opts: WalkOptions = {},
 ): Promise<WalkResult> {
+  const offlineCopies = opts.manifestsDir ? readOfflineSources(opts.manifestsDir) : undefined;
   const nodes = new Map<string, KsNode>();
   let objects: AppliedObject[] = [];
   const findings: Finding[] = [];
@@ -181,6 +196,7 @@ export async function walkFluxGraph(
       const source = sourceRefId(a.object);
       if (ownSource && source !== ownSource) {
         node.external = source;
+        if (offlineCopies && resolveExternal(node, objects, offlineCopies)) found.push(node);
         continue;
       }
       const abs = join(root, node.path);
@@ -219,25 +235,27 @@ export async function walkFluxGraph(
     const jobs = new Map<string, { dir: string; opts?: FluxBuildOptions }>();
     for (const n of pending) {
       const opts = fluxBuildOptions(n.object);
-      const key = buildKey(n.path, opts);
-      if (!built.has(key)) jobs.set(key, { dir: n.path, ...(opts ? { opts } : {}) });
+      const key = buildKey(n.offline?.dir ?? n.path, opts);
+      if (!built.has(key)) jobs.set(key, { dir: n.offline?.dir ?? join(root, n.path), ...(opts ? { opts } : {}) });
     }
     const keys = [...jobs.keys()];
-    const results = await kustomizeBuildAll(
-      keys.map((k) => {
-        const job = jobs.get(k) as { dir: string; opts?: FluxBuildOptions };
-        return { dir: join(root, job.dir), ...(job.opts ? { opts: job.opts } : {}) };
-      }),
-    );
+    const results = await kustomizeBuildAll(keys.map((k) => jobs.get(k) as { dir: string; opts?: FluxBuildOptions }));
     const errors = new Map<string, string>();
     for (const [i, r] of results.entries()) {
       built.set(keys[i] as string, r.objects);
       if (r.error)
-        errors.set(keys[i] as string, r.error.replaceAll(`${root}/`, "").replace(/\/tmp\/ktsw-[^/ ]*\//g, ""));
+        errors.set(
+          keys[i] as string,
+          // Paths as a reader knows them: repository-relative, an offline copy's relative to the copies.
+          [root, opts.manifestsDir]
+            .filter((dir) => dir !== undefined)
+            .reduce((text, dir) => text.replaceAll(`${dir}/`, ""), r.error)
+            .replace(/\/tmp\/ktsw-[^/ ]*\//g, ""),
+        );
     }
     const next: KsNode[] = [];
     for (const node of pending) {
-      const key = buildKey(node.path, fluxBuildOptions(node.object));
+      const key = buildKey(node.offline?.dir ?? node.path, fluxBuildOptions(node.object));
       const error = errors.get(key);
       if (error)
         node.findings.push(
@@ -255,6 +273,32 @@ export async function walkFluxGraph(
   const rootId = [...nodes.values()].find((n) => n.path === clusterDir)?.id ?? "";
   for (const n of nodes.values()) if (n.parent === "" && n.id !== rootId) n.parent = rootId;
   return { nodes, objects, findings };
+}
+
+/**
+ * A Kustomization reading a GitRepository that points at the internet builds from the offline copy
+ * of that repository at the same tag; when there is none, an error at its sourceRef says which tag
+ * it wants and which the copies have.
+ */
+function resolveExternal(node: KsNode, known: readonly AppliedObject[], copies: readonly OfflineSource[]): boolean {
+  const [kind, ns, name] = (node.external ?? "").split("/");
+  if (kind !== "GitRepository") return false;
+  const git = known.find(
+    (a) => a.object.kind === kind && nameOf(a.object) === name && (namespaceOf(a.object) ?? "default") === ns,
+  );
+  if (!git) return false; // checkSourceRefs reports a missing source
+  const resolved = resolveOffline(git.object, node.path, copies);
+  if (resolved.found && existsSync(resolved.dir)) {
+    node.offline = { dir: resolved.dir, label: resolved.label };
+    return true;
+  }
+  const why = resolved.found ? `the offline copy has no ${node.path}` : resolved.error;
+  node.findings.push(
+    findingAt(node.source, ["spec", "sourceRef"], `${node.external}: ${why}`, "flux.offline-source", {
+      pointAtKey: true,
+    }),
+  );
+  return false;
 }
 
 /** `Kind/namespace/name` of a Flux Kustomization's sourceRef (namespace defaults to its own). */
@@ -285,14 +329,16 @@ function applyPostBuild(
   let substituted = false;
   const targetNamespace = str(node.object, "spec", "targetNamespace");
   const out: AppliedObject[] = [];
+  const upstream = node.offline ? { upstream: node.offline.label } : {};
   for (const built of raw) {
-    const source = sourceOf(tree, index, built, node.path);
+    // An upstream copy's objects have no document in this repository: their Kustomization stands for them.
+    const source = node.offline ? node.source : sourceOf(tree, index, built, node.path);
     // A substitution problem points at the variable in its source file when it can be found there.
     const variableFinding = (name: string, message: string): Finding =>
       finding(varPosition(tree, source, name) ?? { file: source?.file ?? "" }, message, "flux.substitute");
     const o = withTargetNamespace(built, targetNamespace);
     if (substitutionDisabled(o)) {
-      out.push({ object: o, owner: node.id, source });
+      out.push({ object: o, owner: node.id, source, ...upstream });
       continue;
     }
     if (!substitutes) {
@@ -304,7 +350,7 @@ function applyPostBuild(
           ),
         );
       }
-      out.push({ object: o, owner: node.id, source });
+      out.push({ object: o, owner: node.id, source, ...upstream });
       continue;
     }
     substituted = true;
@@ -318,7 +364,7 @@ function applyPostBuild(
       );
     }
     for (const message of result.problems) node.findings.push(findingAt(source, [], message, "flux.substitute"));
-    if (result.object) out.push({ object: result.object, owner: node.id, source });
+    if (result.object) out.push({ object: result.object, owner: node.id, source, ...upstream });
   }
   // Flux checks the names before substituting each object: one bad name fails them all.
   if (substituted) node.findings.push(...invalidNames);

@@ -1,6 +1,7 @@
 // checkPolicies end to end with the real gator: a deliberately bad Deployment is denied by each
 // relevant policy with a message saying what to fix, at the right line; a good app passes clean.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { Finding } from "../../src/diagnostics.ts";
@@ -166,5 +167,31 @@ describe("pure helpers", () => {
     expect(severityOf(scoped("deny", "gator.gatekeeper.sh"))).toBe("error");
     expect(severityOf(scoped("warn", "gator.gatekeeper.sh"))).toBe("warning");
     expect(severityOf(scoped("deny", "*"))).toBe("error");
+  });
+});
+
+describe.skipIf(!gator)("gator's results kept between runs", () => {
+  test("the same policies and objects are not evaluated again; the findings are the same", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktsw-policy-cache-"));
+    try {
+      // A gator that counts its runs, then runs the real one.
+      const calls = join(dir, "calls");
+      const counting = join(dir, "gator");
+      writeFileSync(counting, `#!/bin/sh\necho run >> "${calls}"\nexec "${gator}" "$@"\n`, { mode: 0o755 });
+      const inputs = policyInputsFromFiles([join(fixturesDir, "bad-deployment.yaml")]).map((i) => ({
+        ...i,
+        file: relative(repoRoot, i.file),
+      }));
+      const opts = { root: repoRoot, siteVars, gator: counting, cacheDir: join(dir, "cache") };
+      const first = await checkPolicies(inputs, opts);
+      const second = await checkPolicies(inputs, opts);
+      expect(first.length).toBeGreaterThan(0);
+      expect(second).toEqual(first);
+      expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1);
+      await checkPolicies(inputs, { ...opts, siteVars: { SITE_DOMAIN: "other.example" } });
+      expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { systemFolders, tools } from "../../src/tools/catalog.ts";
-import { readDepLists } from "../../src/tools/deps.ts";
-import { findTool, type LookupEnv, MissingTool, requireTool, whyMissing } from "../../src/tools/find.ts";
+import { parseDepList, readDepLists } from "../../src/tools/deps.ts";
+import { findTool, installStep, type LookupEnv, MissingTool, requireTool, whyMissing } from "../../src/tools/find.ts";
 import { prerequisites } from "../../src/tools/prerequisites.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..", "..");
@@ -70,6 +70,21 @@ describe("tool lookup", () => {
     expect(err).toBeInstanceOf(MissingTool);
     expect((err as MissingTool).message).toBe(
       `sops not found (looked in PATH, /usr/sbin, /sbin, $(go env GOPATH)/bin (/home/me/go/bin)); install it with \`go install ${sops?.module}\` (pinned in deps/go-tools.txt; \`bash scripts/install-deps.sh\` installs every listed tool)`,
+    );
+  });
+
+  test("a Go tool that needs a newer Go names its toolchain, and its install step sets GOTOOLCHAIN", () => {
+    expect(parseDepList("flate  example.com/flate@v1.0.0 go1.27.3  # why\nopa example.com/opa@v1 # old", true)).toEqual(
+      [
+        { name: "flate", module: "example.com/flate@v1.0.0", toolchain: "go1.27.3", why: "why" },
+        { name: "opa", module: "example.com/opa@v1", why: "old" },
+      ],
+    );
+    const flate = tools.find((t) => t.bin === "flate");
+    const line = readDepLists().go.find((d) => d.name === "flate");
+    expect(line?.toolchain).toMatch(/^go\d+\.\d+\.\d+$/);
+    expect(installStep(flate as (typeof tools)[number])).toBe(
+      `\`GOTOOLCHAIN=${line?.toolchain} go install ${line?.module}\` (pinned in deps/go-tools.txt; \`bash scripts/install-deps.sh\` installs every listed tool)`,
     );
   });
 

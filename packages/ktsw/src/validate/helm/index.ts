@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Finding } from "../../diagnostics.ts";
+import { hasSopsMetadata } from "../../secrets/check.ts";
 import { requireTool } from "../../tools/find.ts";
 import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
 import { kustomizeCommand } from "../kustomize.ts";
@@ -11,6 +12,7 @@ import { findingAt } from "../sources.ts";
 import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
 import { chartReadsApiVersions, crdApiVersions, isCrd } from "./api-versions.ts";
 import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
+import { readChartFiles } from "./chart-files.ts";
 import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
 import { defaultNamespaces } from "./namespaces.ts";
 import { kustomizePostRenderers, runKustomizePostRenderer, withReleaseMetadata } from "./post-render.ts";
@@ -24,6 +26,8 @@ import {
   valuesRefs,
 } from "./release.ts";
 import { cachedRender, renderKey } from "./render-cache.ts";
+import { type Decrypted, secretDecrypter } from "./sops-values.ts";
+import { chartKeyTree, unknownValuesKeys } from "./values-keys.ts";
 
 export interface HelmRenderOptions {
   root: string;
@@ -49,6 +53,8 @@ interface Job {
   release: string;
   namespace: string;
   values: Record<string, unknown>;
+  /** Values decrypted from a SOPS Secret: never written to the render cache. */
+  secret: boolean;
 }
 
 const isHelmRelease = (o: Obj) => o.kind === "HelmRelease" && groupOf(o) === "helm.toolkit.fluxcd.io";
@@ -82,9 +88,18 @@ export async function renderHelmReleases(
   const index = readChartIndex(opts.chartsDir);
   const helm = requireTool("helm");
   const jobs: Job[] = [];
+  const decrypt = secretDecrypter(opts.root);
+  const lookup = (kind: string, namespace: string, name: string) =>
+    applied.find(
+      (a) =>
+        a.object.kind === kind &&
+        groupOf(a.object) === "source.toolkit.fluxcd.io" &&
+        nameOf(a.object) === name &&
+        (namespaceOf(a.object) ?? "default") === namespace,
+    )?.object;
   for (const hr of releases) {
-    const ref = chartRef(hr.object);
-    if (ref.kind !== "HelmRepository") {
+    const ref = chartRef(hr.object, lookup);
+    if (ref.kind !== "chart") {
       findings.push(
         findingAt(
           hr.source,
@@ -105,19 +120,24 @@ export async function renderHelmReleases(
       findings.push(
         findingAt(
           hr.source,
-          ["spec", "chart", "spec", "version"],
-          `${what(hr.object)}: chart ${ref.chart} ${ref.version} is not in the chart cache ${cacheName} (${have})`,
+          ref.via ? ["spec", "chartRef"] : ["spec", "chart", "spec", "version"],
+          `${what(hr.object)}: chart ${ref.chart} ${ref.version}${ref.via ? ` (from ${ref.via})` : ""} is not in the chart cache ${cacheName} (${have})`,
           "helm.chart-version",
+          { pointAtKey: true },
         ),
       );
       continue;
     }
+    findings.push(...checkValuesKeys(hr, resolved.chart));
+    const from = await valuesFromTree(hr, applied, decrypt);
+    findings.push(...from.findings);
     jobs.push({
       hr,
       chart: resolved.chart,
       release: releaseName(hr.object),
       namespace: releaseNamespace(hr.object),
-      values: composeValues(valuesFromTree(hr.object, applied), (get(hr.object, "spec", "values") ?? {}) as Obj),
+      values: composeValues(from.refs, (get(hr.object, "spec", "values") ?? {}) as Obj),
+      secret: from.secret,
     });
   }
   const kubeVersion = /^v?\d+\.\d+\.\d+/.exec(opts.kubeVersion)?.[0] ?? opts.kubeVersion;
@@ -137,7 +157,7 @@ export async function renderHelmReleases(
       origin: [nameOf(job.hr.object), namespaceOf(job.hr.object)],
     };
     const key = renderKey([helm, kustomizeCommand().bin], job.chart.file, { ...request, chartFile: undefined, flux });
-    return cachedRender(opts.cacheDir, key, () => renderOnce(job, request));
+    return cachedRender(job.secret ? undefined : opts.cacheDir, key, () => renderOnce(job, request));
   };
   const renderOnce = async (job: Job, request: TemplateRequest) => {
     const out = await helmTemplate(helm, request);
@@ -203,29 +223,69 @@ function what(hr: Obj): string {
   return `HelmRelease ${namespaceOf(hr) ?? "default"}/${nameOf(hr)}`;
 }
 
+/** A key of spec.values the chart does not know (a typo Helm would silently ignore) is a warning at that key. */
+function checkValuesKeys(hr: AppliedObject, chart: CachedChart): Finding[] {
+  const known = chartKeyTree(readChartFiles(chart.file));
+  return unknownValuesKeys(get(hr.object, "spec", "values"), known).map((u) =>
+    findingAt(
+      hr.source,
+      ["spec", "values", ...u.path],
+      `${what(hr.object)}: chart ${chart.name} ${chart.version} has no value ${u.path.join(".")} (not in its values.yaml or values.schema.json, not read by its templates)${u.closest ? `; closest: ${u.closest}` : ""}`,
+      "helm.values-key",
+      { severity: "warning", pointAtKey: true },
+    ),
+  );
+}
+
 /**
- * valuesFrom, read from the tree's ConfigMaps and Secrets in the HelmRelease's namespace. A Secret's
- * value that is not in Git (SOPS-encrypted, or made at run time, e.g. by cert-manager) is a
- * placeholder: rendering needs a value, its content is checked where it is made.
+ * valuesFrom, read from the tree's ConfigMaps and Secrets in the HelmRelease's namespace; a
+ * SOPS-encrypted Secret is decrypted first (its values then stay out of the render cache). A
+ * Secret that is not in Git (made at run time, e.g. by cert-manager), or one sops cannot decrypt
+ * here, gives a placeholder to a targetPath: rendering needs a value, its content is checked where
+ * it is made. A missing key is skipped when the reference is optional, as helm-controller does.
  */
-function valuesFromTree(hr: Obj, applied: readonly AppliedObject[]): ResolvedValuesRef[] {
-  const ns = namespaceOf(hr) ?? "default";
-  return valuesRefs(hr).flatMap((ref) => {
+async function valuesFromTree(
+  hr: AppliedObject,
+  applied: readonly AppliedObject[],
+  decrypt: (secret: AppliedObject) => Promise<Decrypted>,
+): Promise<{ refs: ResolvedValuesRef[]; secret: boolean; findings: Finding[] }> {
+  const ns = namespaceOf(hr.object) ?? "default";
+  const refs: ResolvedValuesRef[] = [];
+  const findings: Finding[] = [];
+  let secret = false;
+  for (const ref of valuesRefs(hr.object)) {
     const found = applied.find(
       (a) => a.object.kind === ref.kind && nameOf(a.object) === ref.name && (namespaceOf(a.object) ?? ns) === ns,
-    )?.object;
+    );
     const target = ref.targetPath ? { targetPath: ref.targetPath } : {};
     let text: string | undefined;
-    if (found && ref.kind === "ConfigMap") text = str(found, "data", ref.valuesKey);
-    if (found && ref.kind === "Secret" && get(found, "sops") === undefined) {
-      const plain = str(found, "stringData", ref.valuesKey);
-      const data = str(found, "data", ref.valuesKey);
+    if (found && ref.kind === "ConfigMap") text = str(found.object, "data", ref.valuesKey);
+    if (found && ref.kind === "Secret") {
+      let object: Obj | undefined = found.object;
+      if (hasSopsMetadata(found.object)) {
+        const plain = await decrypt(found);
+        object = "object" in plain ? plain.object : undefined;
+        if ("error" in plain)
+          findings.push(
+            findingAt(
+              hr.source,
+              ["spec", "valuesFrom", ref.index, "name"],
+              `${what(hr.object)}: valuesFrom Secret/${ref.name} is SOPS-encrypted and sops cannot decrypt it here (${plain.error}): rendered without its values`,
+              "helm.values-from",
+              { severity: "warning" },
+            ),
+          );
+        else secret = true;
+      }
+      const plain = str(object, "stringData", ref.valuesKey);
+      const data = str(object, "data", ref.valuesKey);
       text = plain ?? (data !== undefined ? Buffer.from(data, "base64").toString("utf8") : undefined);
     }
-    if (text !== undefined) return [{ text, ...target }];
-    if (ref.kind === "Secret" && ref.targetPath && !ref.optional) return [{ text: SECRET_PLACEHOLDER, ...target }];
-    return [];
-  });
+    if (text !== undefined) refs.push({ text, ...target });
+    else if (ref.kind === "Secret" && ref.targetPath && !ref.optional)
+      refs.push({ text: SECRET_PLACEHOLDER, ...target });
+  }
+  return { refs, secret, findings };
 }
 
 async function inParallel<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>, limit = 4): Promise<R[]> {

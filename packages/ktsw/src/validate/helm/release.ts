@@ -30,24 +30,66 @@ export function includesCrds(hr: Obj): boolean {
 }
 
 export type ChartRef =
-  | { kind: "HelmRepository"; chart: string; version: string; source: string }
+  | {
+      kind: "chart";
+      chart: string;
+      version: string;
+      /** Where it comes from, e.g. `HelmRepository apps/r`, `OCIRepository flux-system/podinfo`. */
+      source: string;
+      /** Set for spec.chartRef: the source object that pins the version. */
+      via?: string;
+    }
   | { kind: "unsupported"; why: string };
 
-/** The chart a HelmRelease pins (spec.chart.spec from a HelmRepository). */
-export function chartRef(hr: Obj): ChartRef {
+/** Finds a source object of the tree by kind, namespace and name. */
+export type SourceLookup = (kind: string, namespace: string, name: string) => Obj | undefined;
+
+/**
+ * The chart a HelmRelease pins: spec.chart.spec from a HelmRepository, or spec.chartRef to an
+ * OCIRepository (chart = the URL's last segment; version = ref.semver, else ref.tag, as
+ * source-controller prefers them) or to a HelmChart from a HelmRepository.
+ */
+export function chartRef(hr: Obj, lookup: SourceLookup = () => undefined): ChartRef {
+  const hrNamespace = namespaceOf(hr) ?? "default";
   const spec = get(hr, "spec", "chart", "spec");
-  if (spec !== undefined) {
-    const kind = str(spec, "sourceRef", "kind") ?? "";
-    const chart = str(spec, "chart") ?? "";
-    if (kind !== "HelmRepository")
-      return { kind: "unsupported", why: `chart ${chart} from a ${kind || "missing"} source` };
-    const ns = str(spec, "sourceRef", "namespace") ?? namespaceOf(hr) ?? "default";
-    return { kind, chart, version: str(spec, "version") ?? "", source: `${ns}/${str(spec, "sourceRef", "name")}` };
-  }
+  if (spec !== undefined) return fromHelmRepository(spec, hrNamespace, str(spec, "chart") ?? "");
   const ref = get(hr, "spec", "chartRef");
-  if (ref !== undefined)
-    return { kind: "unsupported", why: `spec.chartRef to ${str(ref, "kind")}/${str(ref, "name")}` };
-  return { kind: "unsupported", why: "no spec.chart nor spec.chartRef" };
+  if (ref === undefined) return { kind: "unsupported", why: "no spec.chart nor spec.chartRef" };
+  const kind = str(ref, "kind") ?? "";
+  const id = `${str(ref, "namespace") ?? hrNamespace}/${str(ref, "name")}`;
+  const source = lookup(kind, str(ref, "namespace") ?? hrNamespace, str(ref, "name") ?? "");
+  if (kind !== "OCIRepository" && kind !== "HelmChart") return { kind: "unsupported", why: `spec.chartRef to ${kind}` };
+  if (!source) return { kind: "unsupported", why: `spec.chartRef to ${kind} ${id}, which the tree does not define` };
+  const via = `${kind} ${id}`;
+  if (kind === "HelmChart") {
+    const chart = fromHelmRepository(
+      get(source, "spec"),
+      namespaceOf(source) ?? hrNamespace,
+      str(source, "spec", "chart") ?? "",
+    );
+    return chart.kind === "chart" ? { ...chart, via } : { kind: "unsupported", why: `${chart.why} (${via})` };
+  }
+  const url = str(source, "spec", "url") ?? "";
+  const version = str(source, "spec", "ref", "semver") ?? str(source, "spec", "ref", "tag");
+  if (!version)
+    return {
+      kind: "unsupported",
+      why: `${via} pins no ref.tag nor ref.semver (the chart cache is indexed by version)`,
+    };
+  return { kind: "chart", chart: url.replace(/\/+$/, "").split("/").pop() ?? "", version, source: via, via };
+}
+
+function fromHelmRepository(spec: unknown, namespace: string, chart: string): ChartRef {
+  const kind = str(spec, "sourceRef", "kind") ?? "";
+  if (kind !== "HelmRepository")
+    return { kind: "unsupported", why: `chart ${chart} from a ${kind || "missing"} source` };
+  const ns = str(spec, "sourceRef", "namespace") ?? namespace;
+  return {
+    kind: "chart",
+    chart,
+    version: str(spec, "version") ?? "",
+    source: `HelmRepository ${ns}/${str(spec, "sourceRef", "name")}`,
+  };
 }
 
 export type Values = Record<string, unknown>;

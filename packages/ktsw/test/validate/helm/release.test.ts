@@ -51,10 +51,51 @@ describe("release name and namespace", () => {
       chartRef(
         hr({ chart: { spec: { chart: "c", version: "1.0.0", sourceRef: { kind: "HelmRepository", name: "r" } } } }),
       ),
-    ).toEqual({ kind: "HelmRepository", chart: "c", version: "1.0.0", source: "apps/r" });
+    ).toEqual({ kind: "chart", chart: "c", version: "1.0.0", source: "HelmRepository apps/r" });
+    expect(
+      chartRef(
+        hr({ chart: { spec: { chart: "c", version: "1.0.0", sourceRef: { kind: "GitRepository", name: "g" } } } }),
+      ),
+    ).toEqual({ kind: "unsupported", why: "chart c from a GitRepository source" });
     expect(chartRef(hr({ chartRef: { kind: "OCIRepository", name: "o" } }))).toEqual({
       kind: "unsupported",
-      why: "spec.chartRef to OCIRepository/o",
+      why: "spec.chartRef to OCIRepository apps/o, which the tree does not define",
+    });
+  });
+
+  test("chartRef: an OCIRepository's chart is its URL's last segment at ref.semver, else ref.tag; a HelmChart's is its chart and version", () => {
+    const sources: Record<string, Record<string, unknown>> = {
+      "OCIRepository/apps/podinfo": { spec: { url: "oci://ghcr.io/org/charts/podinfo", ref: { tag: "6.9.0" } } },
+      "OCIRepository/flux-system/both": {
+        spec: { url: "oci://ghcr.io/org/charts/both/", ref: { tag: "1.0.0", semver: "1.0.1" } },
+      },
+      "OCIRepository/apps/digest": { spec: { url: "oci://ghcr.io/org/charts/d", ref: { digest: "sha256:00" } } },
+      "HelmChart/apps/hc": {
+        metadata: { namespace: "apps" },
+        spec: { chart: "redis", version: "1.2.3", sourceRef: { kind: "HelmRepository", name: "bitnami" } },
+      },
+    };
+    const lookup = (kind: string, ns: string, name: string) => sources[`${kind}/${ns}/${name}`];
+    expect(chartRef(hr({ chartRef: { kind: "OCIRepository", name: "podinfo" } }), lookup)).toEqual({
+      kind: "chart",
+      chart: "podinfo",
+      version: "6.9.0",
+      source: "OCIRepository apps/podinfo",
+      via: "OCIRepository apps/podinfo",
+    });
+    expect(
+      chartRef(hr({ chartRef: { kind: "OCIRepository", name: "both", namespace: "flux-system" } }), lookup),
+    ).toMatchObject({ chart: "both", version: "1.0.1" });
+    expect(chartRef(hr({ chartRef: { kind: "OCIRepository", name: "digest" } }), lookup)).toEqual({
+      kind: "unsupported",
+      why: "OCIRepository apps/digest pins no ref.tag nor ref.semver (the chart cache is indexed by version)",
+    });
+    expect(chartRef(hr({ chartRef: { kind: "HelmChart", name: "hc" } }), lookup)).toEqual({
+      kind: "chart",
+      chart: "redis",
+      version: "1.2.3",
+      source: "HelmRepository apps/bitnami",
+      via: "HelmChart apps/hc",
     });
   });
 });

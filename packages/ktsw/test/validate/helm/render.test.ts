@@ -3,7 +3,7 @@
 // release name and namespace, valuesFrom under values, targetPath, the HelmRelease's own postBuild
 // substitution, postRenderers, commonMetadata, the chart's CRD and API versions, a missing pin.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -30,7 +30,16 @@ function makeChartRepository(dir: string): void {
   execFileSync(helm as string, ["repo", "index", dir], { stdio: "pipe" });
 }
 
+// sops finds the age key here, as `ktsw secrets` does; the fixture's Secret is encrypted to the example key.
+const exampleKey = join(repo, "test-support/example-age.key");
+const keyBefore = process.env.SOPS_AGE_KEY_FILE;
+const restoreKey = () => {
+  if (keyBefore === undefined) delete process.env.SOPS_AGE_KEY_FILE;
+  else process.env.SOPS_AGE_KEY_FILE = keyBefore;
+};
+
 beforeAll(() => {
+  process.env.SOPS_AGE_KEY_FILE = exampleKey;
   if (!helm) return;
   work = mkdtempSync(join(tmpdir(), "ktsw-helm-"));
   charts = join(work, "charts");
@@ -38,6 +47,7 @@ beforeAll(() => {
   makeChartRepository(charts);
 });
 afterAll(() => {
+  restoreKey();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -76,7 +86,9 @@ const validate = () =>
     chartsDir: charts,
   });
 
-const find = (objects: { object: Obj }[], kind: string) => objects.find((a) => a.object.kind === kind)?.object;
+const find = (objects: { object: Obj }[], kind: string, name?: string) =>
+  objects.find((a) => a.object.kind === kind && (name === undefined || get(a.object, "metadata", "name") === name))
+    ?.object;
 const env = (deployment: Obj | undefined) =>
   Object.fromEntries(
     (
@@ -104,6 +116,68 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     });
   });
 
+  test("valuesFrom a SOPS-encrypted Secret: decrypted with the example key, in order, targetPath set, an absent optional key skipped", async () => {
+    const out = await rendered();
+    const deployment = find(out.objects, "Deployment", "probe-sealed-probe");
+    expect(get(deployment, "spec", "replicas")).toBe(3); // spec.values (3) over the Secret's 5
+    expect(env(deployment)).toMatchObject({ SECRET_NOTE: "from-sops-secret", SECRET_TOKEN: "token-from-sops-secret" });
+    expect(out.findings.filter((f) => f.rule !== "helm.chart-version")).toEqual([]);
+  });
+
+  test("decrypted values never reach the render cache", async () => {
+    const cache = join(work, "render-cache");
+    try {
+      await rendered(cache);
+      const cached = readdirSync(cache).map((f) => readFileSync(join(cache, f), "utf8"));
+      expect(cached.length).toBeGreaterThan(0);
+      expect(cached.join("\n")).not.toContain("from-sops-secret");
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  test("a SOPS Secret sops cannot decrypt here is a warning at the valuesFrom entry; the chart still renders", async () => {
+    process.env.SOPS_AGE_KEY_FILE = join(work, "no-such-key.txt");
+    try {
+      const out = await rendered();
+      const hits = out.findings.filter((f) => f.rule === "helm.values-from");
+      expect(hits.map((f) => [f.file, f.severity])).toEqual([
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+        ["kubernetes/apps/probe/sealed.yaml", "warning"],
+      ]);
+      expect(hits[0]?.message).toMatch(
+        /^HelmRelease probe\/probe-sealed: valuesFrom Secret\/probe-secret-values is SOPS-encrypted and sops cannot decrypt it here \(.+\): rendered without its values$/,
+      );
+      expect(env(find(out.objects, "Deployment", "probe-sealed-probe")).SECRET_NOTE).toBe("");
+    } finally {
+      process.env.SOPS_AGE_KEY_FILE = exampleKey;
+    }
+  });
+
+  test("spec.chartRef to an OCIRepository renders the chart its URL and tag name from the cache", async () => {
+    const out = await rendered();
+    expect(get(find(out.objects, "Deployment", "probe-oci-probe"), "spec", "replicas")).toBe(2);
+    expect(out.objects.find((a) => a.chart?.release === "probe/probe-oci")?.chart).toEqual({
+      release: "probe/probe-oci",
+      chart: "probe",
+      version: "1.2.0",
+    });
+  });
+
+  test("a chartRef the cache cannot satisfy is an error at the HelmRelease naming the chart, version, source and versions there", async () => {
+    const out = await withEdit("kubernetes/apps/probe/oci.yaml", "tag: 1.2.0", "tag: 1.3.0", rendered);
+    const hits = out.findings.filter((f) => f.rule === "helm.chart-version" && f.file.endsWith("oci.yaml"));
+    expect(hits.map((f) => [f.severity, f.message])).toEqual([
+      [
+        "error",
+        "HelmRelease probe/probe-oci: chart probe 1.3.0 (from OCIRepository probe/probe-oci) is not in the chart cache charts (versions there: 1.2.0)",
+      ],
+    ]);
+    const text = readFileSync(join(work, "kubernetes/apps/probe/oci.yaml"), "utf8").split("\n");
+    expect(hits[0]?.line).toBe(text.findIndex((l) => l.startsWith("  chartRef:")) + 1);
+  });
+
   test("postRenderers patch the output; commonMetadata and origin labels go on each object's own metadata", async () => {
     const deployment = find((await rendered()).objects, "Deployment");
     expect(get(deployment, "metadata", "annotations")).toEqual({ "patched-by": "post-renderer" });
@@ -129,14 +203,15 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     const cache = join(work, "render-cache");
     try {
       const first = await rendered(cache);
-      expect(readdirSync(cache)).toHaveLength(2); // the first pass and the one with the chart's CRD API
+      // Releases probe and probe-oci (probe-sealed's values are secret): the first pass and the one with the chart's CRD API.
+      expect(readdirSync(cache)).toHaveLength(4);
       expect((await rendered(cache)).objects.map((a) => a.object)).toEqual(first.objects.map((a) => a.object));
-      expect(readdirSync(cache)).toHaveLength(2);
+      expect(readdirSync(cache)).toHaveLength(4);
       const other = await withEdit("kubernetes/apps/probe/helmrelease.yaml", "replicas: 3", "replicas: 4", () =>
         rendered(cache),
       );
       expect(get(find(other.objects, "Deployment"), "spec", "replicas")).toBe(4);
-      expect(readdirSync(cache)).toHaveLength(4);
+      expect(readdirSync(cache)).toHaveLength(6);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
@@ -170,6 +245,28 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     expect(hit?.message).toMatch(/spec\.size: must be integer/);
   });
 
+  test("an unknown values key is a warning at its line naming the closest real key; a key under a toYaml-ed map is read", async () => {
+    const file = "kubernetes/apps/probe/helmrelease.yaml";
+    const typos =
+      "replicas: 3\n    replicsa: 2\n    image:\n      tga: x\n    podAnnotations:\n      owner: probe-team";
+    const report = await withEdit(file, "replicas: 3", typos, validate);
+    const text = readFileSync(join(work, file), "utf8").replace("replicas: 3", typos).split("\n");
+    const lineOf = (needle: string) => text.findIndex((l) => l.includes(needle)) + 1;
+    const hits = report.findings.filter((f) => f.rule === "helm.values-key").sort((a, b) => a.line - b.line);
+    expect(hits.map((f) => [`${f.file}:${f.line}`, f.severity, f.message])).toEqual([
+      [
+        `${file}:${lineOf("replicsa:")}`,
+        "warning",
+        "HelmRelease probe/probe: chart probe 1.2.0 has no value replicsa (not in its values.yaml or values.schema.json, not read by its templates); closest: replicas",
+      ],
+      [
+        `${file}:${lineOf("tga:")}`,
+        "warning",
+        "HelmRelease probe/probe: chart probe 1.2.0 has no value image.tga (not in its values.yaml or values.schema.json, not read by its templates); closest: tag",
+      ],
+    ]);
+  });
+
   test("a rendered image on the moving tag latest is a pin error naming the chart and object", async () => {
     const report = await withEdit(
       "kubernetes/apps/probe/helmrelease.yaml",
@@ -195,6 +292,13 @@ async function validateRealTree(edit?: { file: string; from: string; to: string 
   try {
     if (edit) {
       cpSync(join(repo, "kubernetes"), join(root, "kubernetes"), { recursive: true });
+      // Renders and policy results are kept by content: the copy shares the repository's, so only
+      // what the edit changes is rendered and evaluated again.
+      for (const kept of ["helm-renders", "policy-results"]) {
+        mkdirSync(join(repo, ".cache", "ktsw", kept), { recursive: true });
+        mkdirSync(join(root, ".cache", "ktsw"), { recursive: true });
+        symlinkSync(join(repo, ".cache", "ktsw", kept), join(root, ".cache", "ktsw", kept));
+      }
       const text = readFileSync(join(root, edit.file), "utf8");
       expect(text, `${edit.file} contains ${edit.from}`).toContain(edit.from);
       writeFileSync(join(root, edit.file), text.replace(edit.from, edit.to));
@@ -215,27 +319,38 @@ async function validateRealTree(edit?: { file: string; from: string; to: string 
   }
 }
 
-describe.skipIf(!helm || !sharedCharts)("the real tree, every chart rendered from ../shared/charts", () => {
-  test("every HelmRelease renders and its objects pass schemas, pins and the Gatekeeper policies", async () => {
-    const report = await validateRealTree();
-    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
-    const notes = report.notes.join("\n");
-    expect(notes).toMatch(/charts: 12 of 12 HelmReleases rendered with helm/);
-    expect(notes).toMatch(/policies: \d+ plain objects and [1-9]\d* objects rendered from charts checked/);
-    expect(notes).not.toMatch(/not rendered/);
-  });
+// The whole tree, 12 charts and gator: minutes on a busy 2-core machine when nothing is kept yet.
+const REAL_TREE_TIMEOUT = 240_000;
 
-  test("a chart workload our own policies deny is an error naming the chart, the object and the constraint", async () => {
-    const file = "kubernetes/security/cert-manager/app/helmrelease.yaml";
-    const report = await validateRealTree({
-      file,
-      from: "startupapicheck:\n      enabled: false",
-      to: "startupapicheck:\n      enabled: true",
-    });
-    const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
-    expect(hits.map((f) => f.message)).toContain(
-      'chart cert-manager v1.21.1 of HelmRelease cert-manager/cert-manager, Job cert-manager/cert-manager-startupapicheck: container "cert-manager-startupapicheck" (spec.template.spec.containers[0]): set resources.limits.cpu [K8sContainerResources container-resources]',
-    );
-    expect(hits.every((f) => f.severity === "error")).toBe(true);
-  });
+describe.skipIf(!helm || !sharedCharts)("the real tree, every chart rendered from ../shared/charts", () => {
+  test(
+    "every HelmRelease renders and its objects pass schemas, pins and the Gatekeeper policies",
+    async () => {
+      const report = await validateRealTree();
+      expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+      const notes = report.notes.join("\n");
+      expect(notes).toMatch(/charts: 12 of 12 HelmReleases rendered with helm/);
+      expect(notes).toMatch(/policies: \d+ plain objects and [1-9]\d* objects rendered from charts checked/);
+      expect(notes).not.toMatch(/not rendered/);
+    },
+    REAL_TREE_TIMEOUT,
+  );
+
+  test(
+    "a chart workload our own policies deny is an error naming the chart, the object and the constraint",
+    async () => {
+      const file = "kubernetes/security/cert-manager/app/helmrelease.yaml";
+      const report = await validateRealTree({
+        file,
+        from: "startupapicheck:\n      enabled: false",
+        to: "startupapicheck:\n      enabled: true",
+      });
+      const hits = report.findings.filter((f) => f.rule.startsWith("policy.") && f.file === file);
+      expect(hits.map((f) => f.message)).toContain(
+        'chart cert-manager v1.21.1 of HelmRelease cert-manager/cert-manager, Job cert-manager/cert-manager-startupapicheck: container "cert-manager-startupapicheck" (spec.template.spec.containers[0]): set resources.limits.cpu [K8sContainerResources container-resources]',
+      );
+      expect(hits.every((f) => f.severity === "error")).toBe(true);
+    },
+    REAL_TREE_TIMEOUT,
+  );
 });
