@@ -46,6 +46,7 @@ export const tools = [
   { bin: "age-keygen", from: { apt: "age" } },
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
+  { bin: "openssl", from: { apt: "openssl" } },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
   { bin: "gator", from: { go: true }, folders: [goBinFolder] },
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
