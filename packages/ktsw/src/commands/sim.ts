@@ -78,11 +78,14 @@ export function registerSim(program: Command): void {
     .description("stop every process of the sim and remove its state folder")
     .action(async () => {
       const { dir } = where();
-      const stopped = await simDown(dir);
-      summary(
-        true,
-        `sim down: ${stopped.length > 0 ? `stopped ${stopped.join(", ")}` : "nothing was running"}; ${dir} removed`,
-      );
+      try {
+        const stopped = await simDown(dir);
+        const what = stopped.length > 0 ? `stopped ${stopped.join(", ")}` : "nothing was running";
+        summary(true, `sim down: ${what}; ${dir} removed`);
+      } catch (err) {
+        summary(false, `sim down: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = exitCodes.findings;
+      }
     });
 
   sim

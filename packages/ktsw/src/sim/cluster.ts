@@ -3,7 +3,7 @@
 // interrupted `up` stops what it started and removes the folder: nothing is left running or half-written.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { KtswConfig } from "../config/schema.ts";
@@ -92,9 +92,17 @@ async function waitReady(p: Started, what: string, ready: () => Promise<boolean>
   if (!reading.running) throw new Error(`${p.name} exited before ${what}; last lines of ${p.log}:\n${logTail(p.log)}`);
 }
 
+/** The folder is removed on down or failure: it must be a sim's own (or new, or empty), never a user's folder. */
+async function checkOwnFolder(layout: SimLayout): Promise<void> {
+  if (existsSync(layout.dir) && !existsSync(layout.state) && (await readdir(layout.dir)).length > 0) {
+    throw new Error(`${layout.dir} is not empty and holds no sim: pick a new or empty folder for --dir`);
+  }
+}
+
 export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
   const layout = simLayout(o.dir);
   const timeoutMs = o.timeoutMs ?? 180_000;
+  await checkOwnFolder(layout);
   const previous = await stateOf(layout);
   if (previous?.processes.some(isRunning)) {
     throw new Error(`a sim already runs from ${o.dir} (\`ktsw sim down\` stops it)`);
@@ -218,6 +226,7 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
 /** Stops every process of the sim in `dir` and removes the folder; the names of what was stopped. */
 export async function simDown(dir: string): Promise<string[]> {
   const layout = simLayout(dir);
+  await checkOwnFolder(layout);
   const state = await stateOf(layout);
   const running = (state?.processes ?? []).filter(isRunning).map((p) => p.name);
   await stopAll(state?.processes ?? []);

@@ -1,6 +1,6 @@
 // `ktsw sim` without a running sim: a missing program is exit 3 naming the build step; status and down say there is
 // nothing; bad flags are usage errors. These need no built programs.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -46,6 +46,17 @@ describe("ktsw sim without a sim", () => {
     const down = await simCli(dir, ["down"]);
     expect(down.code).toBe(0);
     expect(down.stdout).toContain("nothing was running");
+  });
+
+  test("a --dir that is someone's folder (not empty, no sim in it) is refused by up and down, and left as it was", async () => {
+    const dir = temp(simFolder);
+    writeFileSync(join(dir, "notes.txt"), "mine\n");
+    for (const verb of ["up", "down"]) {
+      const r = await simCli(dir, [verb, ...(verb === "up" ? ["--no-build"] : [])]);
+      expect(r.code, verb).toBe(1);
+      expect(r.stdout, verb).toContain(`${dir} is not empty and holds no sim`);
+      expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe("mine\n");
+    }
   });
 
   test("bad flags are usage errors (exit 2)", async () => {
