@@ -192,12 +192,15 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     await writeFile(layout.nodes, `${JSON.stringify({ apiVersion: "v1", kind: "List", items: nodes }, null, 2)}\n`);
     await kubectl(["create", "-f", layout.nodes]);
     const kwok = started.find((p) => p.name === "kwok") as Started;
+    // Ready, and the node lifecycle controller has lifted its not-ready taint: schedulable as the VM would be.
+    const isLifecycleTaint = (taint: string) => taint.startsWith("node.kubernetes.io/");
     let seen = -1;
     await waitReady(
       kwok,
-      `all ${nodes.length} nodes to be Ready`,
+      `all ${nodes.length} nodes to be Ready and untainted by the node lifecycle controller`,
       async () => {
-        const ready = nodeRows(JSON.parse(await kubectl(["get", "nodes", "-o", "json"]))).filter((n) => n.ready).length;
+        const rows = nodeRows(JSON.parse(await kubectl(["get", "nodes", "-o", "json"])));
+        const ready = rows.filter((n) => n.ready && !n.taints.some(isLifecycleTaint)).length;
         if (ready !== seen) o.progress(`nodes Ready: ${ready}/${nodes.length}`);
         seen = ready;
         return ready === nodes.length;
