@@ -133,12 +133,11 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     processes: started,
   };
   // Ctrl-C (or a kill) while starting: stop what was started, remove the folder, exit as interrupted.
-  let interrupted = false;
+  let stopping: Promise<void> | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
+    if (stopping) return;
     o.progress(`${signal}: stopping what was started`);
-    void stopAll(started)
+    stopping = stopAll(started)
       .then(() => rm(o.dir, { recursive: true, force: true }))
       .finally(() => process.exit(130));
   };
@@ -217,6 +216,8 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     await writeState(layout, state);
     return state;
   } catch (err) {
+    // Interrupted: the steps fail as their processes stop; the signal's cleanup ends the process (exit 130).
+    if (stopping) await stopping;
     await stopAll(started);
     await rm(o.dir, { recursive: true, force: true });
     throw err;
