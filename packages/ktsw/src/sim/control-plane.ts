@@ -6,9 +6,9 @@
 // paths pointed at the sim's copies of the policy files), `service-cidr` becomes the service range, `cluster-cidr`
 // kwok's pod addresses, `node-taint` the kwok Nodes' taints (nodes.ts). Dropped, because they configure what k3s
 // packages around Kubernetes or the machine, not the API the tree talks to: `secrets-encryption` (k3s writes its own
-// encryption config; a throwaway sim keeps nothing worth encrypting at rest), `tls-san`/`advertise-address` (the sim
-// serves on loopback), `disable`/`flannel-backend`/`disable-network-policy`/`disable-kube-proxy` (components the sim
-// never runs), `kubelet-arg`/`protect-kernel-defaults`/`cluster-dns` (there is no kubelet), the join token.
+// encryption config; a throwaway sim keeps nothing worth encrypting at rest), `tls-san` (the sim serves on
+// loopback), `disable`/`flannel-backend`/`disable-network-policy`/`disable-kube-proxy` (components the sim never
+// runs), `kubelet-arg`/`protect-kernel-defaults`/`cluster-dns` (there is no kubelet), the join token.
 import { parseCidr, toAddress } from "../config/ipv4.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { firstControlPlane, k3sConfig, k3sPaths } from "../render/nodes/k3s-config.ts";
@@ -84,7 +84,9 @@ export function controlPlane(c: KtswConfig, ports: SimPorts, layout: SimLayout, 
       args: [
         `--etcd-servers=${etcdUrl}`,
         "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        // Published as the `kubernetes` Service's endpoint, which may not be loopback: the first server's address,
+        // as on the site (it serves on loopback all the same).
+        `--advertise-address=${firstControlPlane(c).addresses.nodes}`,
         `--secure-port=${ports.apiServer}`,
         `--service-cluster-ip-range=${server["service-cidr"]}`,
         `--tls-cert-file=${certs.servingCert}`,

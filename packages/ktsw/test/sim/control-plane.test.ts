@@ -39,6 +39,8 @@ describe("the sim's control plane", () => {
     expect(args).toContain("--authorization-mode=Node,RBAC");
     expect(args).toContain(`--service-cluster-ip-range=${c.kubernetes.serviceCidr}`);
     expect(args).toContain(`--etcd-servers=http://127.0.0.1:${ports.etcdClient}`);
+    expect(args).toContain("--bind-address=127.0.0.1");
+    expect(args).toContain(`--advertise-address=${c.nodes.find((n) => n.role === "control-plane")?.addresses.nodes}`);
     for (const arg of kubeApiserverArgs)
       expect(
         args.some((a) => a.startsWith(`--${arg.split("=")[0]}=`)),
