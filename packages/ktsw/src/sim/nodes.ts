@@ -13,6 +13,16 @@ const podsPerNode = 110;
  *  rendered kubelet args set no kube-reserved or system-reserved. */
 const evictionHardMiB = 100;
 
+const nodeInfoFilledByKwok = [
+  "machineID",
+  "systemUUID",
+  "bootID",
+  "kernelVersion",
+  "osImage",
+  "containerRuntimeVersion",
+  "kubeProxyVersion",
+] as const;
+
 export interface Taint {
   key: string;
   value?: string;
@@ -60,7 +70,13 @@ export function kwokNode(c: KtswConfig, node: KtswNode, kubeletVersion: string):
         { type: "InternalIP", address: node.addresses.nodes },
         { type: "Hostname", address: node.name },
       ],
-      nodeInfo: { kubeletVersion, operatingSystem: "linux", architecture: "amd64" },
+      // Every field is required by the API's schema; kwok's node-initialize fills the empty ones with its version.
+      nodeInfo: {
+        kubeletVersion,
+        operatingSystem: "linux",
+        architecture: "amd64",
+        ...Object.fromEntries(nodeInfoFilledByKwok.map((field) => [field, ""])),
+      },
     },
   };
 }

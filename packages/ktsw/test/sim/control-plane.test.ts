@@ -76,7 +76,7 @@ describe("kwok nodes from ktsw.yaml", () => {
     const nodes = kwokNodes(c, "v1.34.4") as {
       metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
       spec: { taints: unknown[] };
-      status: { capacity: Record<string, string>; allocatable: Record<string, string> };
+      status: { capacity: Record<string, string>; allocatable: Record<string, string>; nodeInfo: object };
     }[];
     expect(nodes.map((n) => n.metadata.name)).toEqual(c.nodes.map((n) => n.name));
     for (const [i, vm] of c.nodes.entries()) {
@@ -85,6 +85,12 @@ describe("kwok nodes from ktsw.yaml", () => {
       expect(n.metadata.annotations["kwok.x-k8s.io/node"]).toBe("fake");
       expect(n.status.capacity).toEqual({ cpu: String(vm.cores), memory: `${vm.memory}Mi`, pods: "110" });
       expect(n.status.allocatable.memory).toBe(`${vm.memory - 100}Mi`);
+      // The API's schema requires every NodeSystemInfo field (kwok fills the empty ones).
+      expect(Object.keys(n.status.nodeInfo).sort()).toEqual(
+        ["architecture", "bootID", "containerRuntimeVersion", "kernelVersion", "kubeProxyVersion", "kubeletVersion"]
+          .concat(["machineID", "operatingSystem", "osImage", "systemUUID"])
+          .sort(),
+      );
       const isServer = vm.role === "control-plane";
       expect(n.metadata.labels["node-role.kubernetes.io/control-plane"]).toBe(isServer ? "true" : undefined);
       // The site has workers, so ktsw renders the control-plane taint on every server.
