@@ -2,7 +2,7 @@
 // server's serving certificate and the admin client certificate, and the key pair service-account tokens are signed
 // with. The sim listens on loopback only, so the serving certificate names localhost, 127.0.0.1 and the in-cluster
 // names of the `kubernetes` Service.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run } from "../lab/net/shell.ts";
 import { requireTool } from "../tools/find.ts";
@@ -103,8 +103,4 @@ export async function makeCerts(folder: string, serviceIp: string): Promise<SimC
   ]);
   await run(openssl, ["pkey", "-in", files.serviceAccountKey, "-pubout", "-out", files.serviceAccountPub]);
   return files;
-}
-
-export async function readPem(file: string): Promise<string> {
-  return readFile(file, "utf8");
 }
