@@ -9,6 +9,7 @@ import { registerPlan } from "./commands/plan.ts";
 import { registerRender } from "./commands/render.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { exitCodes } from "./commands/shared.ts";
+import { registerSim } from "./commands/sim.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { MissingTool } from "./tools/find.ts";
 
@@ -37,6 +38,7 @@ for (const register of [
   registerCheck,
   registerSecrets,
   registerLab,
+  registerSim,
 ]) {
   register(program);
 }

@@ -1,10 +1,11 @@
 // `ktsw doctor`: are the local prerequisites there? It checks every line of the lists the installer
-// reads (deps/apt.txt, deps/go-tools.txt) by looking up the binaries that line provides with the same
-// lookup every command uses, so doctor can never disagree with what CI installs or what a command finds.
+// reads (deps/apt.txt, deps/go-tools.txt) and the sim's build list (deps/sim-tools.txt) by looking up the
+// binaries that line provides with the same lookup every command uses, so doctor can never disagree with
+// what CI installs or what a command finds.
 import type { Command } from "commander";
-import { toolSpec } from "../tools/catalog.ts";
+import { type SimToolName, type ToolName, toolSpec } from "../tools/catalog.ts";
 import { readDepLists } from "../tools/deps.ts";
-import { findTool, installStep } from "../tools/find.ts";
+import { findTool, installStep, missingSimTools, simBuildStep } from "../tools/find.ts";
 import { prerequisites } from "../tools/prerequisites.ts";
 import { exitCodes, summary } from "./shared.ts";
 
@@ -25,22 +26,38 @@ export async function runDoctor(): Promise<number> {
       report(false, what, "no binary known for it: add what it provides to packages/ktsw/src/tools/catalog.ts");
       continue;
     }
-    const absent = p.bins.filter((bin) => !findTool(bin));
-    report(absent.length === 0, what, `missing ${absent.join(", ")}: ${installStep(toolSpec(first), deps)}`);
+    if (p.list === "sim") {
+      const absent = missingSimTools(p.bins as SimToolName[]);
+      report(absent.length === 0, what, `not built: ${simBuildStep()}`);
+      continue;
+    }
+    const bins = p.bins as ToolName[];
+    const absent = bins.filter((bin) => !findTool(bin));
+    report(
+      absent.length === 0,
+      what,
+      `missing ${absent.join(", ")}: ${installStep(toolSpec(first as ToolName), deps)}`,
+    );
   }
   const isRoot = process.getuid?.() === 0;
   summary(
     isRoot,
     isRoot ? "running as root (the network lab can create namespaces)" : "not root: `ktsw lab net` needs root",
   );
-  if (missing > 0) process.stdout.write(`\n${missing} missing. \`bash scripts/install-deps.sh\` installs them all.\n`);
+  if (missing > 0) {
+    process.stdout.write(
+      `\n${missing} missing. \`bash scripts/install-deps.sh\` installs them all; \`bash scripts/build-sim-tools.sh\` builds the sim's programs.\n`,
+    );
+  }
   return missing === 0 ? exitCodes.ok : exitCodes.prerequisite;
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check local prerequisites (Node, Debian packages, Go tools) and say how to install what is missing")
+    .description(
+      "check local prerequisites (Node, Debian packages, Go tools, the sim's builds) and say how to install what is missing",
+    )
     .action(async () => {
       process.exitCode = await runDoctor();
     });

@@ -1,5 +1,5 @@
 // Every program KTSW runs, and where it comes from: a Debian package in deps/apt.txt, a Go module in
-// deps/go-tools.txt, or (optional) neither. The deps lists stay the one place that names versions;
+// deps/go-tools.txt, a build of deps/sim-tools.txt (the simulated cluster's programs), or (optional) none. The deps lists stay the one place that names versions;
 // this says which binaries each line provides and where a package puts them off PATH. A test keeps
 // the two in step, so a new line in deps/ without its binaries here fails.
 
@@ -46,6 +46,7 @@ export const tools = [
   { bin: "age-keygen", from: { apt: "age" } },
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
+  { bin: "openssl", from: { apt: "openssl" } },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
   { bin: "gator", from: { go: true }, folders: [goBinFolder] },
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
@@ -74,3 +75,22 @@ export function toolSpec(bin: ToolName): ToolSpec {
   if (!spec) throw new Error(`${bin} is not in the tool catalog`);
   return spec;
 }
+
+/**
+ * The simulated cluster's programs (`ktsw sim`), one per line of deps/sim-tools.txt. They are found only as their
+ * pinned build `<name>-<version>` in the sim's cache folder, never on PATH: a PATH etcd is Debian's 3.4, and a
+ * control plane of mixed releases is not the one the tree was checked against.
+ */
+export const simTools = [
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kubectl",
+  "kwok",
+] as const;
+
+export type SimToolName = (typeof simTools)[number];
+
+/** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */
+export const simBinFolder = ".cache/ktsw/sim/bin";

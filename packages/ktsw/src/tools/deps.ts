@@ -1,21 +1,27 @@
-// deps/apt.txt and deps/go-tools.txt, the lists scripts/install-deps.sh installs from, read the way it
-// reads them: `name [module@version [goX.Y.Z]]  # why`, comments and blank lines skipped.
+// deps/apt.txt and deps/go-tools.txt, the lists scripts/install-deps.sh installs from, and deps/sim-tools.txt, the
+// list scripts/build-sim-tools.sh builds from, read the way those scripts read them:
+// `name [module@version [goX.Y.Z | wrapper]]  # why`, comments and blank lines skipped.
+
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface DepLine {
   name: string;
-  /** `module@version`, for the Go list. */
+  /** `module@version`, for the Go lists. */
   module?: string;
   /** The Go toolchain the module needs (`go1.27.3`), when newer than the local one. */
   toolchain?: string;
+  /** The sim list's build wrapper: `-` for a plain `go install`, else a folder under deps/sim. */
+  wrapper?: string;
   why: string;
 }
 
 export interface DepLists {
   apt: DepLine[];
   go: DepLine[];
+  /** The simulated cluster's programs (`ktsw sim`): built into a cache, not onto PATH. */
+  sim: DepLine[];
 }
 
 /** The repository's deps/ folder (the CLI always runs from its source in the repository). */
@@ -27,20 +33,23 @@ export function parseDepList(text: string, withModule: boolean): DepLine[] {
     const [body = "", ...comment] = raw.split("#");
     const fields = body.trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) return [];
-    const [name = "", module, toolchain] = fields;
-    return [
-      {
-        name,
-        ...(withModule && module ? { module } : {}),
-        ...(withModule && toolchain ? { toolchain } : {}),
-        why: comment.join("#").trim(),
-      },
-    ];
+    const [name = "", module, third] = fields;
+    // The third field is the Go toolchain a go-tools module needs (`go1.27.3`), or a sim-tools build wrapper.
+    const toolchain = third && /^go\d/.test(third) ? third : undefined;
+    const wrapper = third && !toolchain ? third : undefined;
+    const extra = withModule
+      ? { ...(module ? { module } : {}), ...(toolchain ? { toolchain } : {}), ...(wrapper ? { wrapper } : {}) }
+      : {};
+    return [{ name, ...extra, why: comment.join("#").trim() }];
   });
 }
 
-/** Both lists; empty when the folder is not there. */
+/** Every list; empty when the folder is not there. */
 export function readDepLists(folder = depsFolder): DepLists {
   const read = (file: string) => (existsSync(join(folder, file)) ? readFileSync(join(folder, file), "utf8") : "");
-  return { apt: parseDepList(read("apt.txt"), false), go: parseDepList(read("go-tools.txt"), true) };
+  return {
+    apt: parseDepList(read("apt.txt"), false),
+    go: parseDepList(read("go-tools.txt"), true),
+    sim: parseDepList(read("sim-tools.txt"), true),
+  };
 }

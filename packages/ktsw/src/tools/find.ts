@@ -5,8 +5,16 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { goBinFolder, systemFolders, type ToolName, type ToolSpec, toolSpec } from "./catalog.ts";
-import { type DepLists, readDepLists } from "./deps.ts";
+import {
+  goBinFolder,
+  type SimToolName,
+  simBinFolder,
+  systemFolders,
+  type ToolName,
+  type ToolSpec,
+  toolSpec,
+} from "./catalog.ts";
+import { type DepLists, depsFolder, readDepLists } from "./deps.ts";
 
 /** What a lookup may see of the machine; tests pass their own. */
 export interface LookupEnv {
@@ -71,10 +79,11 @@ export function missingToolMessage(bin: ToolName, env: LookupEnv = machine()): s
 export class MissingTool extends Error {
   override name = "MissingTool";
   constructor(
-    readonly bin: ToolName,
+    readonly bin: ToolName | SimToolName,
     env?: LookupEnv,
+    message = missingToolMessage(bin as ToolName, env),
   ) {
-    super(missingToolMessage(bin, env));
+    super(message);
   }
 }
 
@@ -90,4 +99,48 @@ export function requireTool(bin: ToolName, env: LookupEnv = machine()): string {
 export function whyMissing(bins: readonly ToolName[], env: LookupEnv = machine()): string | undefined {
   const missing = bins.find((bin) => !findTool(bin, env));
   return missing && missingToolMessage(missing, env);
+}
+
+/** The sim's default cache folder in this repository. */
+export const defaultSimBin = join(depsFolder, "..", simBinFolder);
+
+/** The pinned version of a sim program, from deps/sim-tools.txt. */
+export function simToolVersion(name: SimToolName, deps: DepLists = readDepLists()): string {
+  const module = deps.sim.find((d) => d.name === name)?.module;
+  if (!module?.includes("@")) throw new Error(`deps/sim-tools.txt has no pinned line for ${name}`);
+  return module.slice(module.lastIndexOf("@") + 1);
+}
+
+/** The file a sim program is built to: `<folder>/<name>-<version>`. */
+export function simToolFile(name: SimToolName, folder = defaultSimBin, deps: DepLists = readDepLists()): string {
+  return join(folder, `${name}-${simToolVersion(name, deps)}`);
+}
+
+/** How to build the sim's programs: the one script both `ktsw sim up` and CI run. */
+export function simBuildStep(folder = defaultSimBin): string {
+  const out = folder === defaultSimBin ? "" : ` --out ${folder}`;
+  return `\`bash scripts/build-sim-tools.sh${out}\` (pinned in deps/sim-tools.txt; \`ktsw sim up\` runs it for what is missing)`;
+}
+
+/** The sim programs not built yet in `folder`, in the list's order. */
+export function missingSimTools(
+  names: readonly SimToolName[],
+  folder = defaultSimBin,
+  exists: (file: string) => boolean = existsSync,
+): SimToolName[] {
+  const deps = readDepLists();
+  return names.filter((name) => !exists(simToolFile(name, folder, deps)));
+}
+
+/** The built sim program, or MissingTool naming the build step. */
+export function requireSimTool(name: SimToolName, folder = defaultSimBin): string {
+  const file = simToolFile(name, folder);
+  if (!existsSync(file)) {
+    throw new MissingTool(
+      name,
+      undefined,
+      `${name} not built (looked for ${file}); build it with ${simBuildStep(folder)}`,
+    );
+  }
+  return file;
 }

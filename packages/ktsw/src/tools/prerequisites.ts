@@ -1,17 +1,19 @@
-// The deps lists joined with the tool catalog: one row per line of deps/apt.txt and deps/go-tools.txt,
-// with the binaries that line provides. `ktsw doctor` checks exactly these rows.
-import { type ToolName, type ToolSpec, tools } from "./catalog.ts";
+// The deps lists joined with the tool catalog: one row per line of deps/apt.txt, deps/go-tools.txt and
+// deps/sim-tools.txt, with the binaries that line provides. `ktsw doctor` checks exactly these rows.
+import { type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
 import type { DepLists } from "./deps.ts";
 
 export interface Prerequisite {
-  list: "apt" | "go";
+  list: "apt" | "go" | "sim";
   /** The Debian package or the Go binary, as the list names it. */
   name: string;
   module?: string;
   why: string;
   /** What the catalog says this line provides; empty means the catalog has not heard of it. */
-  bins: ToolName[];
+  bins: (ToolName | SimToolName)[];
 }
+
+const isSimTool = (name: string): name is SimToolName => (simTools as readonly string[]).includes(name);
 
 const providedBy = (list: "apt" | "go", name: string) =>
   tools
@@ -29,6 +31,13 @@ export function prerequisites(deps: DepLists): Prerequisite[] {
       ...(d.module ? { module: d.module } : {}),
       why: d.why,
       bins: providedBy("go", d.name),
+    })),
+    ...deps.sim.map((d) => ({
+      list: "sim" as const,
+      name: d.name,
+      ...(d.module ? { module: d.module } : {}),
+      why: d.why,
+      bins: isSimTool(d.name) ? [d.name] : [],
     })),
   ];
 }

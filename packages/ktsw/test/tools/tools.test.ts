@@ -5,9 +5,21 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { systemFolders, tools } from "../../src/tools/catalog.ts";
+
+import { type SimToolName, simTools, systemFolders, type ToolName, tools } from "../../src/tools/catalog.ts";
 import { parseDepList, readDepLists } from "../../src/tools/deps.ts";
-import { findTool, installStep, type LookupEnv, MissingTool, requireTool, whyMissing } from "../../src/tools/find.ts";
+import {
+  findTool,
+  installStep,
+  type LookupEnv,
+  MissingTool,
+  missingSimTools,
+  requireSimTool,
+  requireTool,
+  simToolFile,
+  whyMissing,
+} from "../../src/tools/find.ts";
+
 import { prerequisites } from "../../src/tools/prerequisites.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..", "..");
@@ -97,14 +109,46 @@ describe("tool lookup", () => {
   });
 });
 
+describe("the sim's programs", () => {
+  test("are found only as their pinned build in the sim folder, never on PATH", () => {
+    const folder = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
+    temps.push(folder);
+    const file = simToolFile("etcd", folder);
+    expect(file).toMatch(/\/etcd-v3\.\d+\.\d+$/);
+    expect(missingSimTools(["etcd", "kwok"], folder)).toEqual(["etcd", "kwok"]);
+    writeFileSync(join(folder, "etcd"), ""); // an unversioned etcd (say, Debian's) is not the pinned one
+    expect(missingSimTools(["etcd"], folder)).toEqual(["etcd"]);
+    writeFileSync(file, "");
+    expect(missingSimTools(["etcd", "kwok"], folder)).toEqual(["kwok"]);
+    expect(requireSimTool("etcd", folder)).toBe(file);
+  });
+
+  test("a missing one is a MissingTool naming the pinned file and the build script", () => {
+    const folder = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
+    temps.push(folder);
+    const err = (() => {
+      try {
+        requireSimTool("kube-apiserver", folder);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(MissingTool);
+    expect((err as MissingTool).message).toBe(
+      `kube-apiserver not built (looked for ${simToolFile("kube-apiserver", folder)}); build it with \`bash scripts/build-sim-tools.sh --out ${folder}\` (pinned in deps/sim-tools.txt; \`ktsw sim up\` runs it for what is missing)`,
+    );
+  });
+});
+
 describe("the catalog and the deps lists agree", () => {
   const deps = readDepLists();
 
-  test("doctor's list is exactly the lines of deps/apt.txt and deps/go-tools.txt", () => {
+  test("doctor's list is exactly the lines of deps/apt.txt, deps/go-tools.txt and deps/sim-tools.txt", () => {
     const rows = prerequisites(deps);
     expect(rows.map((r) => `${r.list} ${r.name}`)).toEqual([
       ...deps.apt.map((d) => `apt ${d.name}`),
       ...deps.go.map((d) => `go ${d.name}`),
+      ...deps.sim.map((d) => `sim ${d.name}`),
     ]);
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.filter((r) => r.bins.length === 0).map((r) => r.name)).toEqual([]);
@@ -117,18 +161,31 @@ describe("the catalog and the deps lists agree", () => {
     expect(installable.filter((bin) => !listed.has(bin))).toEqual([]);
   });
 
+  test("the sim's programs are exactly the lines of deps/sim-tools.txt, each pinned", () => {
+    expect(deps.sim.map((d) => d.name)).toEqual([...simTools]);
+    for (const d of deps.sim) {
+      expect(d.module, d.name).toMatch(/@v\d+\.\d+\.\d+$/);
+      expect(d.wrapper, d.name).toMatch(/^(-|deps\/sim\/[a-z-]+)$/);
+    }
+  });
+
   test("`ktsw doctor` prints one line per deps line, with the same lookup", () => {
     const r = spawnSync(process.execPath, [cli, "doctor"], {
       cwd: repo,
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
     });
-    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go) /.test(l));
+    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go|sim) /.test(l));
     expect(lines.map((l) => l.split(" ").slice(1, 3).join(" "))).toEqual([
       ...deps.apt.map((d) => `apt ${d.name}`),
       ...deps.go.map((d) => `go ${d.module}`),
+      ...deps.sim.map((d) => `sim ${d.module}`),
     ]);
-    const missing = prerequisites(deps).filter((p) => p.bins.some((b) => !findTool(b)));
+    const missing = prerequisites(deps).filter((p) =>
+      p.list === "sim"
+        ? missingSimTools(p.bins as SimToolName[]).length > 0
+        : p.bins.some((b) => !findTool(b as ToolName)),
+    );
     expect(r.status).toBe(missing.length === 0 ? 0 : 3);
   });
 });

@@ -1,0 +1,107 @@
+// `ktsw sim up | down | status`: the simulated cluster (src/sim) from the command line. `up` prints progress and
+// the kubeconfig to use; `down` stops every process it started; `status` lists nodes, unplaceable pods with the
+// scheduler's reason and, once Flux runs in it, every Kustomization and HelmRelease.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.ts";
+import { simDown, simStatus, simUp } from "../sim/cluster.ts";
+import { defaultSimDir } from "../sim/layout.ts";
+import { formatStatus } from "../sim/status.ts";
+import { defaultSimBin, MissingTool } from "../tools/find.ts";
+import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
+
+interface SimOptions {
+  dir?: string;
+  bin: string;
+}
+
+const say = (line: string) => process.stdout.write(`  ${line}\n`);
+
+export function registerSim(program: Command): void {
+  const sim = program
+    .command("sim")
+    .description(
+      "a simulated cluster: real etcd, API server, controller manager and scheduler, kwok nodes from ktsw.yaml",
+    )
+    .option("--dir <folder>", `the sim's state folder (default: ${defaultSimDir} beside ktsw.yaml)`)
+    .option("--bin <folder>", "where the sim's programs are built", defaultSimBin);
+  const where = () => {
+    const o = sim.opts<SimOptions>();
+    const config = program.opts<GlobalOptions>().config;
+    return { config, dir: resolve(o.dir ?? resolve(repoRoot(config), defaultSimDir)), bin: resolve(o.bin) };
+  };
+
+  sim
+    .command("up")
+    .description("build what is missing, start the control plane and kwok, wait until every node is Ready")
+    .option("--no-build", "fail (exit 3) instead of building a missing program")
+    .option("--api-port <port>", "the API server's port (default: a free one)")
+    .option("--timeout <seconds>", "deadline of each wait", "180")
+    .action(async (opts: { build: boolean; apiPort?: string; timeout: string }) => {
+      const { config, dir, bin } = where();
+      const loaded = await loadConfig(config);
+      if (!loaded.config) {
+        printFindings(loaded.findings);
+        process.exitCode = exitCodes.findings;
+        return;
+      }
+      const apiPort = opts.apiPort === undefined ? undefined : Number(opts.apiPort);
+      const timeout = Number(opts.timeout);
+      if ((apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort > 0 && apiPort < 65536)) || !(timeout > 0)) {
+        process.stderr.write(
+          "ktsw sim up: --api-port must be a port number and --timeout a positive number of seconds\n",
+        );
+        process.exitCode = exitCodes.usage;
+        return;
+      }
+      const t0 = Date.now();
+      try {
+        const state = await simUp(loaded.config, {
+          dir,
+          binFolder: bin,
+          build: opts.build,
+          ...(apiPort !== undefined ? { apiPort } : {}),
+          progress: say,
+          timeoutMs: timeout * 1000,
+        });
+        summary(true, `sim up in ${((Date.now() - t0) / 1000).toFixed(1)} s: API server ${state.apiServer}`);
+        process.stdout.write(`kubeconfig: ${state.kubeconfig}\n  export KUBECONFIG=${state.kubeconfig}\n`);
+      } catch (err) {
+        if (err instanceof MissingTool) throw err; // exit 3 with its message, via cli.ts
+        summary(false, `sim up: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = exitCodes.findings;
+      }
+    });
+
+  sim
+    .command("down")
+    .description("stop every process of the sim and remove its state folder")
+    .action(async () => {
+      const { dir } = where();
+      try {
+        const stopped = await simDown(dir);
+        const what = stopped.length > 0 ? `stopped ${stopped.join(", ")}` : "nothing was running";
+        summary(true, `sim down: ${what}; ${dir} removed`);
+      } catch (err) {
+        summary(false, `sim down: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = exitCodes.findings;
+      }
+    });
+
+  sim
+    .command("status")
+    .description("nodes, pods the scheduler cannot place (and why), Flux Kustomizations and HelmReleases")
+    .option("--format <format>", "text or json", "text")
+    .action(async (opts: { format: string }) => {
+      if (opts.format !== "text" && opts.format !== "json") {
+        process.stderr.write("ktsw sim status: --format must be text or json\n");
+        process.exitCode = exitCodes.usage;
+        return;
+      }
+      const { dir, bin } = where();
+      const status = await simStatus(dir, bin);
+      if (opts.format === "json") process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else for (const line of formatStatus(status)) process.stdout.write(`${line}\n`);
+      process.exitCode = status.running ? exitCodes.ok : exitCodes.findings;
+    });
+}

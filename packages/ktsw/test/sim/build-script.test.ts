@@ -1,0 +1,41 @@
+// scripts/build-sim-tools.sh, the one build of the sim's programs (`ktsw sim up` and CI both run it), without
+// building anything: a binary already in the folder under its pinned name is not built again, and a name that is
+// not in deps/sim-tools.txt is refused.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, test } from "vitest";
+import { simTools } from "../../src/tools/catalog.ts";
+import { simToolFile } from "../../src/tools/find.ts";
+import { repo } from "../support/cli.ts";
+
+const script = join(repo, "scripts", "build-sim-tools.sh");
+const run = (args: string[]) =>
+  promisify(execFile)("bash", [script, ...args]).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+let out = "";
+afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+describe("build-sim-tools.sh", () => {
+  test("builds nothing when every pinned binary is there already (its versioned name is its stamp)", async () => {
+    out = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
+    for (const name of simTools) writeFileSync(simToolFile(name, out), "#!/bin/sh\n", { mode: 0o755 });
+    const r = await run(["--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.filter((l) => l.endsWith(": built already"))).toHaveLength(simTools.length);
+    expect(lines.at(-1)).toBe(`build-sim-tools: done (${out})`);
+  });
+
+  test("a binary that is not in deps/sim-tools.txt is refused (exit 2), naming it", async () => {
+    out = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
+    const r = await run(["--out", out, "kubelet"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("build-sim-tools: kubelet is not in deps/sim-tools.txt");
+  });
+});

@@ -1,0 +1,114 @@
+// The simulated cluster with the repository's ktsw.yaml: real etcd, API server, controller manager and scheduler,
+// kwok nodes sized from the VMs. One sim for the file (starting one is the slow part).
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
+import type { SimStatus } from "../../src/sim/status.ts";
+import { repo } from "../support/cli.ts";
+import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
+
+const why = simUnavailable();
+if (why) console.warn(`SKIPPING sim tests: ${why}`);
+
+const status = async (sim: TestSim): Promise<SimStatus> => {
+  const r = await simCli(sim.dir, ["status", "--format", "json"]);
+  return JSON.parse(r.stdout) as SimStatus;
+};
+
+describe.skipIf(why)("a sim of the site", () => {
+  let sim: TestSim;
+  beforeAll(async () => {
+    sim = testSim(simFolder());
+    const r = await simCli(sim.dir, ["up", "--no-build", "--timeout", "200"]);
+    if (r.code !== 0) throw new Error(`sim up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }, 300_000);
+  afterAll(async () => {
+    await sim?.remove();
+  });
+
+  test("every VM of ktsw.yaml is a Ready node with its size, role labels and taint", async () => {
+    const { config } = await loadConfig(`${repo}/ktsw.yaml`);
+    if (!config) throw new Error("ktsw.yaml does not load");
+    const s = await status(sim);
+    expect(s.running).toBe(true);
+    expect(s.nodes.map((n) => n.name).sort()).toEqual(config.nodes.map((n) => n.name).sort());
+    for (const vm of config.nodes) {
+      const node = s.nodes.find((n) => n.name === vm.name);
+      expect(node?.ready, vm.name).toBe(true);
+      expect(node?.allocatable, vm.name).toEqual({
+        cpu: String(vm.cores),
+        memory: `${vm.memory - 100}Mi`,
+        pods: "110",
+      });
+      const server = vm.role === "control-plane";
+      expect(node?.roles, vm.name).toEqual(server ? ["control-plane", "etcd", "master"] : []);
+      expect(node?.taints, vm.name).toEqual(server ? ["node-role.kubernetes.io/control-plane:NoSchedule"] : []);
+    }
+  });
+
+  test("the API server reports the pinned release, not v0.0.0-master (charts' kubeVersion checks read it)", async () => {
+    const version = JSON.parse(await sim.kubectl(["version", "-o", "json"])) as {
+      serverVersion: { gitVersion: string };
+    };
+    expect(version.serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
+  });
+
+  test("a Deployment's pods are scheduled onto the worker nodes and Running", async () => {
+    const deployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "default" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: {
+            containers: [
+              { name: "web", image: "nginx:1.27", resources: { requests: { cpu: "100m", memory: "64Mi" } } },
+            ],
+          },
+        },
+      },
+    };
+    await sim.kubectl(["apply", "-f", "-"], JSON.stringify(deployment));
+    try {
+      type Pods = { items: { spec: { nodeName?: string }; status: { phase: string } }[] };
+      const pods = async () =>
+        JSON.parse(await sim.kubectl(["get", "pods", "-n", "default", "-l", "app=web", "-o", "json"])) as Pods;
+      await expect
+        .poll(async () => (await pods()).items.filter((p) => p.status.phase === "Running").length, {
+          timeout: 60_000,
+          interval: 500,
+        })
+        .toBe(3);
+      const nodes = (await pods()).items.map((p) => p.spec.nodeName);
+      expect(
+        nodes.every((n) => n?.startsWith("worker-")),
+        String(nodes),
+      ).toBe(true);
+    } finally {
+      await sim.kubectl(["delete", "deployment", "web", "-n", "default", "--wait=false"]);
+    }
+  });
+
+  test("a pod that fits on no node stays Pending and status names it with the scheduler's reason", async () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "too-big", namespace: "default" },
+      spec: { containers: [{ name: "big", image: "busybox:1.37", resources: { requests: { memory: "512Gi" } } }] },
+    };
+    await sim.kubectl(["apply", "-f", "-"], JSON.stringify(pod));
+    try {
+      const pending = async () => (await status(sim)).pendingPods.find((p) => p.name === "too-big");
+      await expect
+        .poll(async () => (await pending())?.reason, { timeout: 60_000, interval: 500 })
+        .toBe("Unschedulable");
+      expect((await pending())?.message).toMatch(/Insufficient memory/);
+      const text = await simCli(sim.dir, ["status"]);
+      expect(text.stdout).toMatch(/default\/too-big: Unschedulable: 0\/5 nodes are available/);
+    } finally {
+      await sim.kubectl(["delete", "pod", "too-big", "-n", "default", "--wait=false"]);
+    }
+  });
+});
