@@ -1,16 +1,19 @@
 // `npm run bench:app`: the task processor's throughput, latency and CPU cost beside its peers, all
 // in one run on this machine: KTSW end to end, the same kind of HTTP + JWT front with BullMQ behind
 // it, BullMQ direct, and the raw JetStream and PostgreSQL floors. Not a test: nothing asserts times;
-// the goals of the task processor's README are printed as ratios, met or not.
+// the goals of the task processor's README are printed as ratios, met or not. Every service runs
+// as a process of its own, as each is a pod of its own in Kubernetes (and so does each part of
+// the peers): one event loop does not carry the whole system, and each one's CPU is measured.
 import { spawn } from "node:child_process";
 import { availableParallelism, cpus, loadavg } from "node:os";
-import { type Infra, infraUrls, startInfra, startServices } from "@ktsw/task-devstack/stack";
+import { fileURLToPath } from "node:url";
+import { type Supervised, startServiceProcesses, supervise, waitReady } from "@ktsw/task-devstack/processes";
+import { freePort } from "@ktsw/task-devstack/servers";
+import { type Infra, infraUrls, startInfra } from "@ktsw/task-devstack/stack";
 import type { Pool } from "@ktsw/task-shared/db";
 import { createPool } from "@ktsw/task-shared/db";
-import { initTracing } from "@ktsw/task-shared/tracing";
-import { startBullmqWorker, startHttpFront } from "./app/bullmq-peer.ts";
 import type { DriverPlan, DriverResult } from "./app/driver.ts";
-import { type CpuSample, cpuDelta, sampleCpu } from "./app/measure.ts";
+import { cpuDelta, treeCpuMs } from "./app/measure.ts";
 import { rawJetStream, rawPostgres } from "./app/raw.ts";
 import { formatReport, type PeerRow } from "./app/report.ts";
 
@@ -77,13 +80,18 @@ async function pgCounters(pool: Pool): Promise<{ xids: number; walBytes: number 
 
 type Load = Pick<DriverPlan, "submit" | "done">;
 
-async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): Promise<PeerRow> {
+/** The processes of one peer under test, by name, each measured on its own. */
+type Processes = Record<string, Supervised>;
+
+async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool, processes: Processes): Promise<PeerRow> {
   console.error(`… ${name}`);
   const servers = {
     nats: infra.nats.process.pid,
     postgres: infra.postgres.process.pid,
     redis: infra.redis.process.pid,
   };
+  const own = Object.fromEntries(Object.entries(processes).map(([k, p]) => [k, p.pid()]));
+  const sample = () => ({ services: treeCpuMs(own), servers: treeCpuMs(servers) });
   const common = {
     ...load,
     inflight: settings.inflight,
@@ -95,9 +103,11 @@ async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): 
   };
   await runDriver({ ...common, mode: "max", jobs: settings.warmup });
   const pg0 = await pgCounters(pool);
-  const cpu0: CpuSample = sampleCpu(servers);
+  const cpu0 = sample();
   const max = await runDriver({ ...common, mode: "max", jobs: settings.jobs });
-  const cpu = cpuDelta(cpu0, sampleCpu(servers));
+  const cpu1 = sample();
+  const serviceCpu = cpuDelta(cpu0.services, cpu1.services);
+  const serverCpu = cpuDelta(cpu0.servers, cpu1.servers);
   const pg1 = await pgCounters(pool);
   const half = await runDriver({
     ...common,
@@ -106,7 +116,12 @@ async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): 
     rate: max.jobsPerSecond / 2,
     seconds: settings.seconds,
   });
+  const crashed = Object.values(processes).filter((p) => p.crashes() > 0);
+  if (crashed.length > 0) throw new Error(`${crashed.map((p) => p.name).join(", ")} crashed during the run`);
   const perJob = (v: number) => v / Math.max(1, max.completed);
+  const perJobEach = (cpu: Record<string, number>) =>
+    Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perJob(v)]));
+  const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
   return {
     name,
     jobsPerSecond: max.jobsPerSecond,
@@ -114,12 +129,33 @@ async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): 
     halfRate: max.jobsPerSecond / 2,
     p50Ms: half.p50Ms,
     p99Ms: half.p99Ms,
-    cpuMsPerJob: perJob(Object.values(cpu).reduce((a, b) => a + b, 0)),
-    cpuBreakdown: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perJob(v)])),
+    cpuMsPerJob: perJob(sum(serviceCpu) + sum(serverCpu)),
+    serviceCpu: perJobEach(serviceCpu),
+    serverCpu: perJobEach(serverCpu),
     pgWriteTransactionsPerJob: perJob(pg1.xids - pg0.xids - 1),
     pgWalBytesPerJob: perJob(pg1.walBytes - pg0.walBytes),
   };
 }
+
+const peerMain = fileURLToPath(new URL("./app/bullmq-peer.ts", import.meta.url));
+
+/** The peer's parts (bullmq-peer.ts), each as a process of its own, ready to take load. */
+async function startPeerProcesses(roles: ("front" | "worker")[], env: Record<string, string>): Promise<Processes> {
+  const started: Processes = {};
+  try {
+    for (const role of roles) {
+      const p = supervise(`peer-${role}`, peerMain, { ...env, PEER_ROLE: role }, await freePort(), 1_000);
+      started[role] = p;
+      await waitReady(p.url, 60_000);
+    }
+    return started;
+  } catch (err) {
+    await stopAll(started);
+    throw err;
+  }
+}
+
+const stopAll = (processes: Processes) => Promise.all(Object.values(processes).map((p) => p.stop()));
 
 async function main() {
   const machine = {
@@ -130,22 +166,21 @@ async function main() {
     loadBefore: loadavg()[0] ?? 0,
     date: new Date().toISOString().slice(0, 16).replace("T", " "),
   };
-  // As every service's main does: the services under test make real spans.
-  initTracing();
   const infra = await startInfra();
   const urls = infraUrls(infra);
   const pool = createPool(urls.databaseUrl, 2);
   const rows: PeerRow[] = [];
   try {
     const token = await infra.issuer.issue({ scope: "jobs:write", expiresIn: 3_600 });
-    const svc = await startServices(urls, { env: { MAX_ACTIVE_JOBS_PER_SUBJECT: "1000000" } });
+    const svc = await startServiceProcesses(urls, { env: { MAX_ACTIVE_JOBS_PER_SUBJECT: "1000000" } });
     try {
       rows.push(
         await measurePeer(
           "KTSW end to end (HTTP + JWT → gateway → JetStream → worker → PG)",
-          { submit: { http: { url: svc.gatewayUrl, token } }, done: { nats: urls.natsUrl } },
+          { submit: { http: { url: svc.gateway.url, token } }, done: { nats: urls.natsUrl } },
           infra,
           pool,
+          { gateway: svc.gateway, worker: svc.worker, status: svc.status },
         ),
       );
     } finally {
@@ -153,27 +188,32 @@ async function main() {
     }
     await pool.query("TRUNCATE job_results, jobs");
 
-    const bull = { redisUrl: urls.redisUrl, databaseUrl: urls.databaseUrl, concurrency: settings.bullmqConcurrency };
-    const viaHttp = { ...bull, queue: "bench-http" };
-    const worker = await startBullmqWorker({ ...viaHttp, poolSize: 5 });
-    const front = await startHttpFront({ ...viaHttp, issuer: urls.issuer, jwksUrl: urls.jwksUrl });
+    const peerEnv = {
+      REDIS_URL: urls.redisUrl,
+      DATABASE_URL: urls.databaseUrl,
+      OIDC_ISSUER: urls.issuer,
+      OIDC_JWKS_URL: urls.jwksUrl,
+      PEER_CONCURRENCY: String(settings.bullmqConcurrency),
+    };
+    const viaHttp = { redisUrl: urls.redisUrl, queue: "bench-http" };
+    const peer = await startPeerProcesses(["worker", "front"], { ...peerEnv, PEER_QUEUE: viaHttp.queue });
     try {
       rows.push(
         await measurePeer(
           "HTTP + JWT + BullMQ (same front, BullMQ behind, one PG insert)",
-          { submit: { http: { url: front.url, token } }, done: { bullmq: viaHttp } },
+          { submit: { http: { url: (peer.front as Supervised).url, token } }, done: { bullmq: viaHttp } },
           infra,
           pool,
+          peer,
         ),
       );
     } finally {
-      await front.stop();
-      await worker.stop();
+      await stopAll(peer);
     }
     await pool.query("TRUNCATE job_results, jobs");
 
-    const direct = { ...bull, queue: "bench-direct" };
-    const directWorker = await startBullmqWorker({ ...direct, poolSize: 5 });
+    const direct = { redisUrl: urls.redisUrl, queue: "bench-direct" };
+    const directPeer = await startPeerProcesses(["worker"], { ...peerEnv, PEER_QUEUE: direct.queue });
     try {
       rows.push(
         await measurePeer(
@@ -181,10 +221,11 @@ async function main() {
           { submit: { bullmq: direct }, done: { bullmq: direct } },
           infra,
           pool,
+          directPeer,
         ),
       );
     } finally {
-      await directWorker.stop();
+      await stopAll(directPeer);
     }
 
     console.error("… raw floors");

@@ -44,7 +44,8 @@ describe("bench:app report", () => {
       p50Ms: 1,
       p99Ms,
       cpuMsPerJob,
-      cpuBreakdown: { node: cpuMsPerJob },
+      serviceCpu: { gateway: cpuMsPerJob / 2, worker: cpuMsPerJob / 4 },
+      serverCpu: { nats: cpuMsPerJob / 4 },
       pgWriteTransactionsPerJob: 1,
       pgWalBytesPerJob: 500,
     });
@@ -57,6 +58,7 @@ describe("bench:app report", () => {
     expect(text).toContain("Test CPU, 2 cores, Node v20");
     expect(text).toContain("settings: jobs=10");
     expect(text).toContain("| KTSW | 500 | 1.0 / 40.0 ms at 250/s | 3.00 |");
+    expect(text).toContain("| KTSW | gateway 1.500 + worker 0.750 | 0.750 | 1.00 | 500 | 0 |");
     expect(text).toContain("| KTSW completed/s ÷ HTTP + JWT + BullMQ | 0.50× | ≥ 1× | NOT met |");
     expect(text).toContain("| KTSW completed/s ÷ BullMQ direct | 0.25× | ≥ 0.5× | NOT met |");
     expect(text).toContain("| KTSW p99 submit→done at half load | 40.00 ms | < 50 ms | met |");
