@@ -150,3 +150,9 @@ export const SUBJECTS = {
   eventsAll: "events.jobs.>",
   eventsWithStatus: (status: JobStatus) => `events.jobs.*.${status}`,
 } as const;
+
+/** The job id an event subject (`events.jobs.<id>.<status>`) names, or undefined for any other subject. */
+export function eventSubjectId(subject: string): string | undefined {
+  const parts = subject.split(".");
+  return parts.length === 4 && parts[0] === "events" && parts[1] === "jobs" ? parts[2] : undefined;
+}
