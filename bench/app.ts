@@ -1,18 +1,22 @@
 // `npm run bench:app`: the task processor's throughput, latency and CPU cost beside its peers, all
 // in one run on this machine: KTSW end to end, the same kind of HTTP + JWT front with BullMQ behind
 // it, BullMQ direct, and the raw JetStream and PostgreSQL floors. Not a test: nothing asserts times;
-// the goals of the task processor's README are printed as ratios, met or not.
+// the goals of the task processor's README are printed as ratios, met or not. Every service runs
+// as a process of its own, as each is a pod of its own in Kubernetes (and so does each part of
+// the peers): one event loop does not carry the whole system, and each one's CPU is measured.
 import { spawn } from "node:child_process";
 import { availableParallelism, cpus, loadavg } from "node:os";
-import { type Infra, infraUrls, startInfra, startServices } from "@ktsw/task-devstack/stack";
+import { fileURLToPath } from "node:url";
+import { type Supervised, startServiceProcesses, supervise, waitReady } from "@ktsw/task-devstack/processes";
+import { freePort } from "@ktsw/task-devstack/servers";
+import { type Infra, infraUrls, startInfra } from "@ktsw/task-devstack/stack";
 import type { Pool } from "@ktsw/task-shared/db";
 import { createPool } from "@ktsw/task-shared/db";
-import { initTracing } from "@ktsw/task-shared/tracing";
-import { startBullmqWorker, startHttpFront } from "./app/bullmq-peer.ts";
 import type { DriverPlan, DriverResult } from "./app/driver.ts";
-import { type CpuSample, cpuDelta, sampleCpu } from "./app/measure.ts";
+import { cpuDelta, treeCpuMs } from "./app/measure.ts";
 import { rawJetStream, rawPostgres } from "./app/raw.ts";
 import { formatReport, type PeerRow } from "./app/report.ts";
+import { addRounds, type FullLoad, noLoad, peerRow } from "./app/rounds.ts";
 
 const num = (name: string, def: number) => {
   const v = Number(process.env[name] ?? def);
@@ -25,6 +29,8 @@ export const settings = {
   jobs: num("BENCH_JOBS", 6000),
   /** jobs per peer before measuring (JIT, pools, caches) */
   warmup: num("BENCH_WARMUP", 600),
+  /** full-load rounds: every peer takes its turn in each, `jobs` split between them */
+  rounds: num("BENCH_ROUNDS", 3),
   /** seconds of constant half load per peer (the latency figures) */
   seconds: num("BENCH_SECONDS", 10),
   /** the client's concurrent submissions and its cap on unfinished jobs at full load */
@@ -77,49 +83,99 @@ async function pgCounters(pool: Pool): Promise<{ xids: number; walBytes: number 
 
 type Load = Pick<DriverPlan, "submit" | "done">;
 
-async function measurePeer(name: string, load: Load, infra: Infra, pool: Pool): Promise<PeerRow> {
-  console.error(`… ${name}`);
+/** The processes of one peer under test, by name, each measured on its own. */
+type Processes = Record<string, Supervised>;
+
+interface Peer {
+  name: string;
+  load: Load;
+  processes: Processes;
+}
+
+const plan = (peer: Peer, mode: DriverPlan["mode"], jobs: number, rate = 1): DriverPlan => ({
+  ...peer.load,
+  inflight: settings.inflight,
+  outstanding: settings.outstanding,
+  mode,
+  jobs,
+  rate,
+  seconds: settings.seconds,
+  warmup: 0,
+  timeoutMs: settings.timeoutSeconds * 1000,
+});
+
+/** One round of `jobs` at full load, with the CPU, transactions and WAL it cost. */
+async function fullLoadRound(peer: Peer, jobs: number, infra: Infra, pool: Pool): Promise<FullLoad> {
   const servers = {
     nats: infra.nats.process.pid,
     postgres: infra.postgres.process.pid,
     redis: infra.redis.process.pid,
   };
-  const common = {
-    ...load,
-    inflight: settings.inflight,
-    outstanding: settings.outstanding,
-    rate: 1,
-    seconds: 1,
-    warmup: 0,
-    timeoutMs: settings.timeoutSeconds * 1000,
-  };
-  await runDriver({ ...common, mode: "max", jobs: settings.warmup });
+  const own = Object.fromEntries(Object.entries(peer.processes).map(([k, p]) => [k, p.pid()]));
+  const sample = () => ({ services: treeCpuMs(own), servers: treeCpuMs(servers) });
   const pg0 = await pgCounters(pool);
-  const cpu0: CpuSample = sampleCpu(servers);
-  const max = await runDriver({ ...common, mode: "max", jobs: settings.jobs });
-  const cpu = cpuDelta(cpu0, sampleCpu(servers));
+  const cpu0 = sample();
+  const r = await runDriver(plan(peer, "max", jobs));
+  const cpu1 = sample();
   const pg1 = await pgCounters(pool);
-  const half = await runDriver({
-    ...common,
-    mode: "rate",
-    jobs: 0,
-    rate: max.jobsPerSecond / 2,
-    seconds: settings.seconds,
-  });
-  const perJob = (v: number) => v / Math.max(1, max.completed);
   return {
-    name,
-    jobsPerSecond: max.jobsPerSecond,
-    failed: max.failed + half.failed,
-    halfRate: max.jobsPerSecond / 2,
-    p50Ms: half.p50Ms,
-    p99Ms: half.p99Ms,
-    cpuMsPerJob: perJob(Object.values(cpu).reduce((a, b) => a + b, 0)),
-    cpuBreakdown: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perJob(v)])),
-    pgWriteTransactionsPerJob: perJob(pg1.xids - pg0.xids - 1),
-    pgWalBytesPerJob: perJob(pg1.walBytes - pg0.walBytes),
+    completed: r.completed,
+    failed: r.failed,
+    seconds: r.seconds,
+    serviceCpu: cpuDelta(cpu0.services, cpu1.services),
+    serverCpu: cpuDelta(cpu0.servers, cpu1.servers),
+    // The reading itself is one transaction.
+    xids: pg1.xids - pg0.xids - 1,
+    walBytes: pg1.walBytes - pg0.walBytes,
   };
 }
+
+/**
+ * Every peer at full load in turn, round after round (`BENCH_ROUNDS`), so that other work on a
+ * shared machine, which comes and goes, weighs on all of them alike; then each at half load.
+ */
+async function measure(peers: Peer[], infra: Infra, pool: Pool): Promise<PeerRow[]> {
+  for (const peer of peers) {
+    console.error(`… ${peer.name}: warm-up`);
+    await runDriver(plan(peer, "max", settings.warmup));
+  }
+  const full = peers.map(() => noLoad);
+  const perRound = Math.ceil(settings.jobs / settings.rounds);
+  for (let round = 1; round <= settings.rounds; round++)
+    for (const [i, peer] of peers.entries()) {
+      console.error(`… ${peer.name}: full load, round ${round} of ${settings.rounds}`);
+      full[i] = addRounds(full[i] as FullLoad, await fullLoadRound(peer, perRound, infra, pool));
+    }
+  const rows: PeerRow[] = [];
+  for (const [i, peer] of peers.entries()) {
+    const f = full[i] as FullLoad;
+    console.error(`… ${peer.name}: half load`);
+    rows.push(peerRow(peer.name, f, await runDriver(plan(peer, "rate", 0, f.completed / f.seconds / 2))));
+  }
+  const crashed = peers.flatMap((p) => Object.values(p.processes)).filter((p) => p.crashes() > 0);
+  if (crashed.length > 0) throw new Error(`${crashed.map((p) => p.name).join(", ")} crashed during the run`);
+  return rows;
+}
+
+const peerMain = fileURLToPath(new URL("./app/bullmq-peer.ts", import.meta.url));
+
+/** The peer's parts (bullmq-peer.ts), each as a process of its own, ready to take load. */
+async function startPeerProcesses(roles: ("front" | "worker")[], env: Record<string, string>): Promise<Processes> {
+  const started: Processes = {};
+  try {
+    for (const role of roles) {
+      const p = supervise(`peer-${role}`, peerMain, { ...env, PEER_ROLE: role }, await freePort(), 1_000);
+      started[role] = p;
+      await waitReady(p.url, 60_000);
+    }
+    return started;
+  } catch (err) {
+    await stopAll(started);
+    throw err;
+  }
+}
+
+const stopAll = (processes: Processes) => Promise.all(Object.values(processes).map((p) => p.stop()));
 
 async function main() {
   const machine = {
@@ -130,68 +186,57 @@ async function main() {
     loadBefore: loadavg()[0] ?? 0,
     date: new Date().toISOString().slice(0, 16).replace("T", " "),
   };
-  // As every service's main does: the services under test make real spans.
-  initTracing();
   const infra = await startInfra();
   const urls = infraUrls(infra);
   const pool = createPool(urls.databaseUrl, 2);
-  const rows: PeerRow[] = [];
+  const running: Processes[] = [];
   try {
     const token = await infra.issuer.issue({ scope: "jobs:write", expiresIn: 3_600 });
-    const svc = await startServices(urls, { env: { MAX_ACTIVE_JOBS_PER_SUBJECT: "1000000" } });
-    try {
-      rows.push(
-        await measurePeer(
-          "KTSW end to end (HTTP + JWT → gateway → JetStream → worker → PG)",
-          { submit: { http: { url: svc.gatewayUrl, token } }, done: { nats: urls.natsUrl } },
-          infra,
-          pool,
-        ),
-      );
-    } finally {
-      await svc.stop();
-    }
-    await pool.query("TRUNCATE job_results, jobs");
-
-    const bull = { redisUrl: urls.redisUrl, databaseUrl: urls.databaseUrl, concurrency: settings.bullmqConcurrency };
-    const viaHttp = { ...bull, queue: "bench-http" };
-    const worker = await startBullmqWorker({ ...viaHttp, poolSize: 5 });
-    const front = await startHttpFront({ ...viaHttp, issuer: urls.issuer, jwksUrl: urls.jwksUrl });
-    try {
-      rows.push(
-        await measurePeer(
-          "HTTP + JWT + BullMQ (same front, BullMQ behind, one PG insert)",
-          { submit: { http: { url: front.url, token } }, done: { bullmq: viaHttp } },
-          infra,
-          pool,
-        ),
-      );
-    } finally {
-      await front.stop();
-      await worker.stop();
-    }
-    await pool.query("TRUNCATE job_results, jobs");
-
-    const direct = { ...bull, queue: "bench-direct" };
-    const directWorker = await startBullmqWorker({ ...direct, poolSize: 5 });
-    try {
-      rows.push(
-        await measurePeer(
-          "BullMQ direct (no HTTP, one PG insert)",
-          { submit: { bullmq: direct }, done: { bullmq: direct } },
-          infra,
-          pool,
-        ),
-      );
-    } finally {
-      await directWorker.stop();
-    }
+    // Every peer's processes are up from the start: the rounds take turns between them.
+    const svc = await startServiceProcesses(urls, { env: { MAX_ACTIVE_JOBS_PER_SUBJECT: "1000000" } });
+    running.push({ gateway: svc.gateway, worker: svc.worker, status: svc.status });
+    const peerEnv = {
+      REDIS_URL: urls.redisUrl,
+      DATABASE_URL: urls.databaseUrl,
+      OIDC_ISSUER: urls.issuer,
+      OIDC_JWKS_URL: urls.jwksUrl,
+      PEER_CONCURRENCY: String(settings.bullmqConcurrency),
+    };
+    const viaHttp = { redisUrl: urls.redisUrl, queue: "bench-http" };
+    const front = await startPeerProcesses(["worker", "front"], { ...peerEnv, PEER_QUEUE: viaHttp.queue });
+    running.push(front);
+    const direct = { redisUrl: urls.redisUrl, queue: "bench-direct" };
+    const directWorker = await startPeerProcesses(["worker"], { ...peerEnv, PEER_QUEUE: direct.queue });
+    running.push(directWorker);
+    const rows = await measure(
+      [
+        {
+          name: "KTSW end to end (HTTP + JWT → gateway → JetStream → worker → PG)",
+          load: { submit: { http: { url: svc.gateway.url, token } }, done: { nats: urls.natsUrl } },
+          processes: { gateway: svc.gateway, worker: svc.worker, status: svc.status },
+        },
+        {
+          name: "HTTP + JWT + BullMQ (same front, BullMQ behind, one PG insert)",
+          load: { submit: { http: { url: (front.front as Supervised).url, token } }, done: { bullmq: viaHttp } },
+          processes: front,
+        },
+        {
+          name: "BullMQ direct (no HTTP, one PG insert)",
+          load: { submit: { bullmq: direct }, done: { bullmq: direct } },
+          processes: directWorker,
+        },
+      ],
+      infra,
+      pool,
+    );
+    for (const p of running.splice(0).reverse()) await stopAll(p);
 
     console.error("… raw floors");
     const js = await rawJetStream(urls.natsUrl, settings.rawOps, 64);
     const pg = await rawPostgres(urls.databaseUrl, settings.rawOps, 10);
     process.stdout.write(formatReport({ machine, settings, rows, raw: { jetstream: js, postgres: pg } }));
   } finally {
+    for (const p of running.reverse()) await stopAll(p).catch(() => {});
     await pool.end();
     await infra.stop();
   }

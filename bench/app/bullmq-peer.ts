@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { createVerifier, ownerOf, requireScope } from "@ktsw/task-shared/auth";
 import { jobRequest } from "@ktsw/task-shared/contracts";
 import { createPool } from "@ktsw/task-shared/db";
@@ -11,7 +12,8 @@ import { Queue, Worker } from "bullmq";
 // The peers KTSW is measured against: a BullMQ worker with the same job effect as the app's worker
 // (the job's function, then one row like the app's in Postgres), and the same kind of HTTP front
 // as the gateway (RS256 JWT checked by the same verifier, body checked by the same contract) that
-// enqueues into BullMQ instead of recording and publishing.
+// enqueues into BullMQ instead of recording and publishing. Each runs as a process of its own (the
+// main at the end), as each KTSW service does in the bench: one event loop per process on both sides.
 
 export const redisOptions = (url: string) => {
   const u = new URL(url);
@@ -55,6 +57,7 @@ export interface HttpFrontOptions {
   queue: string;
   issuer: string;
   jwksUrl: string;
+  port: number;
 }
 
 const send = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
@@ -73,6 +76,7 @@ export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string
   });
   const queue = new Queue(o.queue, { connection: redisOptions(o.redisUrl) });
   const server: Server = createServer((req, res) => {
+    if (req.url === "/readyz") return send(res, 200, { ready: true });
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
@@ -99,7 +103,7 @@ export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(o.port, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -109,3 +113,45 @@ export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string
     },
   };
 }
+
+/** Answers /readyz on `port` (how the bench's process supervisor knows a peer process is up). */
+async function readiness(port: number): Promise<{ stop(): Promise<void> }> {
+  const server = createServer((_req, res) => send(res, 200, { ready: true }));
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return { stop: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** One peer process from its environment: PEER_ROLE `front` or `worker`, then stopped on SIGTERM. */
+async function peerMain(env: NodeJS.ProcessEnv): Promise<void> {
+  const need = (name: string) => {
+    const v = env[name];
+    if (!v) throw new Error(`${name} is not set`);
+    return v;
+  };
+  const common = { redisUrl: need("REDIS_URL"), queue: need("PEER_QUEUE") };
+  const port = Number(need("PORT"));
+  let parts: { stop(): Promise<void> }[];
+  if (env.PEER_ROLE === "front")
+    parts = [await startHttpFront({ ...common, issuer: need("OIDC_ISSUER"), jwksUrl: need("OIDC_JWKS_URL"), port })];
+  else if (env.PEER_ROLE === "worker") {
+    const worker = await startBullmqWorker({
+      ...common,
+      databaseUrl: need("DATABASE_URL"),
+      concurrency: Number(need("PEER_CONCURRENCY")),
+      poolSize: 5,
+    });
+    parts = [worker, await readiness(port)];
+  } else throw new Error(`PEER_ROLE must be front or worker, not ${env.PEER_ROLE}`);
+  process.once("SIGTERM", () => {
+    Promise.all(parts.map((p) => p.stop())).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  peerMain(process.env).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
-// What a bench run costs: CPU time of this process and of whole server process trees (a
+// What a bench run costs: CPU time of whole process trees, the services' and the servers' (a
 // PostgreSQL backend that exits is still counted: its parent's cutime/cstime holds it once reaped).
 
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -54,19 +54,7 @@ export function treeCpuMs(roots: Record<string, number | undefined>): Record<str
   return out;
 }
 
-/** This process's CPU milliseconds (user + system, all threads). */
-export function selfCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
 export type CpuSample = Record<string, number>;
-
-/** One reading: `node` (this process: the services under test) plus each server tree. */
-export const sampleCpu = (servers: Record<string, number | undefined>): CpuSample => ({
-  node: selfCpuMs(),
-  ...treeCpuMs(servers),
-});
 
 export const cpuDelta = (a: CpuSample, b: CpuSample): CpuSample =>
   Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]));

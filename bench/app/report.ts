@@ -8,8 +8,10 @@ export interface PeerRow {
   p50Ms: number;
   p99Ms: number;
   cpuMsPerJob: number;
-  /** CPU ms per job of each process tree: `node` is the services under test, then the servers */
-  cpuBreakdown: Record<string, number>;
+  /** CPU ms per job of each process of the peer under test (KTSW: gateway, worker, status) */
+  serviceCpu: Record<string, number>;
+  /** CPU ms per job of each server's process tree (nats, postgres, redis) */
+  serverCpu: Record<string, number>;
   /** PostgreSQL transactions that wrote (took an xid) */
   pgWriteTransactionsPerJob: number;
   pgWalBytesPerJob: number;
@@ -40,6 +42,7 @@ export function goalLine(
 
 export function formatReport(r: Report): string {
   const [ktsw, front, direct] = r.rows;
+  const serverNames = Object.keys(r.rows[0]?.serverCpu ?? {});
   const lines = [
     `bench:app — ${r.machine.date} UTC — ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}, 1-min load average ${f(r.machine.loadBefore, 2)} at start`,
     `settings: ${Object.entries(r.settings)
@@ -55,17 +58,15 @@ export function formatReport(r: Report): string {
     `| raw JetStream publish + PubAck, 64 in flight | ${f(r.raw.jetstream)} | | |`,
     `| raw PG single-row INSERT, 10 connections | ${f(r.raw.postgres)} | | |`,
     "",
-    "| where the CPU goes (ms per job) | " +
-      Object.keys(r.rows[0]?.cpuBreakdown ?? {}).join(" | ") +
-      " | PG write transactions per job | WAL bytes per job | failed submissions |",
-    `|---|${Object.keys(r.rows[0]?.cpuBreakdown ?? {})
-      .map(() => "---|")
-      .join("")}---|---|---|`,
+    `| where the CPU goes (ms per job) | its processes | ${serverNames.join(" | ")} | PG write transactions per job | WAL bytes per job | failed submissions |`,
+    `|---|---|${serverNames.map(() => "---|").join("")}---|---|---|`,
     ...r.rows.map(
       (p) =>
-        `| ${p.name.replace(/ \(.*/, "")} | ${Object.values(p.cpuBreakdown)
-          .map((v) => f(v, 3))
-          .join(" | ")} | ${f(p.pgWriteTransactionsPerJob, 2)} | ${f(p.pgWalBytesPerJob)} | ${p.failed} |`,
+        `| ${p.name.replace(/ \(.*/, "")} | ${Object.entries(p.serviceCpu)
+          .map(([k, v]) => `${k} ${f(v, 3)}`)
+          .join(
+            " + ",
+          )} | ${serverNames.map((k) => f(p.serverCpu[k] ?? 0, 3)).join(" | ")} | ${f(p.pgWriteTransactionsPerJob, 2)} | ${f(p.pgWalBytesPerJob)} | ${p.failed} |`,
     ),
     "",
   ];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProcStat, quantile, treeCpuMs } from "../app/measure.ts";
 import { formatReport, goalLine, type PeerRow } from "../app/report.ts";
+import { addRounds, noLoad, peerRow } from "../app/rounds.ts";
 
 // The arithmetic of `npm run bench:app` (no times asserted: the bench itself is not a test).
 
@@ -44,7 +45,8 @@ describe("bench:app report", () => {
       p50Ms: 1,
       p99Ms,
       cpuMsPerJob,
-      cpuBreakdown: { node: cpuMsPerJob },
+      serviceCpu: { gateway: cpuMsPerJob / 2, worker: cpuMsPerJob / 4 },
+      serverCpu: { nats: cpuMsPerJob / 4 },
       pgWriteTransactionsPerJob: 1,
       pgWalBytesPerJob: 500,
     });
@@ -57,9 +59,39 @@ describe("bench:app report", () => {
     expect(text).toContain("Test CPU, 2 cores, Node v20");
     expect(text).toContain("settings: jobs=10");
     expect(text).toContain("| KTSW | 500 | 1.0 / 40.0 ms at 250/s | 3.00 |");
+    expect(text).toContain("| KTSW | gateway 1.500 + worker 0.750 | 0.750 | 1.00 | 500 | 0 |");
     expect(text).toContain("| KTSW completed/s ÷ HTTP + JWT + BullMQ | 0.50× | ≥ 1× | NOT met |");
     expect(text).toContain("| KTSW completed/s ÷ BullMQ direct | 0.25× | ≥ 0.5× | NOT met |");
     expect(text).toContain("| KTSW p99 submit→done at half load | 40.00 ms | < 50 ms | met |");
     expect(text).toContain("| KTSW CPU per job ÷ BullMQ direct's | 3.00× | ≤ 2× | NOT met |");
+  });
+});
+
+describe("bench:app rounds", () => {
+  it("adds a peer's full-load rounds up: jobs/s over all of them, CPU, transactions and WAL per job", () => {
+    const round = (completed: number, seconds: number, gatewayMs: number) => ({
+      completed,
+      failed: 1,
+      seconds,
+      serviceCpu: { gateway: gatewayMs, worker: 100 },
+      serverCpu: { postgres: 50 },
+      xids: completed / 10,
+      walBytes: completed * 2000,
+    });
+    const full = [round(100, 1, 100), round(300, 1, 300)].reduce(addRounds, noLoad);
+    const half = { completed: 10, failed: 0, seconds: 1, jobsPerSecond: 10, p50Ms: 3, p99Ms: 9 };
+    expect(peerRow("KTSW", full, half)).toEqual({
+      name: "KTSW",
+      jobsPerSecond: 200,
+      failed: 2,
+      halfRate: 100,
+      p50Ms: 3,
+      p99Ms: 9,
+      cpuMsPerJob: (400 + 200 + 100) / 400,
+      serviceCpu: { gateway: 1, worker: 0.5 },
+      serverCpu: { postgres: 0.25 },
+      pgWriteTransactionsPerJob: 0.1,
+      pgWalBytesPerJob: 2000,
+    });
   });
 });

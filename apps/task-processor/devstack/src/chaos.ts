@@ -1,12 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createPool, migrate, type Pool } from "@ktsw/task-shared/db";
 import { CLEAN_WIRE, type FaultPlan, type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import { mainOf, type Supervised, sleep, supervise, waitReady } from "./processes.ts";
 import { requireSynchronousStandby } from "./replication.ts";
-import { freePort, type RunningServer, startPostgresReplica, wrap } from "./servers.ts";
+import { freePort, type RunningServer, startPostgresReplica } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceUrls, serviceEnv, startInfra } from "./stack.ts";
 
 // The fault suite: the gateway and two workers run as real processes under a supervisor that
@@ -117,102 +114,7 @@ export function need<T>(part: T | undefined, what: string): T {
   return part;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// The service's own node process runs the TypeScript through tsx's loader: no wrapper process that
-// a kill -9 would leave the real one behind, and setpriv makes it die with this process.
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const mainOf = (service: "gateway" | "worker" | "status") =>
-  fileURLToPath(new URL(`../../${service}/src/main.ts`, import.meta.url));
-
-/** A service process kept running like a Deployment keeps its pod: restarted whenever it exits. */
-export interface Supervised {
-  name: string;
-  url: string;
-  /** exits nobody asked for */
-  crashes(): number;
-  /** SIGKILL now; the supervisor starts it again after the restart delay. Resolves once it is ready. */
-  kill9(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function supervise(
-  name: string,
-  main: string,
-  env: Record<string, string>,
-  port: number,
-  restartDelayMs: number,
-  onLine: (line: Record<string, unknown>) => void,
-): Supervised {
-  const url = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  let crashes = 0;
-  let expectExit = false;
-  let stopping = false;
-  let tail = "";
-  const launch = () => {
-    expectExit = false;
-    const [bin, argv] = wrap(process.execPath, ["--import", tsxLoader, main]);
-    const c = spawn(bin, argv, {
-      env: { ...process.env, ...env, PORT: String(port), SERVICE_NAME: name },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child = c;
-    createInterface({ input: c.stdout as NodeJS.ReadableStream }).on("line", (l) => {
-      try {
-        onLine(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    });
-    c.stderr?.on("data", (b: Buffer) => {
-      tail = (tail + b.toString()).slice(-2_000);
-    });
-    c.once("exit", (code, signal) => {
-      if (!expectExit && !stopping) {
-        crashes++;
-        console.error(`!!! ${name} exited unasked (code ${code}, signal ${signal}): ${tail}`);
-      }
-      if (!stopping) setTimeout(() => !stopping && launch(), restartDelayMs);
-    });
-  };
-  launch();
-  return {
-    name,
-    url,
-    crashes: () => crashes,
-    async kill9() {
-      expectExit = true;
-      child?.kill("SIGKILL");
-      await sleep(restartDelayMs);
-      await waitReady(url, 60_000);
-    },
-    async stop() {
-      stopping = true;
-      const c = child;
-      if (c && c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
-        const timer = setTimeout(() => c.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-/** Polls /readyz until the service answers 200, or throws after `timeoutMs`. */
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await fetch(`${url}/readyz`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`${url} was not ready within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
+export { type Supervised, sleep };
 
 /**
  * Submits one job until the gateway accepts it, retrying with the same key: 503s and lost

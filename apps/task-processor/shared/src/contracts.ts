@@ -83,15 +83,26 @@ export const jobRequest = z.discriminatedUnion("type", [
 ]);
 export type JobRequest = z.infer<typeof jobRequest>;
 
-/** What travels on the JOBS stream (subject `jobs.<type>`). */
-export const jobMessage = z.intersection(
-  jobSpec,
-  z.object({
-    id: z.uuid(),
-    submittedBy: storableText(256),
-    submittedAt: z.iso.datetime(),
-  }),
-);
+/** What the gateway adds to a request to make a message: the job's id, who submitted it, and when. */
+const envelopeShape = {
+  id: z.uuid(),
+  submittedBy: storableText(256),
+  submittedAt: z.iso.datetime(),
+};
+export const jobEnvelope = z.object(envelopeShape);
+
+/**
+ * What travels on the JOBS stream (subject `jobs.<type>`): a job spec with its envelope. One object
+ * per job type rather than the intersection of `jobSpec` and `jobEnvelope`: the same contract,
+ * parsed in one pass (an intersection parses both halves and then merges them, for every message).
+ */
+const messageOf = <S extends z.ZodRawShape>(job: z.ZodObject<S>) => job.extend(envelopeShape);
+export const jobMessage = z.discriminatedUnion("type", [
+  messageOf(hashJob),
+  messageOf(wordStatsJob),
+  messageOf(failJob),
+  messageOf(sleepJob),
+]);
 export type JobMessage = z.infer<typeof jobMessage>;
 
 /** An RFC 6901 JSON pointer ("" is the whole document; `~` and `/` in a name are escaped). */
@@ -150,3 +161,9 @@ export const SUBJECTS = {
   eventsAll: "events.jobs.>",
   eventsWithStatus: (status: JobStatus) => `events.jobs.*.${status}`,
 } as const;
+
+/** The job id an event subject (`events.jobs.<id>.<status>`) names, or undefined for any other subject. */
+export function eventSubjectId(subject: string): string | undefined {
+  const parts = subject.split(".");
+  return parts.length === 4 && parts[0] === "events" && parts[1] === "jobs" ? parts[2] : undefined;
+}

@@ -112,4 +112,31 @@ describe("configuration from the environment", () => {
     expect((err as Error).message).toMatch(/OIDC_ISSUER/);
     expect((err as Error).message).toMatch(/PORT/);
   });
+
+  test("a message is one job type's spec plus the envelope, every part of both checked", () => {
+    const envelope = {
+      id: "0b6e3c36-8f55-4d4b-9a9d-6f1c1b3b7e11",
+      submittedBy: "alice",
+      submittedAt: "2026-01-01T00:00:00.000Z",
+    };
+    for (const spec of [
+      { type: "hash", payload: { data: "x", rounds: 2 } },
+      { type: "wordstats", payload: { text: "a b" } },
+      { type: "fail", payload: { reason: "r", times: 1 } },
+      { type: "sleep", payload: { ms: 5 } },
+    ])
+      expect(jobMessage.parse({ ...spec, ...envelope })).toEqual({ ...spec, ...envelope });
+    // The spec's defaults apply as they do to a request.
+    expect(jobMessage.parse({ type: "fail", payload: {}, ...envelope }).payload).toEqual({
+      reason: "deliberate failure",
+    });
+    const refused = [
+      { type: "teleport", payload: {}, ...envelope },
+      { type: "hash", payload: { data: "x", rounds: 0 }, ...envelope },
+      { type: "hash", payload: { data: "x", rounds: 1, extra: true }, ...envelope },
+      { type: "sleep", payload: { ms: 5 }, ...envelope, submittedAt: "yesterday" },
+      { type: "sleep", payload: { ms: 5 }, id: envelope.id, submittedAt: envelope.submittedAt },
+    ];
+    for (const m of refused) expect(jobMessage.safeParse(m).success, JSON.stringify(m)).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
-import { type JobEvent, jobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
+import { SUBJECTS } from "@ktsw/task-shared/contracts";
 import { findJob, type Pool, recentJobs } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
@@ -15,6 +15,7 @@ import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
 import { installDashboard } from "./dashboard.ts";
+import { statusEventHandler } from "./events.ts";
 import { parseListQuery } from "./jobs-query.ts";
 import { LiveHub } from "./live.ts";
 import { sharedFor } from "./stats.ts";
@@ -65,17 +66,15 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   );
 
   // Status transitions from the gateway and workers: drop the cached copy, push to subscribers.
+  const onEvent = statusEventHandler({
+    invalidate: (ids) => cache.invalidate(ids),
+    watched: (id) => hub.watches(id),
+    publish: (event) => hub.publish(event),
+    logger,
+  });
   const sub: Subscription = nats.nc.subscribe(SUBJECTS.eventsAll, {
     callback: (err, msg) => {
-      if (err) return;
-      let event: JobEvent;
-      try {
-        event = jobEvent.parse(msg.json());
-      } catch {
-        logger.warn({ subject: msg.subject }, "ignored malformed status event");
-        return;
-      }
-      void cache.invalidate(event.id).then(() => hub.publish(event));
+      if (!err) onEvent(msg.subject, () => msg.json());
     },
   });
   app.addHook("onClose", async () => {

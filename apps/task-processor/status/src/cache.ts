@@ -43,9 +43,11 @@ export class JobCache {
     }
   }
 
-  async invalidate(id: string): Promise<void> {
+  /** Drops the cached copies of `ids`, all in one command. */
+  async invalidate(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
     try {
-      await this.redis.del(this.key(id));
+      await this.redis.del(ids.map(this.key));
     } catch {
       // short TTLs bound the staleness when this fails
     }

@@ -123,6 +123,11 @@ export class LiveHub {
     socket.on("error", (err) => this.logger.debug({ err: err.message }, "websocket error"));
   }
 
+  /** Whether any connection watches job `id`. */
+  watches(id: string): boolean {
+    return this.byJob.has(id);
+  }
+
   publish(event: JobEvent): void {
     const payload = JSON.stringify({ type: "event", event });
     for (const s of this.byJob.get(event.id) ?? []) if (s.readyState === s.OPEN) s.send(payload);

@@ -158,7 +158,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     // This run's number: runs that reached a verdict before it, plus one. Deliveries lost to
     // infrastructure failures are not runs, so they do not count against MAX_DELIVER.
     const attempt = claimed.attempts + 1;
-    const log = logger.child({ job_id: job.id, type: job.type, delivery, attempt });
+    // The fields of this run's log lines, not a child logger: pino serialises a child's fields when
+    // it is made, for every job, even at a level that writes nothing.
+    const run = { job_id: job.id, type: job.type, delivery, attempt };
     // Every status transition of this run carries the same job, type and attempt.
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
       publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt, ...extra });
@@ -187,13 +189,13 @@ export function createWorker(deps: WorkerDeps): Worker {
         metrics.processed.inc({ type: job.type, outcome: "dead_lettered" });
         metrics.duration.observe({ type: job.type, outcome: "failed" }, (performance.now() - started) / 1000);
         emitTransition("failed", { error: reason });
-        log.warn({ reason }, "job failed for the last time; dead-lettered");
+        logger.warn({ ...run, reason }, "job failed for the last time; dead-lettered");
       } else {
         await requeueJob(pool, TRACER, job.id, `attempt ${attempt} failed: ${reason}`);
         m.nak(backoffFor(attempt));
         metrics.processed.inc({ type: job.type, outcome: "retried" });
         emitTransition("queued", { error: reason });
-        log.info({ reason, retry_in_ms: backoffFor(attempt) }, "job failed; will retry");
+        logger.info({ ...run, reason, retry_in_ms: backoffFor(attempt) }, "job failed; will retry");
       }
       return;
     }
@@ -206,7 +208,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics.processed.inc({ type: job.type, outcome: "succeeded" });
     metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
     emitTransition("succeeded", { result: output });
-    log.info("job succeeded");
+    logger.info(run, "job succeeded");
   }
 
   async function handleSafely(m: JsMsg): Promise<void> {
