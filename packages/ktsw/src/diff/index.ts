@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import type { Finding } from "../diagnostics.ts";
 import { renderAll } from "../render/index.ts";
-import { buildAppliedTree, defaultChartsDir, defaultSchemaSources } from "../validate/index.ts";
+import { buildAppliedTree, defaultChartsDir, defaultManifestsDir, defaultSchemaSources } from "../validate/index.ts";
 import { compareSites, type SiteDiff } from "./compare.ts";
 import { BadRef, checkoutCommit, repositoryTop, resolveCommit } from "./git-ref.ts";
 import { BUILD_FAILURES, failedProducers, type Site, siteObjects } from "./site.ts";
@@ -43,6 +43,8 @@ interface SideContext {
   home: string;
   treeDir: string;
   chartsDir?: string;
+  /** The offline copies of upstream Git sources beside the working tree: the ref's temp checkout has none beside it. */
+  manifestsDir?: string;
   k8sSchemas?: string;
 }
 
@@ -62,6 +64,7 @@ async function readSite(
     schemas: defaultSchemaSources(ctx.home, undefined, ctx.k8sSchemas, config.kubernetes.k3sVersion),
     renderCacheDir: join(ctx.home, ".cache", "ktsw", "helm-renders"),
     ...(ctx.chartsDir ? { chartsDir: ctx.chartsDir } : {}),
+    ...(ctx.manifestsDir ? { manifestsDir: ctx.manifestsDir } : {}),
   });
   const problems = [
     ...built.walk.findings,
@@ -116,6 +119,8 @@ export async function diffSiteAgainstRef(opts: SiteDiffOptions): Promise<SiteDif
   };
   const chartsDir = defaultChartsDir(home, opts.charts);
   if (chartsDir) ctx.chartsDir = chartsDir;
+  const manifestsDir = defaultManifestsDir(home);
+  if (manifestsDir) ctx.manifestsDir = manifestsDir;
   // The working tree first: its charts are the likeliest to be cached already (validate rendered them).
   const started = performance.now();
   const after = await readSite(home, opts.config, ctx, (f) => f);
