@@ -51,11 +51,39 @@ kubernetes_ldflags() {
   echo "${flags[*]}"
 }
 
+# Flux's controllers: each module's go.mod replaces its `…/api` module with `./api`, a folder the module zip does not
+# hold (it is a module of its own). Build a writable copy of the released module with that one replace dropped and the
+# published `…/api` of the same version required, as the release's own go.sum expects. The CRDs of the release
+# (config/crd/bases) are kept beside the binary, for `ktsw bootstrap`.
+build_published_api() {
+  local bin="$1" module="$2" version="$3" target="$4"
+  local src
+  src="$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  if [ -z "$src" ]; then
+    echo "build-sim-tools: the Go module proxy did not serve $module@$version" >&2
+    exit 1
+  fi
+  cp -r "$src" "$tmp/src"
+  chmod -R u+w "$tmp/src"
+  (cd "$tmp/src" && go mod edit -dropreplace="$module/api" -require="$module/api@$version" &&
+    GOFLAGS=-mod=mod go build "${build_flags[@]}" -o "$tmp/$bin" .)
+  mkdir -p "$tmp/crds"
+  cp "$tmp/src/config/crd/bases/"*.yaml "$tmp/crds/"
+  rm -rf "$target-crds"
+  mv "$tmp/crds" "$target-crds"
+  mv "$tmp/$bin" "$target"
+  rm -rf "$tmp"
+}
+
 build_one() {
   local bin="$1" spec="$2" wrapper="$3"
   local pkg="${spec%@*}" version="${spec##*@}"
   local target="$out/$bin-$version"
   tmp="$(mktemp -d "$out/.build-$bin.XXXXXX")"
+  if [ "$wrapper" = "published-api" ]; then
+    build_published_api "$bin" "$pkg" "$version" "$target"
+    return
+  fi
   if [ "$wrapper" = "-" ]; then
     GOBIN="$tmp" go install "${build_flags[@]}" "$spec"
     mv "$tmp/$(basename "$pkg")" "$target"

@@ -1,5 +1,6 @@
 // `ktsw`: validate, render and explain a homelab described by one ktsw.yaml.
 import { Command, CommanderError } from "commander";
+import { registerBootstrap } from "./commands/bootstrap.ts";
 import { registerCheck } from "./commands/check.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerDoctor } from "./commands/doctor.ts";
@@ -39,6 +40,7 @@ for (const register of [
   registerSecrets,
   registerLab,
   registerSim,
+  registerBootstrap,
 ]) {
   register(program);
 }

@@ -8,13 +8,15 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { KtswConfig } from "../config/schema.ts";
 import { poll } from "../lab/net/poll.ts";
-import { run } from "../lab/net/shell.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "../render/nodes/control-plane-policies.ts";
 import { type SimToolName, simTools } from "../tools/catalog.ts";
 import { depsFolder } from "../tools/deps.ts";
 import { MissingTool, missingSimTools, requireSimTool, simBuildStep, simToolVersion } from "../tools/find.ts";
 import { makeCerts } from "./certs.ts";
 import { adminKubeconfig, apiServerUrl, controlPlane, firstServiceIp, type SimPorts } from "./control-plane.ts";
+import { type FluxPorts, fluxProcesses, fluxReadyz } from "./flux.ts";
+import { installFluxCrds } from "./flux-crds.ts";
+import { simKubectl } from "./kubectl.ts";
 import { type SimLayout, simLayout } from "./layout.ts";
 import { kwokNodes } from "./nodes.ts";
 import { checkPortFree, freePort } from "./ports.ts";
@@ -27,6 +29,7 @@ export interface SimState {
   apiServer: string;
   kubeconfig: string;
   ports: SimPorts;
+  flux: FluxPorts;
   processes: Started[];
 }
 
@@ -49,13 +52,6 @@ const stateOf = async (layout: SimLayout): Promise<SimState | undefined> =>
 
 const writeState = (layout: SimLayout, state: SimState) =>
   writeFile(layout.state, `${JSON.stringify(state, null, 2)}\n`);
-
-/** kubectl of the sim's release, against the sim. */
-export function simKubectl(binFolder: string, kubeconfig: string) {
-  const bin = requireSimTool("kubectl", binFolder);
-  return (args: readonly string[], input?: string) =>
-    run(bin, [`--kubeconfig=${kubeconfig}`, ...args], input === undefined ? {} : { input });
-}
 
 /** Runs scripts/build-sim-tools.sh for the missing programs, its progress lines passed on. */
 async function buildSimTools(names: readonly SimToolName[], binFolder: string, progress: Progress): Promise<void> {
@@ -122,6 +118,14 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     etcdClient: await freePort(),
     etcdPeer: await freePort(),
   };
+  const flux: FluxPorts = {
+    artifacts: await freePort(),
+    health: {
+      "source-controller": await freePort(),
+      "kustomize-controller": await freePort(),
+      "helm-controller": await freePort(),
+    },
+  };
   await rm(o.dir, { recursive: true, force: true });
   await mkdir(layout.logs, { recursive: true });
   const started: Started[] = [];
@@ -130,6 +134,7 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     apiServer: apiServerUrl(ports),
     kubeconfig: layout.kubeconfig,
     ports,
+    flux,
     processes: started,
   };
   // Ctrl-C (or a kill) while starting: stop what was started, remove the folder, exit as interrupted.
@@ -206,6 +211,21 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
       },
       timeoutMs,
     );
+    // Flux: its CRDs first (a controller whose kinds the API server does not know cannot start its watches), then
+    // the three controllers, each waited for on its readiness endpoint.
+    await installFluxCrds(kubectl, o.binFolder);
+    await mkdir(layout.fluxArtifacts, { recursive: true });
+    await mkdir(layout.fluxTmp, { recursive: true });
+    for (const f of fluxProcesses(flux, layout)) {
+      const t0 = Date.now();
+      const p = startDetached(f.name, bins[f.name], f.args, layout.logs, f.env);
+      started.push(p);
+      await writeState(layout, state);
+      await waitReady(p, `${f.name} to be ready`, async () => (await fetch(fluxReadyz(flux, f.name))).ok, timeoutMs);
+      o.progress(
+        `${f.name} ${simToolVersion(f.name)} started and ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${p.pid})`,
+      );
+    }
     const stopped = started.filter((p) => !isRunning(p));
     if (stopped.length > 0) {
       throw new Error(

@@ -16,6 +16,10 @@ export interface SimLayout {
   auditPolicy: string;
   /** The kwok Nodes made from ktsw.yaml, as applied. */
   nodes: string;
+  /** source-controller's artifact storage (the fetched tree and charts). */
+  fluxArtifacts: string;
+  /** The Flux controllers' temporary folder (their builds and chart downloads), inside the state folder. */
+  fluxTmp: string;
 }
 
 export function simLayout(dir: string): SimLayout {
@@ -29,6 +33,8 @@ export function simLayout(dir: string): SimLayout {
     admissionConfig: join(dir, "admission-config.yaml"),
     auditPolicy: join(dir, "audit-policy.yaml"),
     nodes: join(dir, "nodes.yaml"),
+    fluxArtifacts: join(dir, "flux", "artifacts"),
+    fluxTmp: join(dir, "flux", "tmp"),
   };
 }
 

@@ -15,11 +15,17 @@ export interface Started {
 }
 
 /** Starts `bin` detached (its own process group, not tied to this process's terminal) with output to `log`. */
-export function startDetached(name: string, bin: string, args: readonly string[], logs: string): Started {
+export function startDetached(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  logs: string,
+  env: Readonly<Record<string, string>> = {},
+): Started {
   const log = join(logs, `${name}.log`);
   const fd = openSync(log, "a");
   try {
-    const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
     if (child.pid === undefined) throw new Error(`${name}: could not start ${bin}`);
     child.unref();
     return { name, pid: child.pid, bin, log };

@@ -88,6 +88,9 @@ export const simTools = [
   "kube-scheduler",
   "kubectl",
   "kwok",
+  "source-controller",
+  "kustomize-controller",
+  "helm-controller",
 ] as const;
 
 export type SimToolName = (typeof simTools)[number];

@@ -28,11 +28,16 @@ describe.skipIf(why)("sim lifecycle", () => {
         "kube-controller-manager",
         "kube-scheduler",
         "kwok",
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
       ]);
-      expect(stillRunning(state)).toHaveLength(5);
+      expect(stillRunning(state)).toHaveLength(8);
       const down = await simCli(sim.dir, ["down"]);
       expect(down.code).toBe(0);
-      expect(down.stdout).toMatch(/stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok/);
+      expect(down.stdout).toMatch(
+        /stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, source-controller, kustomize-controller, helm-controller/,
+      );
       expect(stillRunning(state)).toEqual([]);
       expect(existsSync(sim.dir)).toBe(false);
       const after = await simCli(sim.dir, ["status"]);

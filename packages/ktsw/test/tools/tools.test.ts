@@ -165,7 +165,7 @@ describe("the catalog and the deps lists agree", () => {
     expect(deps.sim.map((d) => d.name)).toEqual([...simTools]);
     for (const d of deps.sim) {
       expect(d.module, d.name).toMatch(/@v\d+\.\d+\.\d+$/);
-      expect(d.wrapper, d.name).toMatch(/^(-|deps\/sim\/[a-z-]+)$/);
+      expect(d.wrapper, d.name).toMatch(/^(-|published-api|deps\/sim\/[a-z-]+)$/);
     }
   });
 
