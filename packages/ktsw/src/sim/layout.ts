@@ -16,6 +16,8 @@ export interface SimLayout {
   auditPolicy: string;
   /** The kwok Nodes made from ktsw.yaml, as applied. */
   nodes: string;
+  /** The bare git repositories the sources server serves: the tree's snapshot and the offline upstream copies. */
+  gitRepos: string;
 }
 
 export function simLayout(dir: string): SimLayout {
@@ -29,6 +31,7 @@ export function simLayout(dir: string): SimLayout {
     admissionConfig: join(dir, "admission-config.yaml"),
     auditPolicy: join(dir, "audit-policy.yaml"),
     nodes: join(dir, "nodes.yaml"),
+    gitRepos: join(dir, "git"),
   };
 }
 
