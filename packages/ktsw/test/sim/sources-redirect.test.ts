@@ -93,6 +93,15 @@ describe("redirecting the tree's sources to the sim's servers", () => {
     ]);
   });
 
+  test("a tree GitRepository pinned to a tag, not a branch, stays as written: the snapshot is a branch", () => {
+    const pinned = treeRepo.replace("branch: trunk", 'tag: "v1.0.0"');
+    const out = redirectSources(new Map([["k/flux-system.yaml", pinned]]), local);
+    expect(out.files.get("k/flux-system.yaml")).toBe(pinned);
+    expect(out.notRedirected).toMatchObject([
+      { name: "flux-system", reason: "follows ref.tag, but the sim commits the working tree to a branch" },
+    ]);
+  });
+
   test("an upstream GitRepository whose tag the offline copies hold points at its local copy", () => {
     const out = redirectSources(new Map([["k/ks.yaml", upstreamRepo("26.0.0")]]), local);
     expect(parse(out.files.get("k/ks.yaml") ?? "").spec.url).toBe(

@@ -88,7 +88,12 @@ function decide(o: Obj, local: LocalSources): Decision {
     case "HelmRepository":
       return { to: local.helmUrl, ...(spec.type === "oci" ? { extraDrops: ociHelmFields } : {}) };
     case "GitRepository": {
-      if (sourceId(o) === `${TREE_SOURCE.namespace}/${TREE_SOURCE.name}`) return { to: local.treeGitUrl };
+      if (sourceId(o) === `${TREE_SOURCE.namespace}/${TREE_SOURCE.name}`) {
+        const pinned = ["tag", "semver", "commit", "name"].find((k) => str(o, "spec", "ref", k) !== undefined);
+        if (pinned && !str(o, "spec", "ref", "branch"))
+          return { reason: `follows ref.${pinned}, but the sim commits the working tree to a branch` };
+        return { to: local.treeGitUrl };
+      }
       const repo = normalizeRepo(url);
       const tag = str(o, "spec", "ref", "tag");
       const same = local.upstreamCopies.filter((c) => c.repo === repo);
