@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { type SimLayout, simLayout } from "../../src/sim/layout.ts";
-import { isRunning, stopAll } from "../../src/sim/processes.ts";
+import { isRunning, type Started, stopAll } from "../../src/sim/processes.ts";
 import { refreshSimSources, type SimSources, startSimSources } from "../../src/sim/sources/index.ts";
 import { findTool } from "../../src/tools/find.ts";
 import { defaultChartsDir, defaultManifestsDir } from "../../src/validate/index.ts";
@@ -225,8 +225,17 @@ describe.skipIf(why)("the sim's local sources", () => {
   test("the server is a detached process of its own that answers until it is stopped", async () => {
     const other = simLayout(join(work, "stopped-sim"));
     mkdirSync(other.logs, { recursive: true });
-    const started = await startSimSources({ repoRoot: site, layout: other, progress: () => {} });
+    const recorded: Started[] = [];
+    const started = await startSimSources({
+      repoRoot: site,
+      layout: other,
+      progress: () => {},
+      onStart: (p) => {
+        recorded.push(p);
+      },
+    });
     try {
+      expect(recorded).toEqual([started.process]); // recorded before the wait, so Ctrl-C during it stops it too
       expect(started.process.pid).not.toBe(process.pid);
       expect(isRunning(started.process)).toBe(true);
       expect((await fetch(`${started.baseUrl}/healthz`)).status).toBe(200);

@@ -53,6 +53,9 @@ export interface SimSourcesOptions {
   /** The offline Helm repository (default: the one `validate` uses, ../shared/charts beside the repository). */
   chartsDir?: string;
   timeoutMs?: number;
+  /** Called as soon as the server process exists, before it is waited for: `up` records it at once, so Ctrl-C
+   *  during the wait stops it too. */
+  onStart?: (p: Started) => void | Promise<void>;
 }
 
 export interface SimSources {
@@ -86,6 +89,7 @@ export async function startSimSources(o: SimSourcesOptions): Promise<SimSources>
   const args = ["sim", "serve-sources", "--port", String(port), "--git", o.layout.gitRepos, "--charts", charts];
   const p = startDetached(SOURCES_PROCESS, cli.bin, [...cli.args, ...args], o.layout.logs);
   try {
+    await o.onStart?.(p);
     const t0 = Date.now();
     await waitReady(
       p,
