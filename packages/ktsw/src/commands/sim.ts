@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { simDown, simStatus, simUp } from "../sim/cluster.ts";
 import { defaultSimDir } from "../sim/layout.ts";
+import { serveSources } from "../sim/sources/server.ts";
 import { formatStatus } from "../sim/status.ts";
 import { defaultSimBin, MissingTool } from "../tools/find.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
@@ -103,5 +104,29 @@ export function registerSim(program: Command): void {
       if (opts.format === "json") process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       else for (const line of formatStatus(status)) process.stdout.write(`${line}\n`);
       process.exitCode = status.running ? exitCodes.ok : exitCodes.findings;
+    });
+
+  // Started by `sim up` as one of the sim's processes (sim/sources): not a command a person runs.
+  sim
+    .command("serve-sources", { hidden: true })
+    .description("serve the sim's git repositories and the offline Helm repository on loopback until stopped")
+    .requiredOption("--port <port>", "the port on 127.0.0.1")
+    .requiredOption("--git <folder>", "the folder of bare git repositories")
+    .requiredOption("--charts <folder>", "the offline Helm repository")
+    .action(async (opts: { port: string; git: string; charts: string }) => {
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      try {
+        const server = await serveSources({ port: Number(opts.port), gitRepos: opts.git, charts: opts.charts, log });
+        process.stdout.write(`serving ${opts.git} and ${opts.charts} on http://127.0.0.1:${opts.port}\n`);
+        const stop = () => {
+          server.closeAllConnections();
+          server.close(() => process.exit(0));
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      } catch (err) {
+        log(`ktsw sim serve-sources: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = exitCodes.findings;
+      }
     });
 }

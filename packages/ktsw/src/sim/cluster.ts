@@ -7,7 +7,6 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { KtswConfig } from "../config/schema.ts";
-import { poll } from "../lab/net/poll.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "../render/nodes/control-plane-policies.ts";
 import { type SimToolName, simTools } from "../tools/catalog.ts";
 import { depsFolder } from "../tools/deps.ts";
@@ -20,7 +19,7 @@ import { simKubectl } from "./kubectl.ts";
 import { type SimLayout, simLayout } from "./layout.ts";
 import { kwokNodes } from "./nodes.ts";
 import { checkPortFree, freePort } from "./ports.ts";
-import { isRunning, logTail, type Started, startDetached, stopAll } from "./processes.ts";
+import { isRunning, logTail, type Started, startDetached, stopAll, waitReady } from "./processes.ts";
 import { type FluxRow, fluxRows, nodeRows, pendingPods, type SimStatus } from "./status.ts";
 
 export interface SimState {
@@ -73,19 +72,6 @@ async function buildSimTools(names: readonly SimToolName[], binFolder: string, p
       `building ${names.join(", ")} failed: ${why}\nbuild step: ${simBuildStep(binFolder)}`,
     );
   }
-}
-
-/** Waits until `ready()` holds while the process keeps running; a process that exits fails at once, with its log. */
-async function waitReady(p: Started, what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const reading = await poll(
-    what,
-    async () => ({ running: isRunning(p), ready: await ready().catch(() => false) }),
-    (r) => !r.running || r.ready,
-    { timeoutMs, everyMs: 250 },
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}\nlast lines of ${p.log}:\n${logTail(p.log)}`);
-  });
-  if (!reading.running) throw new Error(`${p.name} exited before ${what}; last lines of ${p.log}:\n${logTail(p.log)}`);
 }
 
 /** The folder is removed on down or failure: it must be a sim's own (or new, or empty), never a user's folder. */

@@ -20,6 +20,8 @@ export interface SimLayout {
   fluxArtifacts: string;
   /** The Flux controllers' temporary folder (their builds and chart downloads), inside the state folder. */
   fluxTmp: string;
+  /** The bare git repositories the sources server serves: the tree's snapshot and the offline upstream copies. */
+  gitRepos: string;
 }
 
 export function simLayout(dir: string): SimLayout {
@@ -35,6 +37,7 @@ export function simLayout(dir: string): SimLayout {
     nodes: join(dir, "nodes.yaml"),
     fluxArtifacts: join(dir, "flux", "artifacts"),
     fluxTmp: join(dir, "flux", "tmp"),
+    gitRepos: join(dir, "git"),
   };
 }
 

@@ -19,14 +19,17 @@ export class PortInUse extends Error {
   override name = "PortInUse";
 }
 
+/** The error for a port something else holds, naming it and what it was for. */
+export const portInUse = (port: number, what: string) =>
+  new PortInUse(`port ${port} (${what}) is in use: stop what holds it or pick another`);
+
 /** The port itself when nothing listens on it; otherwise a PortInUse that names it and what it was for. */
 export async function checkPortFree(port: number, what: string): Promise<number> {
   try {
     return await bindOnce(port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE")
-      throw new PortInUse(`port ${port} (${what}) is in use: stop what holds it or pick another`);
+    if (code === "EADDRINUSE") throw portInUse(port, what);
     throw err;
   }
 }

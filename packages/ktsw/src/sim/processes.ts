@@ -88,3 +88,21 @@ export async function stopAll(started: readonly Started[], graceMs = 10_000): Pr
     }
   }
 }
+
+/** Waits until `ready()` holds while the process keeps running; a process that exits fails at once, with its log. */
+export async function waitReady(
+  p: Started,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const reading = await poll(
+    what,
+    async () => ({ running: isRunning(p), ready: await ready().catch(() => false) }),
+    (r) => !r.running || r.ready,
+    { timeoutMs, everyMs: 250 },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\nlast lines of ${p.log}:\n${logTail(p.log)}`);
+  });
+  if (!reading.running) throw new Error(`${p.name} exited before ${what}; last lines of ${p.log}:\n${logTail(p.log)}`);
+}
