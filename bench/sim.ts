@@ -19,7 +19,7 @@ for (let i = 0; i < runs; i++) {
   const dir = mkdtempSync(join(tmpdir(), "ktsw-sim-bench-"));
   try {
     const started = performance.now();
-    await simUp(config, { dir, binFolder: defaultSimBin, build: false, progress: () => {} });
+    await simUp(config, { dir, repoRoot: repo, binFolder: defaultSimBin, build: false, progress: () => {} });
     times.push((performance.now() - started) / 1000);
     console.log(`run ${i + 1}: control plane + ${config.nodes.length} nodes Ready in ${times.at(-1)?.toFixed(1)} s`);
   } finally {

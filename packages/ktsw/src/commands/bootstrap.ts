@@ -37,7 +37,7 @@ export async function rootFileOf(configPath: string): Promise<string | undefined
 export async function runBootstrap(
   what: string,
   opts: BootstrapCliOptions,
-  target: Pick<BootstrapOptions, "kubectl" | "binFolder" | "rootFile" | "rootText" | "exceptions">,
+  target: Pick<BootstrapOptions, "kubectl" | "binFolder" | "rootFile" | "rootText" | "exceptions" | "tick">,
 ): Promise<void> {
   const timeout = Number(opts.timeout);
   if (!(timeout > 0)) {

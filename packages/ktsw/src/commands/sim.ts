@@ -1,14 +1,21 @@
 // `ktsw sim up | down | status`: the simulated cluster (src/sim) from the command line. `up` prints progress and
 // the kubeconfig to use; `down` stops every process it started; `status` lists nodes, unplaceable pods with the
 // scheduler's reason and, once Flux runs in it, every Kustomization and HelmRelease.
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
-import { simDown, simStatus, simUp } from "../sim/cluster.ts";
-import { defaultSimDir } from "../sim/layout.ts";
+import { simDown, simStatus, simUp, stateOf } from "../sim/cluster.ts";
+import { simExceptions } from "../sim/exceptions.ts";
+import { simKubectl } from "../sim/kubectl.ts";
+import { defaultSimDir, simLayout } from "../sim/layout.ts";
+import { localSources, refreshSimSources } from "../sim/sources/index.ts";
+import { redirectSources } from "../sim/sources/redirect.ts";
 import { serveSources } from "../sim/sources/server.ts";
 import { formatStatus } from "../sim/status.ts";
+import { relaxWebhooks } from "../sim/webhooks.ts";
 import { defaultSimBin, MissingTool } from "../tools/find.ts";
+import { type BootstrapCliOptions, rootFileOf, runBootstrap, withBootstrapOptions } from "./bootstrap.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 
 interface SimOptions {
@@ -59,6 +66,7 @@ export function registerSim(program: Command): void {
       try {
         const state = await simUp(loaded.config, {
           dir,
+          repoRoot: repoRoot(config),
           binFolder: bin,
           build: opts.build,
           ...(apiPort !== undefined ? { apiPort } : {}),
@@ -105,6 +113,47 @@ export function registerSim(program: Command): void {
       else for (const line of formatStatus(status)) process.stdout.write(`${line}\n`);
       process.exitCode = status.running ? exitCodes.ok : exitCodes.findings;
     });
+
+  withBootstrapOptions(
+    sim
+      .command("bootstrap")
+      .description(
+        "`ktsw bootstrap` on the sim: a fresh snapshot of the working tree, the root sources pointed at it, then wait until the tree is Ready (webhooks no pod can serve are relaxed, each printed)",
+      ),
+  ).action(async (opts: BootstrapCliOptions) => {
+    const { config, dir, bin } = where();
+    const layout = simLayout(dir);
+    const state = await stateOf(layout);
+    if (!state?.ready || !state.sourcesUrl) {
+      summary(false, `sim bootstrap: no sim runs from ${dir} (\`ktsw sim up\` starts one)`);
+      process.exitCode = exitCodes.findings;
+      return;
+    }
+    const rootFile = await rootFileOf(config);
+    if (!rootFile) {
+      process.exitCode = exitCodes.findings;
+      return;
+    }
+    const root = repoRoot(config);
+    const snapshot = await refreshSimSources({ repoRoot: root, layout, baseUrl: state.sourcesUrl });
+    say(`the tree's snapshot: commit ${snapshot.commit.slice(0, 12)} of ${state.sourcesUrl}`);
+    const file = relative(root, rootFile);
+    const redirected = redirectSources(
+      new Map([[file, readFileSync(rootFile, "utf8")]]),
+      localSources(state.sourcesUrl, root),
+    );
+    const kubectl = simKubectl(bin, state.kubeconfig);
+    await runBootstrap("sim bootstrap", opts, {
+      kubectl,
+      binFolder: bin,
+      rootFile,
+      rootText: redirected.files.get(file) ?? "",
+      tick: async () => {
+        await relaxWebhooks(kubectl, say);
+      },
+      exceptions: simExceptions,
+    });
+  });
 
   // Started by `sim up` as one of the sim's processes (sim/sources): not a command a person runs.
   sim

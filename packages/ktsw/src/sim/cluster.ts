@@ -20,6 +20,7 @@ import { type SimLayout, simLayout } from "./layout.ts";
 import { kwokNodes } from "./nodes.ts";
 import { checkPortFree, freePort } from "./ports.ts";
 import { isRunning, logTail, type Started, startDetached, stopAll, waitReady } from "./processes.ts";
+import { startSimSources } from "./sources/index.ts";
 import { type FluxRow, fluxRows, nodeRows, pendingPods, type SimStatus } from "./status.ts";
 
 export interface SimState {
@@ -29,6 +30,8 @@ export interface SimState {
   kubeconfig: string;
   ports: SimPorts;
   flux: FluxPorts;
+  /** The sources server (the tree's snapshot, the offline upstream copies and Helm repository). */
+  sourcesUrl?: string;
   processes: Started[];
 }
 
@@ -36,6 +39,8 @@ export type Progress = (line: string) => void;
 
 export interface UpOptions {
   dir: string;
+  /** The repository whose `kubernetes/` tree the sim serves to Flux. */
+  repoRoot: string;
   binFolder: string;
   /** Build missing programs first (else a missing one is a MissingTool). */
   build: boolean;
@@ -46,7 +51,7 @@ export interface UpOptions {
   timeoutMs?: number;
 }
 
-const stateOf = async (layout: SimLayout): Promise<SimState | undefined> =>
+export const stateOf = async (layout: SimLayout): Promise<SimState | undefined> =>
   existsSync(layout.state) ? (JSON.parse(await readFile(layout.state, "utf8")) as SimState) : undefined;
 
 const writeState = (layout: SimLayout, state: SimState) =>
@@ -212,6 +217,18 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
         `${f.name} ${simToolVersion(f.name)} started and ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${p.pid})`,
       );
     }
+    // The sources Flux fetches from: the tree's snapshot and the charts, on loopback, each redirection printed.
+    const sources = await startSimSources({
+      repoRoot: o.repoRoot,
+      layout,
+      progress: o.progress,
+      timeoutMs,
+      onStart: async (p) => {
+        started.push(p);
+        await writeState(layout, state);
+      },
+    });
+    state.sourcesUrl = sources.baseUrl;
     const stopped = started.filter((p) => !isRunning(p));
     if (stopped.length > 0) {
       throw new Error(

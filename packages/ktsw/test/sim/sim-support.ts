@@ -22,7 +22,7 @@ export function simUnavailable(): string | undefined {
 export interface TestSim {
   dir: string;
   state: () => SimState;
-  kubectl: (args: string[], input?: string) => Promise<string>;
+  kubectl: (args: readonly string[], input?: string) => Promise<string>;
   /** `ktsw sim down`, then the folder is gone either way. */
   remove: () => Promise<void>;
 }
