@@ -88,6 +88,7 @@ export const simTools = [
   "kube-scheduler",
   "kubectl",
   "kwok",
+  "gatekeeper",
 ] as const;
 
 export type SimToolName = (typeof simTools)[number];
