@@ -80,7 +80,12 @@ async function buildSimTools(names: readonly SimToolName[], binFolder: string, p
 }
 
 /** Waits until `ready()` holds while the process keeps running; a process that exits fails at once, with its log. */
-async function waitReady(p: Started, what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitReady(
+  p: Started,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const reading = await poll(
     what,
     async () => ({ running: isRunning(p), ready: await ready().catch(() => false) }),

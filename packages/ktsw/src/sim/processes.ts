@@ -14,12 +14,19 @@ export interface Started {
   log: string;
 }
 
-/** Starts `bin` detached (its own process group, not tied to this process's terminal) with output to `log`. */
-export function startDetached(name: string, bin: string, args: readonly string[], logs: string): Started {
+/** Starts `bin` detached (its own process group, not tied to this process's terminal) with output to `log`;
+ *  `env` is added to this process's environment. */
+export function startDetached(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  logs: string,
+  env: Readonly<Record<string, string>> = {},
+): Started {
   const log = join(logs, `${name}.log`);
   const fd = openSync(log, "a");
   try {
-    const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
     if (child.pid === undefined) throw new Error(`${name}: could not start ${bin}`);
     child.unref();
     return { name, pid: child.pid, bin, log };
