@@ -2,6 +2,7 @@
 // configurations, the tree's ConstraintTemplates and Constraints are applied, and then the API server itself denies
 // a non-compliant Deployment with the constraints' messages, while every workload the tree creates (its own and its
 // charts') is admitted. One sim for the file (starting one, and rendering the tree, are the slow parts).
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultValidateOptions, treeSources } from "../../src/commands/validate.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -123,7 +124,26 @@ describe.skipIf(why)("Gatekeeper on a sim of the site", () => {
     await sim?.remove();
   });
 
-  test("the manager runs with the chart's flags and the API server calls it through the stand-ins", async () => {
+  test("the manager runs with the flags the tree's HelmRelease values give the chart's two pods", () => {
+    const argv = readFileSync(`/proc/${manager?.pid}/cmdline`, "utf8").split("\0");
+    // kubernetes/platform/gatekeeper/app/helmrelease.yaml: auditInterval, constraintViolationsLimit, logDenies,
+    // disabledBuiltins; and the operations of the audit pod and of the webhook pod, in one process.
+    for (const flag of [
+      "--audit-interval=60",
+      "--constraint-violations-limit=50",
+      "--log-denies=true",
+      "--disable-opa-builtin={http.send}",
+      "--operation=audit",
+      "--operation=status",
+      "--operation=webhook",
+      "--exempt-namespace=gatekeeper-system",
+      "--disable-cert-rotation=true",
+    ]) {
+      expect(argv).toContain(flag);
+    }
+  });
+
+  test("the API server calls the manager through the stand-in webhook configurations", async () => {
     const names = (
       await kubectl(["get", "validatingwebhookconfigurations,mutatingwebhookconfigurations", "-o", "name"])
     )
