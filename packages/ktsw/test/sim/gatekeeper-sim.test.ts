@@ -4,6 +4,7 @@
 // charts') is admitted. One sim for the file (starting one, and rendering the tree, are the slow parts).
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { templatePods } from "../../src/capacity/workloads.ts";
 import { defaultValidateOptions, treeSources } from "../../src/commands/validate.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { poll } from "../../src/lab/net/poll.ts";
@@ -22,7 +23,7 @@ import {
 import { simLayout } from "../../src/sim/layout.ts";
 import { type Started, stopAll } from "../../src/sim/processes.ts";
 import { defaultSimBin, requireSimTool } from "../../src/tools/find.ts";
-import { groupOf, nameOf, namespaceOf, type Obj } from "../../src/validate/flux.ts";
+import { arr, groupOf, nameOf, namespaceOf, type Obj } from "../../src/validate/flux.ts";
 import { buildAppliedTree } from "../../src/validate/index.ts";
 import { repo } from "../support/cli.ts";
 import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
@@ -63,6 +64,7 @@ describe.skipIf(why)("Gatekeeper on a sim of the site", () => {
   let chart: GatekeeperChart;
   let applied: Obj[];
   const progress: string[] = [];
+  const workloads = () => applied.filter((o) => workloadKinds.includes(String(o.kind)));
 
   beforeAll(async () => {
     sim = testSim(simFolder());
@@ -117,6 +119,24 @@ describe.skipIf(why)("Gatekeeper on a sim of the site", () => {
       { timeoutMs: 120_000, everyMs: 500 },
     );
     await kubectl(["create", "namespace", "gk-test"]);
+
+    // What the tree's workloads need to be created in: their namespaces, for real (the tree's own with its labels;
+    // the namespace policy only warns at admission; any other, a chart's release namespace, bare), each with the
+    // `default` ServiceAccount the controller manager makes, and the tree's ServiceAccounts their pods name.
+    await kubectl(serverSide, list(applied.filter((o) => o.kind === "Namespace")));
+    const existing = new Set((await kubectl(["get", "namespaces", "-o", "name"])).trim().split("\n"));
+    const namespaces = new Set(workloads().map((w) => namespaceOf(w) ?? "default"));
+    for (const ns of namespaces) {
+      if (!existing.has(`namespace/${ns}`)) await kubectl(["create", "namespace", ns]);
+    }
+    await poll(
+      "the controller manager to create each namespace's default ServiceAccount",
+      async () =>
+        await kubectl(["get", "serviceaccounts", "-A", "--field-selector=metadata.name=default", "-o", "name"]),
+      (names) => names.trim().split("\n").length >= namespaces.size,
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    await kubectl(serverSide, list(applied.filter((o) => o.kind === "ServiceAccount")));
   }, 600_000);
 
   afterAll(async () => {
@@ -172,27 +192,52 @@ describe.skipIf(why)("Gatekeeper on a sim of the site", () => {
     }
   });
 
-  test("every workload the tree creates, its own and its charts', is admitted", async () => {
-    // Their namespaces first, for real: the tree's own with its labels (the namespace policy only warns at
-    // admission), any other (a chart's release namespace) bare.
-    const namespaces = applied.filter((o) => o.kind === "Namespace");
-    await kubectl(serverSide, list(namespaces));
-    const workloads = applied.filter((o) => workloadKinds.includes(String(o.kind)));
-    const existing = new Set((await kubectl(["get", "namespaces", "-o", "name"])).trim().split("\n"));
-    for (const ns of new Set(workloads.map((w) => namespaceOf(w) ?? "default"))) {
-      if (!existing.has(`namespace/${ns}`)) await kubectl(["create", "namespace", ns]);
-    }
-    expect(workloads.length).toBeGreaterThan(20);
+  /** The objects that `create --dry-run=server` refuses, each with the API server's answer. */
+  const refusedOf = async (objects: Obj[]) => {
     const refused: string[] = [];
-    for (const w of workloads) {
-      const why = await failure(kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(w)));
-      if (why) refused.push(`${String(w.kind)} ${namespaceOf(w)}/${nameOf(w)}: ${why}`);
+    for (const o of objects) {
+      const why = await failure(kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(o)));
+      if (why) refused.push(`${String(o.kind)} ${namespaceOf(o)}/${nameOf(o)}: ${why}`);
     }
-    expect(refused).toEqual([]);
-    // Not admitted by a manager that had stopped answering (the chart's policy fails open): it still denies.
+    return refused;
+  };
+
+  /** Not admitted by a manager that had stopped answering (the chart's policy fails open): it still denies. */
+  const stillDenies = async () =>
     expect(await failure(kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(nonCompliant)))).toContain(
       'admission webhook "validation.gatekeeper.sh" denied the request',
     );
+
+  test("every workload the tree creates, its own and its charts', is admitted", async () => {
+    expect(workloads().length).toBeGreaterThan(20);
+    expect(await refusedOf(workloads())).toEqual([]);
+    await stillDenies();
+  });
+
+  /** The StatefulSet controller gives each pod a volume per claim template, bound to that pod's own claim. */
+  const claimVolumes = (w: Obj) =>
+    arr(w, "spec", "volumeClaimTemplates").map((c) => ({
+      name: nameOf(c as Obj),
+      persistentVolumeClaim: { claimName: `${nameOf(c as Obj)}-${nameOf(w)}-0` },
+    }));
+
+  test("so is each pod their controllers make from them (the constraints match Pods too)", async () => {
+    const pods = workloads().map((w) => {
+      const pod = templatePods(w);
+      return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `${nameOf(w)}-pod`,
+          namespace: namespaceOf(w) ?? "default",
+          ...(pod?.labels ? { labels: pod.labels } : {}),
+          ...(pod?.annotations ? { annotations: pod.annotations } : {}),
+        },
+        spec: { ...(pod?.spec as Obj), volumes: [...arr(pod?.spec, "volumes"), ...claimVolumes(w)] },
+      };
+    });
+    expect(await refusedOf(pods)).toEqual([]);
+    await stillDenies();
   });
 
   test("the chart's own webhook configurations are removed when they appear, each removal said, the stand-ins kept", async () => {
