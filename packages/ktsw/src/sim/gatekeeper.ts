@@ -99,6 +99,7 @@ const simFlags = new Set([
   "disable-cert-rotation",
   "api-cache-dir",
   "kubeconfig",
+  "shutdown-delay",
   "validating-webhook-configuration-name",
   "mutating-webhook-configuration-name",
 ]);
@@ -157,6 +158,9 @@ export function managerArgs(
     `--cert-dir=${paths.certDir}`,
     "--disable-cert-rotation=true",
     `--api-cache-dir=${paths.apiCacheDir}`,
+    // The delay lets a pod's Service endpoints drain before its webhook stops; a local process has none, and
+    // `sim down` should not wait out 10 s (the default) for it.
+    "--shutdown-delay=0",
     // The manager reads its own configuration's match rules (for the policies it generates): the stand-in's.
     ...(validating ? [`--validating-webhook-configuration-name=${standInName(nameOf(validating))}`] : []),
     ...(mutating ? [`--mutating-webhook-configuration-name=${standInName(nameOf(mutating))}`] : []),

@@ -82,6 +82,7 @@ describe("the local Gatekeeper manager", () => {
       "--cert-dir=/sim/certs/gatekeeper",
       "--disable-cert-rotation=true",
       "--api-cache-dir=/sim/gatekeeper-audit",
+      "--shutdown-delay=0",
       "--validating-webhook-configuration-name=ktsw-sim-gatekeeper-validating-webhook-configuration",
     ]);
   });
