@@ -47,7 +47,7 @@ export function servingSans(serviceIp: string): string {
 const days = "3650"; // a sim lives for hours; a long validity keeps a paused one usable
 const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-/** What every certificate the sim's CA issues carries: a leaf, for signatures and key exchange. */
+/** What every certificate signed by the sim's CA carries: a leaf, for signatures and key exchange. */
 export const leafExtensions = [
   "basicConstraints=critical,CA:FALSE",
   "keyUsage=critical,digitalSignature,keyEncipherment",
