@@ -75,6 +75,15 @@ build_published_api() {
   rm -rf "$tmp"
 }
 
+# The file `go install` writes for a package: its last path element, unless that is a major-version suffix (v2, v3...)
+# of a module root, which Go skips: github.com/open-policy-agent/gatekeeper/v3 installs `gatekeeper`.
+installed_name() {
+  local pkg="$1" last
+  last="$(basename "$pkg")"
+  if [[ "$last" =~ ^v[0-9]+$ && "$pkg" == */* ]]; then last="$(basename "$(dirname "$pkg")")"; fi
+  echo "$last"
+}
+
 build_one() {
   local bin="$1" spec="$2" wrapper="$3"
   local pkg="${spec%@*}" version="${spec##*@}"
@@ -86,7 +95,7 @@ build_one() {
   fi
   if [ "$wrapper" = "-" ]; then
     GOBIN="$tmp" go install "${build_flags[@]}" "$spec"
-    mv "$tmp/$(basename "$pkg")" "$target"
+    mv "$tmp/$(installed_name "$pkg")" "$target"
     rm -rf "$tmp"
     return
   fi

@@ -95,7 +95,7 @@ export function podRules(spec: unknown, labels: unknown): PodRules {
   };
 }
 
-interface PodSource {
+export interface PodSource {
   replicas: number | "every-node";
   spec: unknown;
   labels: unknown;
@@ -103,7 +103,7 @@ interface PodSource {
 }
 
 /** Kinds whose pod template is at spec.template (or spec.jobTemplate for CronJobs). */
-function templatePods(o: Obj): PodSource | undefined {
+export function templatePods(o: Obj): PodSource | undefined {
   const template = (path: string[]) => ({
     spec: get(o, ...path, "spec"),
     labels: get(o, ...path, "metadata", "labels"),

@@ -47,6 +47,44 @@ export function servingSans(serviceIp: string): string {
 const days = "3650"; // a sim lives for hours; a long validity keeps a paused one usable
 const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
+/** What every certificate signed by the sim's CA carries: a leaf, for signatures and key exchange. */
+export const leafExtensions = [
+  "basicConstraints=critical,CA:FALSE",
+  "keyUsage=critical,digitalSignature,keyEncipherment",
+];
+
+export interface LeafRequest {
+  /** Names the request's temporary files in `folder`. */
+  name: string;
+  key: string;
+  cert: string;
+  subject: string;
+  extensions: readonly string[];
+}
+
+/** A new key, then a certificate for it from the sim's CA with exactly these extensions (`req -x509` would add its
+ *  config's CA extensions to a leaf). */
+export async function issueLeaf(ca: Pick<SimCerts, "caCert" | "caKey">, folder: string, r: LeafRequest): Promise<void> {
+  const openssl = requireTool("openssl");
+  const csr = join(folder, `${r.name}.csr`);
+  const ext = join(folder, `${r.name}.ext`);
+  await writeFile(ext, `${r.extensions.join("\n")}\n`);
+  await run(openssl, ["req", "-new", ...ecKey, "-keyout", r.key, "-out", csr, "-subj", r.subject]);
+  await run(
+    openssl,
+    ["x509", "-req", "-in", csr, "-CA", ca.caCert, "-CAkey", ca.caKey, "-CAcreateserial"].concat([
+      "-out",
+      r.cert,
+      "-days",
+      days,
+      "-extfile",
+      ext,
+    ]),
+  );
+  await rm(csr);
+  await rm(ext);
+}
+
 export async function makeCerts(folder: string, serviceIp: string): Promise<SimCerts> {
   const openssl = requireTool("openssl");
   const files = certFiles(folder);
@@ -60,36 +98,16 @@ export async function makeCerts(folder: string, serviceIp: string): Promise<SimC
       ...ca.flatMap((e) => ["-addext", e]),
     ]),
   );
-  // A request, then a certificate from the CA with exactly these extensions (`req -x509` would add its config's
-  // CA extensions to a leaf).
-  const issue = async (name: string, key: string, cert: string, subject: string, extensions: string[]) => {
-    const csr = join(folder, `${name}.csr`);
-    const ext = join(folder, `${name}.ext`);
-    await writeFile(ext, `${extensions.join("\n")}\n`);
-    await run(openssl, ["req", "-new", ...ecKey, "-keyout", key, "-out", csr, "-subj", subject]);
-    await run(
-      openssl,
-      ["x509", "-req", "-in", csr, "-CA", files.caCert, "-CAkey", files.caKey, "-CAcreateserial"].concat([
-        "-out",
-        cert,
-        "-days",
-        days,
-        "-extfile",
-        ext,
-      ]),
-    );
-    await rm(csr);
-    await rm(ext);
-  };
-  const leaf = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"];
+  const issue = (name: string, key: string, cert: string, subject: string, extensions: string[]) =>
+    issueLeaf(files, folder, { name, key, cert, subject, extensions });
   await issue("apiserver", files.servingKey, files.servingCert, "/CN=kube-apiserver", [
-    ...leaf,
+    ...leafExtensions,
     "extendedKeyUsage=serverAuth",
     `subjectAltName=${servingSans(serviceIp)}`,
   ]);
   // system:masters: the admin, and the controllers and kwok, which the sim runs with the same identity.
   await issue("admin", files.adminKey, files.adminCert, "/O=system:masters/CN=ktsw-sim-admin", [
-    ...leaf,
+    ...leafExtensions,
     "extendedKeyUsage=clientAuth",
   ]);
   await run(openssl, [

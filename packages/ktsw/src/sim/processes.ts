@@ -14,7 +14,8 @@ export interface Started {
   log: string;
 }
 
-/** Starts `bin` detached (its own process group, not tied to this process's terminal) with output to `log`. */
+/** Starts `bin` detached (its own process group, not tied to this process's terminal) with output to `log`;
+ *  `env` is added to this process's environment. */
 export function startDetached(
   name: string,
   bin: string,

@@ -91,6 +91,7 @@ export const simTools = [
   "source-controller",
   "kustomize-controller",
   "helm-controller",
+  "gatekeeper",
 ] as const;
 
 export type SimToolName = (typeof simTools)[number];

@@ -2,7 +2,7 @@
 // building anything: a binary already in the folder under its pinned name is not built again, and a name that is
 // not in deps/sim-tools.txt is refused.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,8 +12,8 @@ import { simToolFile } from "../../src/tools/find.ts";
 import { repo } from "../support/cli.ts";
 
 const script = join(repo, "scripts", "build-sim-tools.sh");
-const run = (args: string[]) =>
-  promisify(execFile)("bash", [script, ...args]).then(
+const run = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  promisify(execFile)("bash", [script, ...args], { env }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
@@ -37,5 +37,17 @@ describe("build-sim-tools.sh", () => {
     const r = await run(["--out", out, "kubelet"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("build-sim-tools: kubelet is not in deps/sim-tools.txt");
+  });
+
+  test("a module root with a major-version suffix (gatekeeper/v3) is kept under the name `go install` gives it", async () => {
+    out = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
+    // A stand-in `go` that installs what the real one would: the module root's binary is named after the element
+    // before /v3, not `v3`.
+    const fakeBin = join(out, ".fake-go");
+    mkdirSync(fakeBin);
+    writeFileSync(join(fakeBin, "go"), '#!/bin/sh\nprintf "#!/bin/sh\\n" > "$GOBIN/gatekeeper"\n', { mode: 0o755 });
+    const r = await run(["--out", out, "gatekeeper"], { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(simToolFile("gatekeeper", out))).toBe(true);
   });
 });
