@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { simDown, simStatus, simUp, stateOf } from "../sim/cluster.ts";
 import { simExceptions } from "../sim/exceptions.ts";
+import { gatekeeperChart, takeOverChartWebhooks } from "../sim/gatekeeper.ts";
 import { simKubectl } from "../sim/kubectl.ts";
 import { defaultSimDir, simLayout } from "../sim/layout.ts";
 import { localSources, refreshSimSources } from "../sim/sources/index.ts";
@@ -15,8 +16,10 @@ import { serveSources } from "../sim/sources/server.ts";
 import { formatStatus } from "../sim/status.ts";
 import { relaxWebhooks } from "../sim/webhooks.ts";
 import { defaultSimBin, MissingTool } from "../tools/find.ts";
+import { buildAppliedTree } from "../validate/index.ts";
 import { type BootstrapCliOptions, rootFileOf, runBootstrap, withBootstrapOptions } from "./bootstrap.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
+import { defaultValidateOptions, treeSources } from "./validate.ts";
 
 interface SimOptions {
   dir?: string;
@@ -143,12 +146,19 @@ export function registerSim(program: Command): void {
       localSources(state.sourcesUrl, root),
     );
     const kubectl = simKubectl(bin, state.kubeconfig);
+    const loaded = await loadConfig(config);
+    if (!loaded.config) return;
+    const tree = await buildAppliedTree(treeSources(root, loaded.config, defaultValidateOptions));
+    const chart = gatekeeperChart(tree.applied);
     await runBootstrap("sim bootstrap", opts, {
       kubectl,
       binFolder: bin,
       rootFile,
       rootText: redirected.files.get(file) ?? "",
+      // Gatekeeper's chart brings its own webhook configurations with each install: the sim's stand-ins replace
+      // them; every other webhook a pod would serve is relaxed.
       tick: async () => {
+        await takeOverChartWebhooks(kubectl, chart, say);
         await relaxWebhooks(kubectl, say);
       },
       exceptions: simExceptions,

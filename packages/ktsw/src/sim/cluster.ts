@@ -6,15 +6,18 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { defaultValidateOptions, treeSources } from "../commands/validate.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "../render/nodes/control-plane-policies.ts";
 import { type SimToolName, simTools } from "../tools/catalog.ts";
 import { depsFolder } from "../tools/deps.ts";
 import { MissingTool, missingSimTools, requireSimTool, simBuildStep, simToolVersion } from "../tools/find.ts";
+import { buildAppliedTree } from "../validate/index.ts";
 import { makeCerts } from "./certs.ts";
 import { adminKubeconfig, apiServerUrl, controlPlane, firstServiceIp, type SimPorts } from "./control-plane.ts";
 import { type FluxPorts, fluxProcesses, fluxReadyz } from "./flux.ts";
 import { installFluxCrds } from "./flux-crds.ts";
+import { gatekeeperChart, gatekeeperPorts, startGatekeeper } from "./gatekeeper.ts";
 import { simKubectl } from "./kubectl.ts";
 import { type SimLayout, simLayout } from "./layout.ts";
 import { kwokNodes } from "./nodes.ts";
@@ -217,6 +220,22 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
         `${f.name} ${simToolVersion(f.name)} started and ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${p.pid})`,
       );
     }
+    // Gatekeeper's manager, a real webhook for the tree's constraints, configured from the chart as the tree renders
+    // it (the render cache makes this quick after the first `ktsw validate`).
+    const tree = await buildAppliedTree(treeSources(o.repoRoot, c, defaultValidateOptions));
+    const gatekeeper = await startGatekeeper({
+      layout,
+      bin: bins.gatekeeper,
+      kubectl,
+      certs,
+      ports: await gatekeeperPorts(),
+      chart: gatekeeperChart(tree.applied),
+      progress: o.progress,
+      timeoutMs,
+    });
+    started.push(gatekeeper);
+    await writeState(layout, state);
+
     // The sources Flux fetches from: the tree's snapshot and the charts, on loopback, each redirection printed.
     const sources = await startSimSources({
       repoRoot: o.repoRoot,

@@ -31,12 +31,14 @@ describe.skipIf(why)("sim lifecycle", () => {
         "source-controller",
         "kustomize-controller",
         "helm-controller",
+        "gatekeeper",
+        "sources",
       ]);
-      expect(stillRunning(state)).toHaveLength(8);
+      expect(stillRunning(state)).toHaveLength(10);
       const down = await simCli(sim.dir, ["down"]);
       expect(down.code).toBe(0);
       expect(down.stdout).toMatch(
-        /stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, source-controller, kustomize-controller, helm-controller/,
+        /stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, source-controller, kustomize-controller, helm-controller, gatekeeper, sources/,
       );
       expect(stillRunning(state)).toEqual([]);
       expect(existsSync(sim.dir)).toBe(false);
