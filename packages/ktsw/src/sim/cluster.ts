@@ -20,6 +20,7 @@ import { installFluxCrds } from "./flux-crds.ts";
 import { gatekeeperChart, gatekeeperPorts, startGatekeeper } from "./gatekeeper.ts";
 import { simKubectl } from "./kubectl.ts";
 import { type SimLayout, simLayout } from "./layout.ts";
+import { metallbChart, startMetallbController } from "./metallb.ts";
 import { kwokNodes } from "./nodes.ts";
 import { checkPortFree, freePort } from "./ports.ts";
 import { isRunning, logTail, type Started, startDetached, stopAll, waitReady } from "./processes.ts";
@@ -234,6 +235,18 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
       timeoutMs,
     });
     started.push(gatekeeper);
+    await writeState(layout, state);
+    started.push(
+      await startMetallbController({
+        layout,
+        bin: bins["metallb-controller"],
+        kubectl,
+        chart: metallbChart(tree.applied),
+        metricsPort: await freePort(),
+        progress: o.progress,
+        timeoutMs,
+      }),
+    );
     await writeState(layout, state);
 
     // The sources Flux fetches from: the tree's snapshot and the charts, on loopback, each redirection printed.

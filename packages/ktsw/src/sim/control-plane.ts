@@ -124,6 +124,10 @@ export function controlPlane(c: KtswConfig, ports: SimPorts, layout: SimLayout, 
         // its default ones (node-initialize + heartbeat with lease; pod ready, complete, delete), so pods "run",
         // Jobs complete and deleted pods go away.
         `--cidr=${server["cluster-cidr"]}`,
+        // Heartbeats by Lease, as a kubelet sends them: without one kwok only patches each Node's status now and
+        // then (about once a minute, slower under load), the node lifecycle controller's 50 s grace runs out, it
+        // marks the nodes NotReady and every pod on them unready, and Deployments lose their availability.
+        "--node-lease-duration-seconds=40",
       ],
     },
   ];

@@ -92,6 +92,7 @@ export const simTools = [
   "kustomize-controller",
   "helm-controller",
   "gatekeeper",
+  "metallb-controller",
 ] as const;
 
 export type SimToolName = (typeof simTools)[number];

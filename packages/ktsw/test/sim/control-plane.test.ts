@@ -53,6 +53,8 @@ describe("the sim's control plane", () => {
     const c = await siteConfig();
     expect(argsOf(c, "kube-controller-manager")).toContain("--terminated-pod-gc-threshold=100");
     expect(argsOf(c, "kwok")).toContain(`--cidr=${c.kubernetes.podCidr}`);
+    // Lease heartbeats, like a kubelet's: status patches alone come too rarely for the node lifecycle's grace.
+    expect(argsOf(c, "kwok")).toContain("--node-lease-duration-seconds=40");
   });
 
   test("a k3s argument pointing at a server path the sim has no copy of is an error naming it", () => {

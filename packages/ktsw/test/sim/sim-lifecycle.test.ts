@@ -32,13 +32,14 @@ describe.skipIf(why)("sim lifecycle", () => {
         "kustomize-controller",
         "helm-controller",
         "gatekeeper",
+        "metallb-controller",
         "sources",
       ]);
-      expect(stillRunning(state)).toHaveLength(10);
+      expect(stillRunning(state)).toHaveLength(11);
       const down = await simCli(sim.dir, ["down"]);
       expect(down.code).toBe(0);
       expect(down.stdout).toMatch(
-        /stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, source-controller, kustomize-controller, helm-controller, gatekeeper, sources/,
+        /stopped etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, source-controller, kustomize-controller, helm-controller, gatekeeper, metallb-controller, sources/,
       );
       expect(stillRunning(state)).toEqual([]);
       expect(existsSync(sim.dir)).toBe(false);
