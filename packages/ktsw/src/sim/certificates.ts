@@ -150,15 +150,15 @@ export async function issueCertificates(
   const now = options.now ?? (() => new Date());
   const certificates = await list<Certificate>(kubectl, "certificates.cert-manager.io");
   if (certificates.length === 0) return lines;
-  const [issuers, clusterIssuers, releases] = await Promise.all([
+  const [issuers, clusterIssuers, releases, secretList] = await Promise.all([
     list<Issuer>(kubectl, "issuers.cert-manager.io"),
     list<Issuer>(kubectl, "clusterissuers.cert-manager.io"),
     options.clusterResourceNamespace
       ? []
       : list<Record<string, unknown>>(kubectl, "helmreleases.helm.toolkit.fluxcd.io"),
+    // Helm's release records are the big Secrets and never a certificate's.
+    list<Secret>(kubectl, "secrets", ["--field-selector=type!=helm.sh/release.v1"]),
   ]);
-  // Helm's release records are the big Secrets and never a certificate's.
-  const secretList = await list<Secret>(kubectl, "secrets", ["--field-selector=type!=helm.sh/release.v1"]);
   const secrets = new Map(
     secretList.map((s) => [secretKey({ namespace: s.metadata.namespace ?? "", name: s.metadata.name ?? "" }), s]),
   );
