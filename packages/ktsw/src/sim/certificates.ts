@@ -67,7 +67,12 @@ async function issue(
   folder: string,
 ) {
   const files = (name: string) => join(folder, name);
-  const tlsKey = newKey(request.key);
+  const namespace = plan.certificate.metadata.namespace ?? "default";
+  const existing = secrets.get(secretKey({ namespace, name: plan.certificate.spec?.secretName ?? "" }));
+  // rotationPolicy Never: a reissued certificate keeps the key in the Secret (the trust anchor's renewal must still
+  // verify what it signed); Always, the default since cert-manager 1.18, makes a new one each time.
+  const rotation = (plan.certificate.spec?.privateKey as { rotationPolicy?: string } | undefined)?.rotationPolicy;
+  const tlsKey = (rotation === "Never" && decode(existing, "tls.key")) || newKey(request.key);
   await writeFile(files("tls.key"), tlsKey, { mode: 0o600 });
   await run(requireTool("openssl"), [
     "req",
@@ -107,8 +112,6 @@ async function issue(
   });
   const certificate = await readFile(files("tls.crt"), "utf8");
   const { tlsCrt, caCrt } = chainAndCa(certificate, ca ? [decode(ca, "tls.crt"), decode(ca, "ca.crt")] : []);
-  const namespace = plan.certificate.metadata.namespace ?? "default";
-  const existing = secrets.get(secretKey({ namespace, name: plan.certificate.spec?.secretName ?? "" }));
   return issuedSecret(plan.certificate, { tlsCrt, tlsKey, caCrt }, existing?.type);
 }
 

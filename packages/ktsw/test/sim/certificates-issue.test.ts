@@ -207,6 +207,44 @@ describe.skipIf(!openssl)("issuing the tree's Certificates with the stand-in", (
     expect(ready).toMatchObject({ type: "Ready", status: "False", message: expect.stringContaining("an ACME issuer") });
   });
 
+  test("a changed spec is issued again: the trust anchor (rotationPolicy Never) keeps its key, a leaf (Always) gets a new one", async () => {
+    const again = fakeApi(api.store);
+    const bump = (namespace: string, name: string) => {
+      const c = again.find("Certificate", namespace, name) as { metadata: { generation: number } };
+      c.metadata.generation += 1;
+    };
+    const key = (namespace: string, name: string) => decoded(again.find("Secret", namespace, name), "tls.key");
+    const anchorKey = key("linkerd", "linkerd-trust-anchor");
+    const injectorKey = key("linkerd", "linkerd-proxy-injector-k8s-tls");
+    bump("linkerd", "linkerd-trust-anchor");
+    bump("linkerd", "linkerd-proxy-injector");
+    const lines = await issueCertificates(again.kubectl, () => {}, { now: () => now });
+    expect(lines.map((l) => l.split(" (")[0]).sort()).toEqual([
+      "issued Certificate linkerd/linkerd-proxy-injector",
+      "issued Certificate linkerd/linkerd-trust-anchor",
+    ]);
+    expect(key("linkerd", "linkerd-trust-anchor")).toBe(anchorKey);
+    expect(key("linkerd", "linkerd-proxy-injector-k8s-tls")).not.toBe(injectorKey);
+    const anchor = again.find("Certificate", "linkerd", "linkerd-trust-anchor") as unknown as Certificate;
+    expect(anchor.status?.revision).toBe(2);
+    // What the old anchor signed still verifies against the renewed one.
+    writeFileSync(
+      join(folder, "renewed-anchor.crt"),
+      decoded(again.find("Secret", "linkerd", "linkerd-trust-anchor"), "tls.crt"),
+    );
+    writeFileSync(
+      join(folder, "old-identity.crt"),
+      decoded(again.find("Secret", "linkerd", "linkerd-identity-issuer"), "tls.crt"),
+    );
+    const verified = await run(openssl as string, [
+      "verify",
+      "-CAfile",
+      join(folder, "renewed-anchor.crt"),
+      join(folder, "old-identity.crt"),
+    ]);
+    expect(verified).toContain(": OK");
+  });
+
   test("a second call issues nothing and says nothing again", async () => {
     const before = JSON.stringify(api.store);
     const again = await issueCertificates(api.kubectl, () => {}, { now: () => now });
