@@ -67,22 +67,96 @@ export interface LeafRequest {
 export async function issueLeaf(ca: Pick<SimCerts, "caCert" | "caKey">, folder: string, r: LeafRequest): Promise<void> {
   const openssl = requireTool("openssl");
   const csr = join(folder, `${r.name}.csr`);
-  const ext = join(folder, `${r.name}.ext`);
-  await writeFile(ext, `${r.extensions.join("\n")}\n`);
   await run(openssl, ["req", "-new", ...ecKey, "-keyout", r.key, "-out", csr, "-subj", r.subject]);
-  await run(
-    openssl,
-    ["x509", "-req", "-in", csr, "-CA", ca.caCert, "-CAkey", ca.caKey, "-CAcreateserial"].concat([
+  const notBefore = new Date();
+  await signCsr({
+    name: r.name,
+    folder,
+    csr,
+    cert: r.cert,
+    signer: { cert: ca.caCert, key: ca.caKey },
+    extensions: r.extensions,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + Number(days) * 86_400_000),
+    digest: "sha256",
+  });
+  await rm(csr);
+}
+
+export interface SignRequest {
+  /** Names the signing's temporary files in `folder`. */
+  name: string;
+  folder: string;
+  csr: string;
+  cert: string;
+  /** A CA's certificate and key, or the request's own key (a self-signed certificate). */
+  signer: { cert: string; key: string } | { selfSignedKey: string };
+  /** Exactly the certificate's extensions (openssl.cnf syntax); nothing is taken from the request. */
+  extensions: readonly string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** The signature's digest; none for a key type with a single one (Ed25519). */
+  digest?: string;
+}
+
+/** GeneralizedTime, as `openssl ca` takes it. */
+const asn1Time = (d: Date) => `${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
+
+/** Signs a request with openssl's `ca` command: unlike `x509 -req`, it sets exact start and end times (validity in
+ *  hours, as cert-manager's durations are), and each certificate gets a random serial number. */
+export async function signCsr(r: SignRequest): Promise<void> {
+  const openssl = requireTool("openssl");
+  const work = join(r.folder, `${r.name}.ca`);
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  try {
+    const config = join(work, "ca.cnf");
+    const ext = join(work, "extensions");
+    await writeFile(join(work, "index.txt"), "");
+    // `ca` needs a database and a policy; the subject is the request's, as it is (-preserveDN).
+    await writeFile(
+      config,
+      [
+        "[ca]",
+        "default_ca = sign",
+        "[sign]",
+        `database = ${join(work, "index.txt")}`,
+        `new_certs_dir = ${work}`,
+        "rand_serial = yes",
+        "unique_subject = no",
+        "copy_extensions = none",
+        "policy = any",
+        "[any]",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(ext, `${r.extensions.join("\n")}\n`);
+    const signer =
+      "selfSignedKey" in r.signer
+        ? ["-selfsign", "-keyfile", r.signer.selfSignedKey]
+        : ["-cert", r.signer.cert, "-keyfile", r.signer.key];
+    await run(openssl, [
+      "ca",
+      "-batch",
+      "-config",
+      config,
+      ...signer,
+      "-in",
+      r.csr,
       "-out",
       r.cert,
-      "-days",
-      days,
+      "-startdate",
+      asn1Time(r.notBefore),
+      "-enddate",
+      asn1Time(r.notAfter),
       "-extfile",
       ext,
-    ]),
-  );
-  await rm(csr);
-  await rm(ext);
+      "-notext",
+      "-preserveDN",
+      ...(r.digest ? ["-md", r.digest] : []),
+    ]);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 export async function makeCerts(folder: string, serviceIp: string): Promise<SimCerts> {
