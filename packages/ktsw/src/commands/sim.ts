@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
+import { issueCertificates } from "../sim/certificates.ts";
 import { simDown, simStatus, simUp, stateOf } from "../sim/cluster.ts";
 import { simExceptions } from "../sim/exceptions.ts";
 import { gatekeeperChart, takeOverChartWebhooks } from "../sim/gatekeeper.ts";
@@ -157,9 +158,12 @@ export function registerSim(program: Command): void {
       rootText: redirected.files.get(file) ?? "",
       // Gatekeeper's chart brings its own webhook configurations with each install: the sim's stand-ins replace
       // them; every other webhook a pod would serve is relaxed.
+      // cert-manager's controller cannot be built from the Go module proxy: a stand-in issues the tree's
+      // Certificates (selfSigned and CA issuers), each one printed.
       tick: async () => {
         await takeOverChartWebhooks(kubectl, chart, say);
         await relaxWebhooks(kubectl, say);
+        await issueCertificates(kubectl, say);
       },
       exceptions: simExceptions,
     });
