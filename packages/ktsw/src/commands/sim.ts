@@ -161,8 +161,9 @@ export function registerSim(program: Command): void {
       // cert-manager's controller cannot be built from the Go module proxy: a stand-in issues the tree's
       // Certificates (selfSigned and CA issuers), each one printed.
       tick: async () => {
-        await takeOverChartWebhooks(kubectl, chart, say);
+        // Webhooks first: a request a dead webhook refuses fails a Kustomization until its next retry.
         await relaxWebhooks(kubectl, say);
+        await takeOverChartWebhooks(kubectl, chart, say);
         await issueCertificates(kubectl, say);
       },
       exceptions: simExceptions,
