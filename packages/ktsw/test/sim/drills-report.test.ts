@@ -176,9 +176,7 @@ describe("the DR drill's comparison", () => {
     expect(missingNow(before, [row("flux-system", true), row("networking", false)])).toEqual([
       { id: "Kustomization flux-system/networking", reason: "DependencyNotReady", message: "" },
     ]);
-    expect(missingNow(before, [row("flux-system", true), row("networking", true), row("linkerd", false)])).toEqual(
-      [],
-    );
+    expect(missingNow(before, [row("flux-system", true), row("networking", true), row("linkerd", false)])).toEqual([]);
   });
 
   test("passes with an RTO only when nothing is missing; the timeline is in time order", () => {
@@ -205,8 +203,6 @@ describe("the DR drill's comparison", () => {
     ]);
     expect(lines.at(-1)).toContain("RTO");
     const { rto: _, ...unfinished } = report;
-    expect(drPassed({ ...unfinished, missing: [{ id: before[1] ?? "", reason: "Absent", message: "" }] })).toBe(
-      false,
-    );
+    expect(drPassed({ ...unfinished, missing: [{ id: before[1] ?? "", reason: "Absent", message: "" }] })).toBe(false);
   });
 });
