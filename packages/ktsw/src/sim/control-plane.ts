@@ -124,6 +124,10 @@ export function controlPlane(c: KtswConfig, ports: SimPorts, layout: SimLayout, 
         // its default ones (node-initialize + heartbeat with lease; pod ready, complete, delete), so pods "run",
         // Jobs complete and deleted pods go away.
         `--cidr=${server["cluster-cidr"]}`,
+        // A node Lease renewed as the kubelet does (every quarter of 40 s): without one kwok only rewrites the Ready
+        // condition every 20-45 s, so on a busy machine the controller manager's 50 s grace ran out, every node
+        // went NotReady for a moment and the pods on it stayed not Ready for good.
+        "--node-lease-duration-seconds=40",
       ],
     },
   ];
