@@ -14,9 +14,10 @@ import {
 } from "../../src/sim/drills/node-loss-report.ts";
 import type { FluxRow } from "../../src/sim/status.ts";
 
-const node = (name: string, controlPlane = false) => ({
-  metadata: { name, labels: controlPlane ? { "node-role.kubernetes.io/control-plane": "true" } : {} },
-});
+const node = (name: string, controlPlane = false) => {
+  const labels: Record<string, string> = controlPlane ? { "node-role.kubernetes.io/control-plane": "true" } : {};
+  return { metadata: { name, labels } };
+};
 const owned = (kind: string, name: string) => [{ kind, name, controller: true }];
 const pod = (
   name: string,

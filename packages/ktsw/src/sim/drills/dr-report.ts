@@ -42,9 +42,10 @@ export function formatDr(r: DrReport): string[] {
   return [
     `timeline (seconds since the wipe began; ${r.readyBefore.length} Kustomizations and HelmReleases were Ready before):`,
     ...[
-      ...r.phases.map((p) => ({ at: p.at, line: p.what })),
       ...r.readyAgain.map((x) => ({ at: x.at, line: `✓ ${x.id} Ready again` })),
+      ...r.phases.map((p) => ({ at: p.at, line: p.what })),
     ]
+      // Stable: at the same second, the object's line comes before the phase it ends.
       .sort((a, b) => a.at - b.at)
       .map((x) => `  ${s(x.at)}  ${x.line}`),
     ...r.missing.map((m) => `  ✗ ${m.id} NOT Ready again: ${m.reason}${m.message ? `: ${m.message}` : ""}`),

@@ -23,10 +23,15 @@ interface Obj {
   };
 }
 
+/** An API list as kubectl prints it; its items are read through Obj's fields. */
+export interface ApiList {
+  items?: readonly object[];
+}
+
 export interface Lists {
-  nodes: KubeList;
-  pods: KubeList;
-  replicaSets: KubeList;
+  nodes: ApiList;
+  pods: ApiList;
+  replicaSets: ApiList;
 }
 
 export interface WorkloadRef {
@@ -37,14 +42,14 @@ export interface WorkloadRef {
 
 export const workloadId = (w: WorkloadRef) => `${w.kind} ${w.namespace}/${w.name}`;
 
-const items = (list: KubeList) => (list.items ?? []) as Obj[];
+const items = (list: ApiList) => (list.items ?? []) as Obj[];
 const nameOf = (o: Obj) => o.metadata?.name ?? "";
 const namespaceOf = (o: Obj) => o.metadata?.namespace ?? "";
 const isControlPlane = (n: Obj) => Object.hasOwn(n.metadata?.labels ?? {}, "node-role.kubernetes.io/control-plane");
 /** Pods that hold a place on a node: finished ones (a completed Job's) hold none. */
 const holdsPlace = (p: Obj) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
 
-export function podsOn(pods: KubeList, node: string): Obj[] {
+export function podsOn(pods: ApiList, node: string): Obj[] {
   return items(pods).filter((p) => p.spec?.nodeName === node && holdsPlace(p));
 }
 
@@ -66,7 +71,7 @@ export function pickNode(lists: Pick<Lists, "nodes" | "pods">, asked?: string): 
 }
 
 /** The workload that owns a pod: a ReplicaSet's Deployment, a StatefulSet, a DaemonSet, a Job; or the pod itself. */
-export function ownerOf(pod: Obj, replicaSets: KubeList): WorkloadRef {
+export function ownerOf(pod: Obj, replicaSets: ApiList): WorkloadRef {
   const namespace = namespaceOf(pod);
   const ref = pod.metadata?.ownerReferences?.find((o) => o.controller);
   if (!ref?.kind || !ref.name) return { kind: "Pod", namespace, name: nameOf(pod) };
@@ -106,7 +111,7 @@ export interface BudgetRow {
 }
 
 /** Each PodDisruptionBudget that selects a pod of the lost node: did the loss stay within what it allows? */
-export function budgetRows(pdbs: KubeList, pods: KubeList, node: string): BudgetRow[] {
+export function budgetRows(pdbs: ApiList, pods: ApiList, node: string): BudgetRow[] {
   const lost = podsOn(pods, node);
   return items(pdbs)
     .map((pdb) => {
@@ -137,7 +142,7 @@ export interface WorkloadOutcome extends AffectedWorkload {
 const recreatingKinds = new Set(["Deployment", "StatefulSet"]);
 
 /** Available replicas of a Deployment or StatefulSet against what it asks for. */
-function available(w: WorkloadRef, workloads: KubeList): boolean {
+function available(w: WorkloadRef, workloads: ApiList): boolean {
   const o = items(workloads).find((x) => nameOf(x) === w.name && namespaceOf(x) === w.namespace);
   if (!o) return false;
   return (o.status?.availableReplicas ?? 0) >= (o.spec?.replicas ?? 1);
@@ -147,10 +152,10 @@ function available(w: WorkloadRef, workloads: KubeList): boolean {
  *  `kind` of each list item decides which is which). */
 export function outcomes(
   affected: readonly AffectedWorkload[],
-  now: { pods: KubeList; replicaSets: KubeList; deployments: KubeList; statefulSets: KubeList },
+  now: { pods: ApiList; replicaSets: ApiList; deployments: ApiList; statefulSets: ApiList },
   lostNode: string,
 ): WorkloadOutcome[] {
-  const pending = pendingPods(now.pods);
+  const pending = pendingPods(now.pods as KubeList);
   const podsOf = (w: WorkloadRef) =>
     items(now.pods).filter(
       (p) => namespaceOf(p) === w.namespace && workloadId(ownerOf(p, now.replicaSets)) === workloadId(w),

@@ -9,8 +9,9 @@ import { poll } from "../../lab/net/poll.ts";
 import { simToolVersion } from "../../tools/find.ts";
 import type { Kubectl } from "../kubectl.ts";
 import { kwokNode } from "../nodes.ts";
-import { type KubeList, nodeRows } from "../status.ts";
+import { nodeRows } from "../status.ts";
 import {
+  type ApiList,
   budgetRows,
   type NodeLossReport,
   outcomes,
@@ -31,7 +32,7 @@ export interface NodeLossOptions {
   timeoutMs: number;
 }
 
-const list = async (kubectl: Kubectl, resource: string): Promise<KubeList> =>
+const list = async (kubectl: Kubectl, resource: string): Promise<ApiList> =>
   JSON.parse(await kubectl(["get", resource, "-A", "-o", "json"]));
 
 /** Puts the node back from ktsw.yaml, as `sim up` creates it, and waits until kwok reports it Ready and the node
