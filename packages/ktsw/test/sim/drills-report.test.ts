@@ -103,6 +103,18 @@ describe("the node-loss drill's analysis", () => {
 
   const affected = workloadsOn({ nodes, pods: beforePods, replicaSets }, "worker-1");
   const none = { items: [] };
+  /** Where the workloads stand once these pods exist, `web` counting `webAvailable` available and `db` whole. */
+  const standing = (pods: object[], webAvailable: number) =>
+    outcomes(
+      affected,
+      {
+        pods: { items: pods },
+        replicaSets,
+        deployments: { items: [deployment("web", 2, webAvailable)] },
+        statefulSets: { items: [{ ...deployment("db", 1, 1), kind: "StatefulSet" }] },
+      },
+      "worker-1",
+    );
 
   test("while the lost node's pods still exist, a Deployment counting them available is not whole again", () => {
     const rows = outcomes(
@@ -115,18 +127,13 @@ describe("the node-loss drill's analysis", () => {
   });
 
   test("recreated on the remaining nodes: rescheduled; a DaemonSet's pod goes with its node", () => {
-    const after = {
-      items: [
+    const rows = standing(
+      [
         pod("web-abc-2", "worker-2", { kind: "ReplicaSet", name: "web-abc" }),
         pod("web-abc-3", "worker-2", { kind: "ReplicaSet", name: "web-abc" }),
         pod("db-0", "worker-2", { kind: "StatefulSet", name: "db" }),
       ],
-    };
-    const sts = { items: [{ ...deployment("db", 1, 1), kind: "StatefulSet" }] };
-    const rows = outcomes(
-      affected,
-      { pods: after, replicaSets, deployments: { items: [deployment("web", 2, 2)] }, statefulSets: sts },
-      "worker-1",
+      2,
     );
     expect(rows.map((w) => [w.name, w.state])).toEqual([
       ["agent", "per-node"],
@@ -138,18 +145,13 @@ describe("the node-loss drill's analysis", () => {
 
   test("a pod the scheduler cannot place is named with its reason, and the drill fails", () => {
     const why = "0/2 nodes are available: 2 Insufficient memory.";
-    const after = {
-      items: [
+    const rows = standing(
+      [
         pod("web-abc-2", "worker-2", { kind: "ReplicaSet", name: "web-abc" }),
         pod("web-abc-3", undefined, { kind: "ReplicaSet", name: "web-abc" }, { unschedulable: why }),
         pod("db-0", "worker-2", { kind: "StatefulSet", name: "db" }),
       ],
-    };
-    const sts = { items: [{ ...deployment("db", 1, 1), kind: "StatefulSet" }] };
-    const rows = outcomes(
-      affected,
-      { pods: after, replicaSets, deployments: { items: [deployment("web", 2, 1)] }, statefulSets: sts },
-      "worker-1",
+      1,
     );
     const web = rows.find((w) => w.name === "web");
     expect(web?.state).toBe("waiting");
