@@ -1,7 +1,7 @@
 // The capacity check a homelabber needs before buying RAM: with VMs too small for the tree (every node of a copy of
-// ktsw.yaml shrunk to 1 CPU and 512 MiB), the sim's scheduler leaves pods Pending; the bootstrap gives up at its
-// deadline naming the stuck objects with their last condition, and `ktsw sim status` names the Pending pods with
-// the scheduler's reason.
+// ktsw.yaml shrunk to 1 CPU and its role's minimum memory), the sim's scheduler leaves pods Pending; the bootstrap
+// gives up at its deadline naming the stuck objects with their last condition, and `ktsw sim status` names the
+// Pending pods with the scheduler's reason.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -25,7 +25,10 @@ describe.skipIf(why)("a ktsw.yaml whose VMs are too small for the tree", () => {
   beforeAll(async () => {
     site = siteCopy({ withShared: true });
     const text = readFileSync(site.config, "utf8");
-    const small = text.replace(/cores: \d+, memory: \d+/g, "cores: 1, memory: 512");
+    // The smallest VMs ktsw.yaml allows: one CPU each, and each role's minimum memory.
+    const small = text
+      .replace(/role: control-plane(.*?)cores: \d+, memory: \d+/g, "role: control-plane$1cores: 1, memory: 4096")
+      .replace(/role: worker(.*?)cores: \d+, memory: \d+/g, "role: worker$1cores: 1, memory: 2048");
     expect(small).not.toBe(text);
     writeFileSync(site.config, small);
     sim = testSim(simFolder());
