@@ -20,6 +20,7 @@ import { defaultSimBin, MissingTool } from "../tools/find.ts";
 import { buildAppliedTree } from "../validate/index.ts";
 import { type BootstrapCliOptions, rootFileOf, runBootstrap, withBootstrapOptions } from "./bootstrap.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
+import { registerDrills } from "./sim-drill.ts";
 import { defaultValidateOptions, treeSources } from "./validate.ts";
 
 interface SimOptions {
@@ -169,6 +170,8 @@ export function registerSim(program: Command): void {
       exceptions: simExceptions,
     });
   });
+
+  registerDrills(sim, where);
 
   // Started by `sim up` as one of the sim's processes (sim/sources): not a command a person runs.
   sim

@@ -57,6 +57,10 @@ describe("the sim's control plane", () => {
     expect(argsOf(c, "kwok")).toContain("--node-lease-duration-seconds=40");
   });
 
+  test("kwok renews a node Lease for each node, so a late status update never turns a node NotReady", async () => {
+    expect(argsOf(await siteConfig(), "kwok")).toContain("--node-lease-duration-seconds=40");
+  });
+
   test("a k3s argument pointing at a server path the sim has no copy of is an error naming it", () => {
     const paths = new Map([[k3sPaths.auditPolicy, "/s/audit.yaml"]]);
     expect(k3sArgsAsFlags([`audit-policy-file=${k3sPaths.auditPolicy}`], paths)).toEqual([

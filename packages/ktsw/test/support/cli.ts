@@ -1,7 +1,7 @@
 // The CLI as a person runs it, for tests: a real process with colour off, and a throwaway copy of
 // the repository's site (ktsw.yaml, .sops.yaml, the Flux tree and every rendered file) to break.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defaultSchemaSources } from "../../src/validate/index.ts";
@@ -44,10 +44,15 @@ export function buildFlags(k8sVersion = "v1.33.5+k3s1"): string[] {
 /** What `ktsw check` reads and compares: the site file, the SOPS rules, the tree and every rendered file. */
 const sitePaths = ["ktsw.yaml", ".sops.yaml", "kubernetes", "infrastructure", "packages/ktsw/schema"];
 
-/** A fresh copy of the site in a temp folder; `remove()` deletes it (call it in `finally`). */
-export function siteCopy(): { root: string; config: string; remove: () => void } {
-  const root = mkdtempSync(join(tmpdir(), "ktsw-site-"));
+/** A fresh copy of the site in a temp folder; `remove()` deletes it (call it in `finally`). With `withShared`, the
+ *  copy gets a `../shared` of its own (a link to the repository's offline data) for what reads it beside the site,
+ *  as the sim's Helm repository does. */
+export function siteCopy(o: { withShared?: boolean } = {}): { root: string; config: string; remove: () => void } {
+  const parent = o.withShared ? mkdtempSync(join(tmpdir(), "ktsw-site-")) : undefined;
+  if (parent) symlinkSync(join(repo, "..", "shared"), join(parent, "shared"));
+  const root = parent ? join(parent, "site") : mkdtempSync(join(tmpdir(), "ktsw-site-"));
   for (const path of sitePaths)
     if (existsSync(join(repo, path))) cpSync(join(repo, path), join(root, path), { recursive: true });
-  return { root, config: join(root, "ktsw.yaml"), remove: () => rmSync(root, { recursive: true, force: true }) };
+  const remove = () => rmSync(parent ?? root, { recursive: true, force: true });
+  return { root, config: join(root, "ktsw.yaml"), remove };
 }

@@ -68,8 +68,8 @@ export interface SimSources {
   process: Started;
 }
 
-/** The program that runs the CLI (tsx, TypeScript as it is), for the detached server process. */
-function cliCommand(): { bin: string; args: string[] } {
+/** The program that runs the CLI (tsx, TypeScript as it is), for the detached server process and the DR drill. */
+export function cliCommand(): { bin: string; args: string[] } {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
   return { bin: process.execPath, args: ["--import", tsx, fileURLToPath(new URL("../../cli.ts", import.meta.url))] };
 }

@@ -1,0 +1,127 @@
+// `ktsw sim drill dr | node-loss`: the seed's recovery promises, tried on the sim (src/sim/drills). Each prints
+// its timeline and report; exit 0 when the sim came back whole, else 1 naming what did not.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../config/load.ts";
+import type { KtswConfig } from "../config/schema.ts";
+import { stateOf } from "../sim/cluster.ts";
+import { drillDr } from "../sim/drills/dr.ts";
+import { drPassed, formatDr } from "../sim/drills/dr-report.ts";
+import { nodeLoss } from "../sim/drills/node-loss.ts";
+import { formatNodeLoss, passed } from "../sim/drills/node-loss-report.ts";
+import { simKubectl } from "../sim/kubectl.ts";
+import { simLayout } from "../sim/layout.ts";
+import { MissingTool } from "../tools/find.ts";
+import { type BootstrapCliOptions, withBootstrapOptions } from "./bootstrap.ts";
+import { exitCodes, printFindings, repoRoot, summary } from "./shared.ts";
+
+const say = (line: string) => process.stdout.write(`  ${line}\n`);
+const print = (lines: readonly string[]) => {
+  for (const line of lines) process.stdout.write(`${line}\n`);
+};
+
+type Where = () => { config: string; dir: string; bin: string };
+
+/** A positive number of seconds, or undefined (usage error printed, exit code set). */
+function seconds(what: string, text: string): number | undefined {
+  const n = Number(text);
+  if (n > 0) return n;
+  process.stderr.write(`ktsw sim drill ${what}: --timeout must be a positive number of seconds\n`);
+  process.exitCode = exitCodes.usage;
+  return undefined;
+}
+
+async function configOf(path: string): Promise<KtswConfig | undefined> {
+  const loaded = await loadConfig(path);
+  if (!loaded.config) {
+    printFindings(loaded.findings);
+    process.exitCode = exitCodes.findings;
+  }
+  return loaded.config;
+}
+
+/** Runs a drill; an error (no sim, a wait that broke) is its failure, printed; a missing program exits 3. */
+async function attempt(what: string, drill: () => Promise<void>): Promise<void> {
+  try {
+    await drill();
+  } catch (err) {
+    if (err instanceof MissingTool) throw err;
+    summary(false, `sim drill ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = exitCodes.findings;
+  }
+}
+
+export function registerDrills(sim: Command, where: Where): void {
+  const drill = sim.command("drill").description("recovery drills on a bootstrapped sim: dr, node-loss");
+
+  withBootstrapOptions(
+    drill
+      .command("dr")
+      .description(
+        "the cluster dies: wipe the control plane (etcd's data too), start a fresh one, bootstrap again, and time until everything Ready before is Ready again (RTO)",
+      ),
+  ).action(async (opts: BootstrapCliOptions) => {
+    const { config, dir, bin } = where();
+    const timeout = seconds("dr", opts.timeout);
+    const c = await configOf(config);
+    if (timeout === undefined || !c) return;
+    await attempt("dr", async () => {
+      const report = await drillDr({
+        dir,
+        config: c,
+        configPath: resolve(config),
+        repoRoot: repoRoot(config),
+        binFolder: bin,
+        ageKeyFile: resolve(opts.ageKey),
+        timeoutMs: timeout * 1000,
+        progress: say,
+      });
+      print(formatDr(report));
+      const ok = drPassed(report);
+      summary(
+        ok,
+        ok
+          ? `sim drill dr: all ${report.readyBefore.length} restored, RTO ${report.rto?.toFixed(1)} s`
+          : `sim drill dr: not restored: ${report.missing.map((m) => m.id).join(", ")}`,
+      );
+      process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
+    });
+  });
+
+  drill
+    .command("node-loss")
+    .description(
+      "a VM gone: delete its Node, check its pods are rescheduled on the remaining nodes (within the PodDisruptionBudgets and capacity), report what could not move, then put the node back",
+    )
+    .option("--node <name>", "the node to lose (default: the worker running the most pods)")
+    .option("--timeout <seconds>", "how long the pods may take to be available again", "300")
+    .action(async (opts: { node?: string; timeout: string }) => {
+      const { config, dir, bin } = where();
+      const timeout = seconds("node-loss", opts.timeout);
+      const c = await configOf(config);
+      if (timeout === undefined || !c) return;
+      await attempt("node-loss", async () => {
+        const state = await stateOf(simLayout(dir));
+        if (!state?.ready) throw new Error(`no sim runs from ${dir} (\`ktsw sim up\` starts one)`);
+        const report = await nodeLoss({
+          kubectl: simKubectl(bin, state.kubeconfig),
+          config: c,
+          ...(opts.node !== undefined ? { node: opts.node } : {}),
+          progress: say,
+          timeoutMs: timeout * 1000,
+        });
+        print(formatNodeLoss(report));
+        const ok = passed(report);
+        const stuck = report.workloads
+          .filter((w) => w.state === "waiting")
+          .map((w) => `${w.kind} ${w.namespace}/${w.name}`);
+        summary(
+          ok,
+          ok
+            ? `sim drill node-loss: every workload of ${report.node} available again in ${report.seconds?.toFixed(1)} s; ${report.node} restored`
+            : `sim drill node-loss: not whole again without ${report.node}: ${stuck.join(", ")}; ${report.node} restored`,
+        );
+        process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
+      });
+    });
+}

@@ -1,0 +1,68 @@
+// The recovery drills on one bootstrapped sim (a bootstrap is minutes of CPU, so the drills share it; each leaves
+// the sim whole, so they pass in any order): node-loss deletes a worker's Node, its Deployments and StatefulSets
+// come back on the remaining nodes and the Node is put back; dr wipes the control plane and everything Ready
+// before is Ready again after a fresh bootstrap, with the recovery time printed.
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { readFlux, rowId } from "../../src/bootstrap/run.ts";
+import { nodeRows } from "../../src/sim/status.ts";
+import { type CliResult, repo } from "../support/cli.ts";
+import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
+
+const why = simUnavailable();
+if (why) console.warn(`SKIPPING the sim drill tests: ${why}`);
+
+const exampleKey = join(repo, "test-support", "example-age.key");
+/** The drills restore what was Ready: the first layers are enough to prove them, so the bootstrap need not wait for
+ *  the whole tree (its own test does). */
+const bootstrapSeconds = "300";
+const shown = (r: CliResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+const layers = ["Kustomization flux-system/networking", "Kustomization flux-system/security"];
+
+describe.skipIf(why)("the recovery drills on a bootstrapped sim", () => {
+  let sim: TestSim;
+  beforeAll(async () => {
+    sim = testSim(simFolder());
+    const up = await simCli(sim.dir, ["up", "--no-build", "--timeout", "200"]);
+    if (up.code !== 0) throw new Error(`sim up failed:\n${shown(up)}`);
+    const boot = await simCli(sim.dir, ["bootstrap", "--age-key", exampleKey, "--timeout", bootstrapSeconds]);
+    const ready = new Set((await readFlux(sim.kubectl)).filter((r) => r.ready).map(rowId));
+    const missing = layers.filter((l) => !ready.has(l));
+    if (missing.length > 0) throw new Error(`${missing.join(", ")} not Ready after the bootstrap:\n${shown(boot)}`);
+  }, 1_200_000);
+  afterAll(async () => {
+    await sim?.remove();
+  });
+
+  test("node-loss: the lost worker's workloads are available again elsewhere, and the node comes back", async () => {
+    const r = await simCli(sim.dir, ["drill", "node-loss", "--timeout", "300"]);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toMatch(/node worker-\d lost: \d+ workloads had pods on it/);
+    expect(r.stdout).toMatch(/Deployment \S+ \(\d+ pods? lost\): ✓ rescheduled on the remaining nodes/);
+    expect(r.stdout).toMatch(/every movable workload available again [\d.]+ s after the node was deleted/);
+    const nodes = nodeRows(JSON.parse(await sim.kubectl(["get", "nodes", "-o", "json"])));
+    expect(nodes.map((n) => [n.name, n.ready])).toEqual([
+      ["cp-1", true],
+      ["cp-2", true],
+      ["cp-3", true],
+      ["worker-1", true],
+      ["worker-2", true],
+    ]);
+  }, 900_000);
+
+  test("node-loss of a node the sim does not have is an error naming the nodes it has", async () => {
+    const r = await simCli(sim.dir, ["drill", "node-loss", "--node", "worker-9"]);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stdout).toContain("no node worker-9 in the sim (nodes: cp-1, cp-2, cp-3, worker-1, worker-2)");
+  }, 120_000);
+
+  test("dr: after the control plane is wiped and bootstrapped again, everything Ready before is Ready again", async () => {
+    const before = (await readFlux(sim.kubectl)).filter((r) => r.ready).map(rowId);
+    const r = await simCli(sim.dir, ["drill", "dr", "--age-key", exampleKey, "--timeout", "600"]);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toContain("control plane wiped");
+    expect(r.stdout).toMatch(/RTO: everything Ready before is Ready again [\d.]+ s after the wipe/);
+    const after = new Set((await readFlux(sim.kubectl)).filter((x) => x.ready).map(rowId));
+    expect(before.filter((id) => !after.has(id))).toEqual([]);
+  }, 1_200_000);
+});
