@@ -34,12 +34,29 @@ describe.skipIf(why)("the recovery drills on a bootstrapped sim", () => {
     await sim?.remove();
   });
 
-  test("node-loss: the lost worker's workloads are available again elsewhere, and the node comes back", async () => {
+  test("node-loss: the lost worker's workloads move, but the reviewed HA ones that need two workers; the node comes back", async () => {
     const r = await simCli(sim.dir, ["drill", "node-loss", "--timeout", "300"]);
-    expect(r.code, shown(r)).toBe(0);
+    // A finding, reviewed: with two workers (the control planes are tainted), losing one leaves the workloads whose
+    // replicas must sit on different nodes (required anti-affinity, DoNotSchedule spread) a replica short until the
+    // node returns. They stay available, within their PodDisruptionBudgets; the drill says so and exits 1.
+    expect(r.code, shown(r)).toBe(1);
     expect(r.stdout).toMatch(/node worker-\d lost: \d+ workloads had pods on it/);
     expect(r.stdout).toMatch(/Deployment \S+ \(\d+ pods? lost\): ✓ rescheduled on the remaining nodes/);
-    expect(r.stdout).toMatch(/every movable workload available again [\d.]+ s after the node was deleted/);
+    const notWhole = [...r.stdout.matchAll(/Deployment (\S+) \(\d+ pods? lost\): ✗ NOT whole again/g)].map((m) => m[1]);
+    const needTwoWorkers = [
+      "linkerd/linkerd-destination",
+      "linkerd/linkerd-identity",
+      "linkerd/linkerd-proxy-injector",
+      "traefik/traefik",
+    ];
+    expect(
+      notWhole.filter((w) => !needTwoWorkers.includes(w ?? "")),
+      shown(r),
+    ).toEqual([]);
+    const pending = r.stdout.split("\n").filter((l) => /^\s+Pending /.test(l));
+    expect(pending.length).toBeGreaterThan(0);
+    for (const line of pending) expect(line).toMatch(/anti-affinity|topology spread/);
+    expect(r.stdout).not.toContain("EXCEEDS its budget");
     const nodes = nodeRows(JSON.parse(await sim.kubectl(["get", "nodes", "-o", "json"])));
     expect(nodes.map((n) => [n.name, n.ready])).toEqual([
       ["cp-1", true],
