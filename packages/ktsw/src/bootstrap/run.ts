@@ -25,6 +25,8 @@ export interface BootstrapOptions {
   pickupTimeoutMs?: number;
   /** Runs before each reading while waiting (the sim relaxes the webhooks it cannot serve here). */
   tick?: () => Promise<void>;
+  /** With exceptions: how long the set of objects must stand still before the wait ends (default 20 s). */
+  settleMs?: number;
   /** Objects (`Kind namespace/name`) that cannot become Ready here, with why; reported, not waited for. */
   exceptions?: ReadonlyMap<string, string>;
 }
@@ -114,16 +116,27 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
         o.progress(`${at} s  ~ ${rowId(r)}: not Ready here: ${exceptions.get(rowId(r))}`);
     }
   };
+  // With exceptions, "everything else Ready" can hold for a moment before a layer waiting on an exception has even
+  // applied its components (they do not exist yet, so nothing is stuck): the set of objects must also have stood
+  // still for a while, longer than Flux's wait before it looks at a dependency again.
+  const settleMs = exceptions.size > 0 ? (o.settleMs ?? 20_000) : 0;
+  let ids = "";
+  let changedAt = performance.now();
   const done = await poll(
     "every Kustomization and HelmRelease to be Ready",
     async () => {
       await o.tick?.();
       last = await readFlux(o.kubectl);
       report(last);
+      const now = last.map(rowId).sort().join("\n");
+      if (now !== ids) {
+        ids = now;
+        changedAt = performance.now();
+      }
       return last;
     },
     // The root alone Ready is not the tree Ready: the layers it applies must exist and be Ready too.
-    (rows) => rows.length > 1 && stuck(rows, exceptions).length === 0,
+    (rows) => rows.length > 1 && stuck(rows, exceptions).length === 0 && performance.now() - changedAt >= settleMs,
     { timeoutMs: o.timeoutMs, everyMs: 1_000 },
   ).then(
     () => true,
