@@ -25,7 +25,7 @@ export interface BootstrapOptions {
   pickupTimeoutMs?: number;
   /** Runs before each reading while waiting (the sim relaxes the webhooks it cannot serve here). */
   tick?: () => Promise<void>;
-  /** With exceptions: how long the set of objects must stand still before the wait ends (default 20 s). */
+  /** With exceptions: how long the set of objects must stand still before the wait ends (default 45 s). */
   settleMs?: number;
   /** Objects (`Kind namespace/name`) that cannot become Ready here, with why; reported, not waited for. */
   exceptions?: ReadonlyMap<string, string>;
@@ -52,9 +52,19 @@ export async function readFlux(kubectl: Kubectl): Promise<FluxRow[]> {
   return rows;
 }
 
-/** Not Ready and not an expected exception: what the wait is still waiting for. */
+/**
+ * Not Ready and not an expected exception: what the wait is still waiting for. An exception still waiting on a
+ * dependency that is Ready has not had its turn yet (Flux looks again shortly): until it has, what it applies does not
+ * exist, so it is waited for too.
+ */
 export function stuck(rows: readonly FluxRow[], exceptions: ReadonlyMap<string, string>): FluxRow[] {
-  return rows.filter((r) => !r.ready && !exceptions.has(rowId(r)));
+  const ready = new Set(rows.filter((r) => r.ready).map(rowId));
+  const dependency = (r: FluxRow) => /dependency '([^/']+)\/([^']+)' is not ready/.exec(r.message);
+  const notYetTried = (r: FluxRow) => {
+    const d = r.reason === "DependencyNotReady" ? dependency(r) : null;
+    return d !== null && ready.has(`${r.kind} ${d[1]}/${d[2]}`);
+  };
+  return rows.filter((r) => !r.ready && (!exceptions.has(rowId(r)) || notYetTried(r)));
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
@@ -119,7 +129,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   // With exceptions, "everything else Ready" can hold for a moment before a layer waiting on an exception has even
   // applied its components (they do not exist yet, so nothing is stuck): the set of objects must also have stood
   // still for a while, longer than Flux's wait before it looks at a dependency again.
-  const settleMs = exceptions.size > 0 ? (o.settleMs ?? 20_000) : 0;
+  const settleMs = exceptions.size > 0 ? (o.settleMs ?? 45_000) : 0;
   let ids = "";
   let changedAt = performance.now();
   const done = await poll(

@@ -58,5 +58,17 @@ describe("ktsw bootstrap's objects", () => {
     const rows = [row("a", true), row("b", false), row("c", false)];
     expect(stuck(rows, new Map()).map((r) => r.name)).toEqual(["b", "c"]);
     expect(stuck(rows, new Map([["Kustomization flux-system/b", "why"]])).map((r) => r.name)).toEqual(["c"]);
+    // An exception still waiting on a dependency that is Ready has not had its turn: it is waited for.
+    const waiting = (dep: string) => ({
+      ...row("d", false),
+      reason: "DependencyNotReady",
+      message: `dependency 'flux-system/${dep}' is not ready`,
+    });
+    const exceptions = new Map([
+      ["Kustomization flux-system/d", "why"],
+      ["Kustomization flux-system/b", "why"],
+    ]);
+    expect(stuck([row("a", true), waiting("a")], exceptions).map((r) => r.name)).toEqual(["d"]);
+    expect(stuck([row("b", false), waiting("b")], exceptions).map((r) => r.name)).toEqual([]);
   });
 });
