@@ -26,7 +26,8 @@ Exit codes:
   0  everything is fine
   1  findings: the config or tree has errors, rendered files are stale, or diff found differences
   2  usage: unknown command, flag or argument (also a git ref that names no commit)
-  3  a prerequisite (tool, root) is missing`,
+  3  a prerequisite (tool, root) is missing
+  130  interrupted (Ctrl-C): the sim's up and drills first stop or put back what they changed`,
   );
 
 for (const register of [

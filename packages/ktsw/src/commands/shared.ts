@@ -12,6 +12,8 @@ export const exitCodes = {
   usage: 2,
   /** A prerequisite (a tool, root) is missing. */
   prerequisite: 3,
+  /** Ctrl-C (or SIGTERM) stopped it; what it had changed was put back first (the drills say what). */
+  interrupted: 130,
 } as const;
 
 export interface GlobalOptions {

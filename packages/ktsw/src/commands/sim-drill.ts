@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import type { KtswConfig } from "../config/schema.ts";
+import { Interrupted, interruptible } from "../interrupt.ts";
 import { stateOf } from "../sim/cluster.ts";
 import { drillDr } from "../sim/drills/dr.ts";
 import { drPassed, formatDr } from "../sim/drills/dr-report.ts";
@@ -40,12 +41,24 @@ async function configOf(path: string): Promise<KtswConfig | undefined> {
   return loaded.config;
 }
 
-/** Runs a drill; an error (no sim, a wait that broke) is its failure, printed; a missing program exits 3. */
-async function attempt(what: string, drill: () => Promise<void>): Promise<void> {
+/** Runs a drill; an error (no sim, a wait that broke) is its failure, printed; a missing program exits 3. The first
+ *  Ctrl-C aborts the drill's signal: the drill puts back what it changed, reports, and the exit code is 130. */
+async function attempt(what: string, drill: (signal: AbortSignal) => Promise<void>): Promise<void> {
   try {
-    await drill();
+    await interruptible(
+      async ({ signal }) => {
+        await drill(signal);
+        if (signal.aborted) process.exitCode = exitCodes.interrupted;
+      },
+      (signal) => say(`${signal}: stopping the drill (again to leave at once)`),
+    );
   } catch (err) {
     if (err instanceof MissingTool) throw err;
+    if (err instanceof Interrupted) {
+      summary(false, `sim drill ${what}: ${err.message}`);
+      process.exitCode = exitCodes.interrupted;
+      return;
+    }
     summary(false, `sim drill ${what}: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = exitCodes.findings;
   }
@@ -65,7 +78,7 @@ export function registerDrills(sim: Command, where: Where): void {
     const timeout = seconds("dr", opts.timeout);
     const c = await configOf(config);
     if (timeout === undefined || !c) return;
-    await attempt("dr", async () => {
+    await attempt("dr", async (signal) => {
       const report = await drillDr({
         dir,
         config: c,
@@ -75,6 +88,7 @@ export function registerDrills(sim: Command, where: Where): void {
         ageKeyFile: resolve(opts.ageKey),
         timeoutMs: timeout * 1000,
         progress: say,
+        signal,
       });
       print(formatDr(report));
       const ok = drPassed(report);
@@ -82,7 +96,9 @@ export function registerDrills(sim: Command, where: Where): void {
         ok,
         ok
           ? `sim drill dr: all ${report.readyBefore.length} restored, RTO ${report.rto?.toFixed(1)} s`
-          : `sim drill dr: not restored: ${report.missing.map((m) => m.id).join(", ")}`,
+          : report.interrupted
+            ? "sim drill dr: interrupted; the fresh sim runs on"
+            : `sim drill dr: not restored: ${report.missing.map((m) => m.id).join(", ")}`,
       );
       process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
     });
@@ -100,7 +116,7 @@ export function registerDrills(sim: Command, where: Where): void {
       const timeout = seconds("node-loss", opts.timeout);
       const c = await configOf(config);
       if (timeout === undefined || !c) return;
-      await attempt("node-loss", async () => {
+      await attempt("node-loss", async (signal) => {
         const state = await stateOf(simLayout(dir));
         if (!state?.ready) throw new Error(`no sim runs from ${dir} (\`ktsw sim up\` starts one)`);
         const report = await nodeLoss({
@@ -109,6 +125,7 @@ export function registerDrills(sim: Command, where: Where): void {
           ...(opts.node !== undefined ? { node: opts.node } : {}),
           progress: say,
           timeoutMs: timeout * 1000,
+          signal,
         });
         print(formatNodeLoss(report));
         const ok = passed(report);
@@ -119,7 +136,9 @@ export function registerDrills(sim: Command, where: Where): void {
           ok,
           ok
             ? `sim drill node-loss: every workload of ${report.node} available again in ${report.seconds?.toFixed(1)} s; ${report.node} restored`
-            : `sim drill node-loss: not whole again without ${report.node}: ${stuck.join(", ")}; ${report.node} restored`,
+            : report.interrupted
+              ? `sim drill node-loss: interrupted; ${report.node} restored`
+              : `sim drill node-loss: not whole again without ${report.node}: ${stuck.join(", ")}; ${report.node} restored`,
         );
         process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
       });

@@ -2,6 +2,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, test } from "vitest";
+import { Interrupted } from "../../src/interrupt.ts";
 import { PollTimeout, poll } from "../../src/lab/net/poll.ts";
 
 describe("poll", () => {
@@ -63,5 +64,31 @@ describe("poll", () => {
     // Counting attempts (100 / 10 = 10 readings of 100 ms each) would take over a second; the
     // deadline allows at most one reading past it.
     expect(elapsed).toBeLessThan(600);
+  });
+
+  test("an aborted signal ends the wait at once with the signal's reason (Ctrl-C), not a timeout", async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const waiting = poll(
+      "never",
+      async () => false,
+      (v) => v,
+      {
+        timeoutMs: 60_000,
+        everyMs: 10_000,
+        signal: controller.signal,
+      },
+    );
+    setImmediate(() => controller.abort(new Interrupted("SIGINT")));
+    await expect(waiting).rejects.toThrow(Interrupted);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await expect(
+      poll(
+        "never",
+        async () => true,
+        (v) => v,
+        { timeoutMs: 1, signal: controller.signal },
+      ),
+    ).rejects.toThrow("interrupted (SIGINT)");
   });
 });

@@ -163,6 +163,12 @@ describe("the node-loss drill's analysis", () => {
     expect(text).toContain("Deployment apps/web (1 pod lost): ✗ NOT whole again");
     expect(text).toContain(`Pending web-abc-3: Unschedulable: ${why}`);
   });
+
+  test("interrupted, the drill fails and says so, even if nothing was still waiting", () => {
+    const report = { node: "worker-1", budgets: [], workloads: [], interrupted: true };
+    expect(passed(report)).toBe(false);
+    expect(formatNodeLoss(report).at(-1)).toBe("interrupted before every workload was available again");
+  });
 });
 
 const row = (name: string, ready: boolean, reason = ready ? "ReconciliationSucceeded" : "DependencyNotReady") =>
@@ -207,5 +213,20 @@ describe("the DR drill's comparison", () => {
     expect(lines.at(-1)).toContain("RTO");
     const { rto: _, ...unfinished } = report;
     expect(drPassed({ ...unfinished, missing: [{ id: before[1] ?? "", reason: "Absent", message: "" }] })).toBe(false);
+  });
+
+  test("interrupted, it fails and tells what is left running and how to finish or stop it", () => {
+    const { rto: _, ...report } = {
+      readyBefore: before,
+      phases: [],
+      readyAgain: [],
+      missing: [{ id: before[0] ?? "", reason: "Absent", message: "" }],
+      rto: 1,
+      interrupted: true,
+    };
+    expect(drPassed(report)).toBe(false);
+    expect(formatDr(report).at(-1)).toBe(
+      "interrupted with 1 of 2 not back yet: the fresh sim is left running; `ktsw sim bootstrap` finishes the restore, `ktsw sim down` stops it",
+    );
   });
 });

@@ -1,9 +1,11 @@
 // The simulated cluster with the repository's ktsw.yaml: real etcd, API server, controller manager and scheduler,
 // kwok nodes sized from the VMs. One sim for the file (starting one is the slow part).
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
+import { poll } from "../../src/lab/net/poll.ts";
 import type { SimStatus } from "../../src/sim/status.ts";
-import { repo } from "../support/cli.ts";
+import { cli, repo } from "../support/cli.ts";
 import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
 
 const why = simUnavailable();
@@ -111,4 +113,63 @@ describe.skipIf(why)("a sim of the site", () => {
       await sim.kubectl(["delete", "pod", "too-big", "-n", "default", "--wait=false"]);
     }
   });
+
+  test("Ctrl-C during the node-loss drill puts the node back, says so, and exits 130", async () => {
+    // A pod that can only run on worker-1 keeps the drill waiting (its replacement stays Pending without the node).
+    const pinned = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "pinned", namespace: "default" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "pinned" } },
+        template: {
+          metadata: { labels: { app: "pinned" } },
+          spec: {
+            nodeSelector: { "kubernetes.io/hostname": "worker-1" },
+            containers: [{ name: "c", image: "nginx:1.27", resources: { requests: { cpu: "10m", memory: "16Mi" } } }],
+          },
+        },
+      },
+    };
+    await sim.kubectl(["apply", "-f", "-"], JSON.stringify(pinned));
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      // The drill sees the pod on worker-1 only once it is bound there.
+      await expect.poll(pinnedNode, { timeout: 60_000, interval: 500 }).toBe("worker-1");
+      const drill = ["sim", "--dir", sim.dir, "drill", "node-loss", "--node", "worker-1", "--timeout", "600"];
+      const running = spawn(process.execPath, ["--import", "tsx", cli, ...drill], {
+        cwd: repo,
+        env: { ...process.env, NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child = running;
+      let output = "";
+      for (const stream of [running.stdout, running.stderr]) stream.on("data", (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((done) => running.once("close", (code) => done(code)));
+      await poll(
+        "the drill to have deleted worker-1",
+        async () => JSON.parse(await sim.kubectl(["get", "nodes", "-o", "json"])) as { items: Named[] },
+        (nodes) => !nodes.items.some((n) => n.metadata.name === "worker-1"),
+        { timeoutMs: 120_000, everyMs: 250 },
+      );
+      running.kill("SIGINT");
+      expect(await exited, output).toBe(130);
+      expect(output).toContain("SIGINT: stopping the drill");
+      expect(output).toContain("interrupted before every workload was available again");
+      expect(output).toContain("✗ sim drill node-loss: interrupted; worker-1 restored");
+      const node = (await status(sim)).nodes.find((n) => n.name === "worker-1");
+      expect(node?.ready, output).toBe(true);
+    } finally {
+      child?.kill("SIGKILL");
+      await sim.kubectl(["delete", "deployment", "pinned", "-n", "default", "--wait=false"]);
+    }
+
+    async function pinnedNode() {
+      const pods = JSON.parse(await sim.kubectl(["get", "pods", "-n", "default", "-l", "app=pinned", "-o", "json"]));
+      return (pods as { items: { spec: { nodeName?: string } }[] }).items[0]?.spec.nodeName;
+    }
+  }, 300_000);
 });
+
+type Named = { metadata: { name: string } };

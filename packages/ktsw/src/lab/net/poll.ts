@@ -9,6 +9,8 @@ export interface PollOptions {
   timeoutMs: number;
   /** Pause between readings; 0 reads again at once (the benchmark measures with it). */
   everyMs?: number;
+  /** Stop waiting when this is aborted: the poll throws the signal's reason (an `Interrupted` on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export class PollTimeout extends Error {
@@ -26,11 +28,12 @@ export async function poll<S>(
   what: string,
   read: () => Promise<S>,
   done: (reading: S) => boolean,
-  { timeoutMs, everyMs = 100 }: PollOptions,
+  { timeoutMs, everyMs = 100, signal }: PollOptions,
 ): Promise<S> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown = "no reading yet";
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const reading = await read();
       if (done(reading)) return reading;
@@ -41,6 +44,6 @@ export async function poll<S>(
     const left = deadline - performance.now();
     if (left <= 0)
       throw new PollTimeout(`gave up after ${timeoutMs} ms waiting for ${what}; last seen: ${describe(last)}`);
-    await delay(Math.min(everyMs, left));
+    await delay(Math.min(everyMs, left), undefined, signal ? { signal } : {}).catch(() => signal?.throwIfAborted());
   }
 }

@@ -19,6 +19,8 @@ export interface DrReport {
   missing: { id: string; reason: string; message: string }[];
   /** Seconds from the wipe until everything Ready before was Ready again (the recovery time); undefined: never. */
   rto?: number;
+  /** Ctrl-C ended the wait early: the fresh control plane is left running with the tree partly restored. */
+  interrupted?: boolean;
 }
 
 export const readyIds = (rows: readonly FluxRow[]) => rows.filter((r) => r.ready).map(rowId);
@@ -35,7 +37,7 @@ export function missingNow(readyBefore: readonly string[], now: readonly FluxRow
 }
 
 /** The drill passes when everything Ready before the wipe is Ready again. */
-export const drPassed = (r: DrReport) => r.missing.length === 0 && r.rto !== undefined;
+export const drPassed = (r: DrReport) => !r.interrupted && r.missing.length === 0 && r.rto !== undefined;
 
 export function formatDr(r: DrReport): string[] {
   const s = (at: number) => `${at.toFixed(1).padStart(6)} s`;
@@ -49,8 +51,10 @@ export function formatDr(r: DrReport): string[] {
       .sort((a, b) => a.at - b.at)
       .map((x) => `  ${s(x.at)}  ${x.line}`),
     ...r.missing.map((m) => `  ✗ ${m.id} NOT Ready again: ${m.reason}${m.message ? `: ${m.message}` : ""}`),
-    r.rto === undefined
-      ? `${r.missing.length} of ${r.readyBefore.length} did not come back`
-      : `RTO: everything Ready before is Ready again ${r.rto.toFixed(1)} s after the wipe`,
+    r.interrupted
+      ? `interrupted with ${r.missing.length} of ${r.readyBefore.length} not back yet: the fresh sim is left running; \`ktsw sim bootstrap\` finishes the restore, \`ktsw sim down\` stops it`
+      : r.rto === undefined
+        ? `${r.missing.length} of ${r.readyBefore.length} did not come back`
+        : `RTO: everything Ready before is Ready again ${r.rto.toFixed(1)} s after the wipe`,
   ];
 }

@@ -26,6 +26,8 @@ export interface DrOptions {
   /** How long the restored tree may take to be Ready again. */
   timeoutMs: number;
   progress: Progress;
+  /** Ctrl-C: stop waiting and stop the bootstrap; the sim is left as it is at that moment (said in the report). */
+  signal?: AbortSignal;
 }
 
 /** `ktsw sim bootstrap` as a child process, its output passed on line by line; resolves with its exit code. */
@@ -60,6 +62,8 @@ export async function drillDr(o: DrOptions): Promise<DrReport> {
 
   const stopped = await simDown(o.dir);
   phase(`control plane wiped: ${stopped.length} processes stopped, etcd's data removed`);
+  // Interrupted during the wipe: no sim runs now, and none is started (`sim up` would start one).
+  o.signal?.throwIfAborted();
   const fresh = await simUp(o.config, {
     dir: o.dir,
     repoRoot: o.repoRoot,
@@ -87,16 +91,18 @@ export async function drillDr(o: DrOptions): Promise<DrReport> {
       },
       // The bootstrap gave up (or finished) before: this reading is the last word.
       (s) => s.missing === 0 || s.finished,
-      { timeoutMs: o.timeoutMs + 60_000, everyMs: 1_000 },
+      { timeoutMs: o.timeoutMs + 60_000, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
     ).catch(() => undefined);
   } finally {
     // Whatever was not Ready before is not the drill's to wait for: the bootstrap stops once the state is back.
     if (exitCode === undefined) boot.child.kill("SIGTERM");
     await boot.exited;
   }
+  const interrupted = o.signal?.aborted === true;
   const missing = missingNow(readyBefore, last);
   const back = readyBefore.filter((id) => readyAgain.has(id));
-  const rto = missing.length === 0 ? Math.max(0, ...back.map((id) => readyAgain.get(id) ?? 0)) : undefined;
+  const rto =
+    !interrupted && missing.length === 0 ? Math.max(0, ...back.map((id) => readyAgain.get(id) ?? 0)) : undefined;
   if (rto !== undefined) phases.push({ what: "everything Ready before is Ready again", at: rto });
   return {
     readyBefore,
@@ -104,5 +110,6 @@ export async function drillDr(o: DrOptions): Promise<DrReport> {
     readyAgain: back.map((id) => ({ id, at: readyAgain.get(id) ?? 0 })),
     missing,
     ...(rto !== undefined ? { rto } : {}),
+    ...(interrupted ? { interrupted } : {}),
   };
 }

@@ -185,10 +185,12 @@ export interface NodeLossReport {
   workloads: WorkloadOutcome[];
   /** Seconds from the Node's deletion until every movable workload was available again (undefined: never). */
   seconds?: number;
+  /** Ctrl-C ended the wait early (the node was put back all the same). */
+  interrupted?: boolean;
 }
 
 /** The drill passes when every Deployment and StatefulSet is whole again on the remaining nodes. */
-export const passed = (r: NodeLossReport) => r.workloads.every((w) => w.state !== "waiting");
+export const passed = (r: NodeLossReport) => !r.interrupted && r.workloads.every((w) => w.state !== "waiting");
 
 export function formatNodeLoss(r: NodeLossReport): string[] {
   const state: Record<WorkloadState, string> = {
@@ -207,8 +209,10 @@ export function formatNodeLoss(r: NodeLossReport): string[] {
       `  ${workloadId(w)} (${w.lostPods.length} pod${w.lostPods.length === 1 ? "" : "s"} lost): ${state[w.state]}`,
       ...w.pending.map((p) => `    Pending ${p.name}: ${p.reason}${p.message ? `: ${p.message}` : ""}`),
     ]),
-    r.seconds === undefined
-      ? "not every workload was available again before the deadline"
-      : `every movable workload available again ${r.seconds.toFixed(1)} s after the node was deleted`,
+    r.interrupted
+      ? "interrupted before every workload was available again"
+      : r.seconds === undefined
+        ? "not every workload was available again before the deadline"
+        : `every movable workload available again ${r.seconds.toFixed(1)} s after the node was deleted`,
   ];
 }

@@ -30,6 +30,8 @@ export interface NodeLossOptions {
   progress: (line: string) => void;
   /** How long the pods may take to be available again, and the node to come back. */
   timeoutMs: number;
+  /** Ctrl-C: stop waiting, put the node back, and report what was seen so far. */
+  signal?: AbortSignal;
 }
 
 const list = async (kubectl: Kubectl, resource: string): Promise<ApiList> =>
@@ -60,6 +62,7 @@ export async function nodeLoss(o: NodeLossOptions): Promise<NodeLossReport> {
   const affected = workloadsOn(before, node);
   const budgets = budgetRows(await list(o.kubectl, "poddisruptionbudgets"), before.pods, node);
   o.progress(`deleting Node ${node} (${affected.reduce((n, w) => n + w.lostPods.length, 0)} pods ran on it)`);
+  o.signal?.throwIfAborted();
   const t0 = performance.now();
   await o.kubectl(["delete", "node", node]);
   const at = () => ((performance.now() - t0) / 1000).toFixed(1);
@@ -87,12 +90,14 @@ export async function nodeLoss(o: NodeLossOptions): Promise<NodeLossReport> {
         return last;
       },
       settled,
-      { timeoutMs: o.timeoutMs, everyMs: 1_000 },
+      { timeoutMs: o.timeoutMs, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
     ).catch(() => undefined);
-    const whole = last.every((w) => w.state !== "waiting");
+    const interrupted = o.signal?.aborted === true;
+    const whole = !interrupted && last.every((w) => w.state !== "waiting");
     const seconds = (performance.now() - t0) / 1000;
-    return { node, budgets, workloads: last, ...(whole ? { seconds } : {}) };
+    return { node, budgets, workloads: last, ...(whole ? { seconds } : {}), ...(interrupted ? { interrupted } : {}) };
   } finally {
+    // Also after Ctrl-C: the sim is left whole (the restore itself is not interruptible but by a second Ctrl-C).
     o.progress(`putting Node ${node} back as ktsw.yaml sizes it`);
     await restoreNode(o, node);
     o.progress(`${at()} s  node ${node} Ready again`);
