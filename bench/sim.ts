@@ -67,8 +67,16 @@ for (let i = 0; i < runs; i++) {
       progress: () => {},
       timeoutMs: 300_000,
     });
-    if (loss.seconds !== undefined) figures.reschedule.push(loss.seconds);
-    else shortfalls.push(`run ${i + 1}: node-loss of ${loss.node}: not every workload available again`);
+    // Settled: every workload of the lost node moved, or the scheduler named why it cannot (on the example site,
+    // the HA replicas that must sit on another worker than the one left).
+    if (loss.settledSeconds !== undefined) figures.reschedule.push(loss.settledSeconds);
+    else shortfalls.push(`run ${i + 1}: node-loss of ${loss.node}: not settled within the deadline`);
+    if (loss.seconds === undefined) {
+      const short = loss.workloads
+        .filter((w) => w.state === "waiting")
+        .map((w) => `${w.kind} ${w.namespace}/${w.name}`);
+      shortfalls.push(`run ${i + 1}: node-loss of ${loss.node}: not whole again without it: ${short.join(", ")}`);
+    }
 
     const dr = await drillDr({
       dir,
@@ -83,7 +91,7 @@ for (let i = 0; i < runs; i++) {
     if (dr.rto !== undefined) figures.rto.push(dr.rto);
     else shortfalls.push(`run ${i + 1}: dr: not restored: ${dr.missing.map((m) => m.id).join(", ")}`);
     console.log(
-      `run ${i + 1}: start ${figures.start.at(-1)?.toFixed(1)} s, bootstrap exit ${boot.status}, node-loss ${loss.seconds?.toFixed(1) ?? "-"} s, RTO ${dr.rto?.toFixed(1) ?? "-"} s`,
+      `run ${i + 1}: start ${figures.start.at(-1)?.toFixed(1)} s, bootstrap exit ${boot.status}, node-loss settled ${loss.settledSeconds?.toFixed(1) ?? "-"} s (whole ${loss.seconds?.toFixed(1) ?? "-"} s), RTO ${dr.rto?.toFixed(1) ?? "-"} s`,
     );
   } finally {
     await simDown(dir);
@@ -102,6 +110,8 @@ const line = (what: string, xs: readonly number[], targetS?: number) => {
 };
 console.log(line(`sim control plane start (${config.nodes.length} nodes, Flux, Gatekeeper, sources)`, figures.start));
 console.log(line("empty → every Kustomization and HelmRelease Ready (sim bootstrap)", figures.allReady, 300));
-console.log(line("node-loss: the busiest worker's workloads available again elsewhere", figures.reschedule));
+console.log(
+  line("node-loss: the busiest worker's workloads moved (or named Unschedulable by the scheduler)", figures.reschedule),
+);
 console.log(line("DR RTO: wipe → everything Ready before is Ready again", figures.rto, 180));
 for (const s of shortfalls) console.log(`  ${s}`);

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Command } from "commander";
+import { capacitySite } from "../capacity/nodes.ts";
 import { loadConfig } from "../config/load.ts";
 import { issueCertificates } from "../sim/certificates.ts";
 import { simDown, simStatus, simUp, stateOf } from "../sim/cluster.ts";
@@ -11,13 +12,14 @@ import { simExceptions } from "../sim/exceptions.ts";
 import { gatekeeperChart, takeOverChartWebhooks } from "../sim/gatekeeper.ts";
 import { simKubectl } from "../sim/kubectl.ts";
 import { defaultSimDir, simLayout } from "../sim/layout.ts";
+import { agrees, compareWithScheduler, formatAgreement } from "../sim/plan-agreement.ts";
 import { localSources, refreshSimSources } from "../sim/sources/index.ts";
 import { redirectSources } from "../sim/sources/redirect.ts";
 import { serveSources } from "../sim/sources/server.ts";
 import { formatStatus } from "../sim/status.ts";
 import { relaxWebhooks } from "../sim/webhooks.ts";
 import { defaultSimBin, MissingTool } from "../tools/find.ts";
-import { buildAppliedTree } from "../validate/index.ts";
+import { buildAppliedTree, capacityPlan } from "../validate/index.ts";
 import { type BootstrapCliOptions, rootFileOf, runBootstrap, withBootstrapOptions } from "./bootstrap.ts";
 import { exitCodes, type GlobalOptions, printFindings, repoRoot, summary } from "./shared.ts";
 import { registerDrills } from "./sim-drill.ts";
@@ -117,6 +119,45 @@ export function registerSim(program: Command): void {
       if (opts.format === "json") process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       else for (const line of formatStatus(status)) process.stdout.write(`${line}\n`);
       process.exitCode = status.running ? exitCodes.ok : exitCodes.findings;
+    });
+
+  sim
+    .command("plan")
+    .description(
+      "`ktsw plan`'s capacity plan beside the sim's real scheduler: per workload, the pods each places and what each pod asks for",
+    )
+    .action(async () => {
+      const { config, dir, bin } = where();
+      const status = await simStatus(dir, bin);
+      const loaded = await loadConfig(config);
+      if (!loaded.config) {
+        printFindings(loaded.findings);
+        process.exitCode = exitCodes.findings;
+        return;
+      }
+      if (!status.running || !status.kubeconfig) {
+        summary(false, `sim plan: no sim runs from ${dir} (\`ktsw sim up\` then \`ktsw sim bootstrap\`)`);
+        process.exitCode = exitCodes.findings;
+        return;
+      }
+      const tree = await buildAppliedTree(treeSources(repoRoot(config), loaded.config, defaultValidateOptions));
+      const plan = capacityPlan(tree, capacitySite(loaded.config));
+      const kubectl = simKubectl(bin, status.kubeconfig);
+      const list = async (resource: string) => JSON.parse(await kubectl(["get", resource, "-A", "-o", "json"]));
+      const readyOwners = new Set(
+        status.flux.filter((r) => r.kind === "Kustomization" && r.ready).map((r) => `${r.namespace}/${r.name}`),
+      );
+      const noRoom = status.pendingPods.filter((p) => /Insufficient|Too many pods/.test(p.message)).length;
+      const agreement = compareWithScheduler(
+        plan,
+        { pods: await list("pods"), replicaSets: await list("replicasets") },
+        readyOwners,
+        noRoom,
+      );
+      for (const line of formatAgreement(agreement)) process.stdout.write(`${line}\n`);
+      const ok = agrees(agreement);
+      summary(ok, ok ? "sim plan: the plan and the scheduler agree" : "sim plan: the plan and the scheduler differ");
+      process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
     });
 
   withBootstrapOptions(

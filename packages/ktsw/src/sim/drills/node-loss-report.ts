@@ -185,6 +185,9 @@ export interface NodeLossReport {
   workloads: WorkloadOutcome[];
   /** Seconds from the Node's deletion until every movable workload was available again (undefined: never). */
   seconds?: number;
+  /** Seconds until every workload had either moved or had a pod the scheduler named Unschedulable: the drill's
+   *  answer was known (undefined: the deadline came first). */
+  settledSeconds?: number;
   /** Ctrl-C ended the wait early (the node was put back all the same). */
   interrupted?: boolean;
 }

@@ -67,6 +67,7 @@ export async function nodeLoss(o: NodeLossOptions): Promise<NodeLossReport> {
   await o.kubectl(["delete", "node", node]);
   const at = () => ((performance.now() - t0) / 1000).toFixed(1);
   let last: WorkloadOutcome[] = [];
+  let settledSeconds: number | undefined;
   const seen = new Map<string, string>();
   try {
     await poll(
@@ -91,11 +92,22 @@ export async function nodeLoss(o: NodeLossOptions): Promise<NodeLossReport> {
       },
       settled,
       { timeoutMs: o.timeoutMs, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
-    ).catch(() => undefined);
+    )
+      .then(() => {
+        settledSeconds = (performance.now() - t0) / 1000;
+      })
+      .catch(() => undefined);
     const interrupted = o.signal?.aborted === true;
     const whole = !interrupted && last.every((w) => w.state !== "waiting");
     const seconds = (performance.now() - t0) / 1000;
-    return { node, budgets, workloads: last, ...(whole ? { seconds } : {}), ...(interrupted ? { interrupted } : {}) };
+    return {
+      node,
+      budgets,
+      workloads: last,
+      ...(whole ? { seconds } : {}),
+      ...(settledSeconds !== undefined ? { settledSeconds } : {}),
+      ...(interrupted ? { interrupted } : {}),
+    };
   } finally {
     // Also after Ctrl-C: the sim is left whole (the restore itself is not interruptible but by a second Ctrl-C).
     o.progress(`putting Node ${node} back as ktsw.yaml sizes it`);
