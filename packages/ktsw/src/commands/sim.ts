@@ -17,6 +17,7 @@ import { localSources, refreshSimSources } from "../sim/sources/index.ts";
 import { redirectSources } from "../sim/sources/redirect.ts";
 import { serveSources } from "../sim/sources/server.ts";
 import { formatStatus } from "../sim/status.ts";
+import { provideVolumes } from "../sim/volumes.ts";
 import { relaxWebhooks } from "../sim/webhooks.ts";
 import { defaultSimBin, MissingTool } from "../tools/find.ts";
 import { buildAppliedTree, capacityPlan } from "../validate/index.ts";
@@ -202,11 +203,14 @@ export function registerSim(program: Command): void {
       // them; every other webhook a pod would serve is relaxed.
       // cert-manager's controller cannot be built from the Go module proxy: a stand-in issues the tree's
       // Certificates (selfSigned and CA issuers), each one printed.
+      // No CSI driver runs on kwok nodes: a stand-in makes the volume Longhorn's provisioner would for each claim,
+      // each one printed, and the real PV controller binds it.
       tick: async () => {
         // Webhooks first: a request a dead webhook refuses fails a Kustomization until its next retry.
         await relaxWebhooks(kubectl, say);
         await takeOverChartWebhooks(kubectl, chart, say);
         await issueCertificates(kubectl, say);
+        await provideVolumes(kubectl, say);
       },
       exceptions: simExceptions,
     });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
 import { poll } from "../../src/lab/net/poll.ts";
 import type { SimStatus } from "../../src/sim/status.ts";
+import { provideVolumes } from "../../src/sim/volumes.ts";
 import { cli, repo } from "../support/cli.ts";
 import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
 
@@ -170,6 +171,74 @@ describe.skipIf(why)("a sim of the site", () => {
       return (pods as { items: { spec: { nodeName?: string } }[] }).items[0]?.spec.nodeName;
     }
   }, 300_000);
+
+  test("a claim of a Longhorn class is bound to the stand-in's volume by the real PV controller; its pod runs", async () => {
+    const objects = [
+      {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: "longhorn-test" },
+        provisioner: "driver.longhorn.io",
+        reclaimPolicy: "Delete",
+      },
+      {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "data", namespace: "default" },
+        spec: {
+          storageClassName: "longhorn-test",
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: "1Gi" } },
+        },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "with-volume", namespace: "default" },
+        spec: {
+          containers: [{ name: "c", image: "busybox:1.37", volumeMounts: [{ name: "d", mountPath: "/data" }] }],
+          volumes: [{ name: "d", persistentVolumeClaim: { claimName: "data" } }],
+        },
+      },
+    ];
+    const said: string[] = [];
+    const say = (line: string) => said.push(line);
+    await sim.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+    const get = async (what: string[]) => JSON.parse(await sim.kubectl(["get", ...what, "-o", "json"]));
+    try {
+      const claim = await poll(
+        "the claim to be Bound",
+        async () => {
+          await provideVolumes(sim.kubectl, say);
+          return get(["pvc", "data", "-n", "default"]);
+        },
+        (c) => c.status?.phase === "Bound",
+        { timeoutMs: 60_000, everyMs: 500 },
+      );
+      expect(said).toEqual([
+        `stand-in volume ${claim.spec.volumeName} for PersistentVolumeClaim default/data (StorageClass longhorn-test: no driver.longhorn.io CSI driver runs on the sim)`,
+      ]);
+      await expect
+        .poll(async () => (await get(["pod", "with-volume", "-n", "default"])).status?.phase, { timeout: 60_000 })
+        .toBe("Running");
+      await sim.kubectl(["delete", "pod", "with-volume", "-n", "default", "--grace-period=0", "--force"]);
+      await sim.kubectl(["delete", "pvc", "data", "-n", "default", "--wait=false"]);
+      await poll(
+        "the stand-in volume to be deleted with its claim",
+        async () => {
+          await provideVolumes(sim.kubectl, say);
+          return (await get(["pv"])).items.map((v: { metadata: { name: string } }) => v.metadata.name);
+        },
+        (names: string[]) => !names.includes(claim.spec.volumeName),
+        { timeoutMs: 60_000, everyMs: 500 },
+      );
+      expect(said.at(-1)).toBe(`stand-in volume ${claim.spec.volumeName} deleted: its claim default/data is gone`);
+    } finally {
+      await sim.kubectl(["delete", "pod", "with-volume", "-n", "default", "--ignore-not-found", "--wait=false"]);
+      await sim.kubectl(["delete", "pvc", "data", "-n", "default", "--ignore-not-found", "--wait=false"]);
+      await sim.kubectl(["delete", "storageclass", "longhorn-test", "--ignore-not-found"]);
+    }
+  }, 200_000);
 });
 
 type Named = { metadata: { name: string } };
