@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import type { KtswConfig, KtswNode } from "../../src/config/index.ts";
 import { kubeApiHost } from "../../src/render/cluster-settings.ts";
 import { admissionConfig, auditPolicy } from "../../src/render/nodes/control-plane-policies.ts";
-import { hostFileContent, hostFiles, kubeletSysctls } from "../../src/render/nodes/host-os.ts";
+import { hostFileContent, hostFiles, kernelModules, kubeletSysctls } from "../../src/render/nodes/host-os.ts";
 import { k3sConfigPath, renderNodes, userDataPath } from "../../src/render/nodes/index.ts";
 import { installScriptPath, k3sInstallerUrl } from "../../src/render/nodes/install-script.ts";
 import { k3sPaths } from "../../src/render/nodes/k3s-config.ts";
@@ -29,6 +29,7 @@ interface UserData {
   users: { name: string; lock_passwd: boolean; ssh_authorized_keys: string[] }[];
   ssh_pwauth: boolean;
   write_files: WriteFile[];
+  packages: string[];
   runcmd: string[];
 }
 
@@ -209,6 +210,22 @@ describe("cloud-init user-data", () => {
     const sysctl = fileAt(ud, kubeletSysctls.path)?.content ?? "";
     for (const key of ["vm.panic_on_oom=0", "vm.overcommit_memory=1", "kernel.panic=10", "kernel.panic_on_oops=1"]) {
       expect(sysctl.split("\n")).toContain(key);
+    }
+  });
+
+  test("every node is prepared for Longhorn: iSCSI and NFS clients installed, iscsid running before k3s, iscsi_tcp loaded at boot", async () => {
+    const c = await exampleConfig();
+    const r = rendered(c);
+    for (const n of c.nodes) {
+      const ud = r.userData(n);
+      expect(ud.packages, n.name).toEqual(expect.arrayContaining(["open-iscsi", "nfs-common"]));
+      const enable = ud.runcmd.indexOf("systemctl enable --now iscsid.service");
+      expect(enable, `${n.name}: iscsid is enabled and started`).toBeGreaterThanOrEqual(0);
+      expect(enable, `${n.name}: before k3s starts Longhorn's manager`).toBeLessThan(
+        ud.runcmd.indexOf(installScriptPath),
+      );
+      const modules = fileAt(ud, kernelModules.path)?.content ?? "";
+      expect(modules.split("\n"), n.name).toContain("iscsi_tcp");
     }
   });
 

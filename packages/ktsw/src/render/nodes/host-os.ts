@@ -51,6 +51,13 @@ export const kernelModules: HostFile = {
   ],
 };
 
+/** systemd units enabled and started on first boot, before k3s is installed. */
+export const nodeServices: readonly { unit: string; why: string }[] = [
+  // Longhorn's manager checks that iscsid runs before it lets the node hold volumes; Debian only
+  // starts it on demand through its socket.
+  { unit: "iscsid.service", why: "Longhorn attaches volumes through the iSCSI daemon" },
+];
+
 export const hostFiles: readonly HostFile[] = [kubeletSysctls, ciliumSysctls, kernelModules];
 
 export function hostFileContent(file: HostFile): string {
@@ -61,6 +68,7 @@ export function hostFileContent(file: HostFile): string {
 export const nodePackages: readonly string[] = [
   "ca-certificates", // TLS for the k3s download
   "curl", // the k3s installer downloads with it
-  "open-iscsi", // Longhorn's iSCSI initiator
+  "nfs-common", // Longhorn's NFS client: ReadWriteMany volumes and NFS backup targets
+  "open-iscsi", // Longhorn's iSCSI initiator (iscsiadm, iscsid)
   "qemu-guest-agent", // Proxmox (and OpenTofu) learn the VM's addresses and shut it down cleanly
 ];

@@ -3,7 +3,7 @@
 // drive's network-config from the static addresses the OpenTofu module sets (ip_config).
 import type { KtswConfig, KtswNode } from "../../config/schema.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "./control-plane-policies.ts";
-import { hostFileContent, hostFiles, nodePackages } from "./host-os.ts";
+import { hostFileContent, hostFiles, nodePackages, nodeServices } from "./host-os.ts";
 import { installScript, installScriptPath } from "./install-script.ts";
 import { fqdn, k3sConfig, k3sPaths } from "./k3s-config.ts";
 import { k3sTokenPlaceholder } from "./token.ts";
@@ -66,8 +66,13 @@ export function userData(c: KtswConfig, node: KtswNode): Record<string, unknown>
     packages: [...nodePackages],
     write_files: writeFiles(c, node),
     // runcmd runs last, after packages are installed and write_files has placed everything. The
-    // guest agent has no [Install] section (udev starts it on later boots), so start it once now.
-    runcmd: ["systemctl start qemu-guest-agent", installScriptPath],
+    // guest agent has no [Install] section (udev starts it on later boots), so start it once now;
+    // the node's services run before k3s, whose pods (Longhorn's manager) expect them.
+    runcmd: [
+      "systemctl start qemu-guest-agent",
+      ...nodeServices.map((s) => `systemctl enable --now ${s.unit}`),
+      installScriptPath,
+    ],
   };
 }
 
