@@ -14,14 +14,7 @@ if (why) console.warn(`SKIPPING sim bootstrap tests: ${why}`);
 const exampleKey = join(repo, "test-support", "example-age.key");
 
 /** The reviewed list: what cannot become Ready without a kubelet, and why. Changing it is a review decision. */
-const reviewedExceptions = [
-  "HelmRelease nats/nats",
-  "Kustomization flux-system/nats",
-  "Kustomization flux-system/nack",
-  "Kustomization flux-system/data",
-  "Kustomization flux-system/apps",
-];
-
+const reviewedExceptions: string[] = [];
 describe.skipIf(why)("the tree bootstrapped onto the sim", () => {
   let sim: TestSim;
   let up: { code: number; stdout: string; stderr: string };
@@ -36,12 +29,13 @@ describe.skipIf(why)("the tree bootstrapped onto the sim", () => {
     await sim?.remove();
   });
 
-  test("every Kustomization and HelmRelease becomes Ready, but the reviewed exceptions", async () => {
+  test("every Kustomization and HelmRelease becomes Ready, the apps layer included (no exceptions)", async () => {
     expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
     expect([...simExceptions.keys()]).toEqual(reviewedExceptions);
     const rows = await readFlux(sim.kubectl);
     const notReady = rows.filter((r) => !r.ready).map(rowId);
     expect(notReady.filter((id) => !simExceptions.has(id))).toEqual([]);
+    expect(rows.find((r) => rowId(r) === "Kustomization flux-system/apps")?.ready).toBe(true);
     // The whole tree: the six layers and their components, and the charts.
     expect(rows.filter((r) => r.kind === "Kustomization").length).toBeGreaterThan(20);
     expect(rows.filter((r) => r.kind === "HelmRelease").length).toBeGreaterThan(8);
@@ -63,6 +57,23 @@ describe.skipIf(why)("the tree bootstrapped onto the sim", () => {
       expect(line).toMatch(
         /not on the sim: (operator-made|k3s add-on|Helm hook, deleted once it succeeded|owner not Ready)$|its Kustomization is not Ready on the sim/,
       );
+  });
+
+  test("NATS' JetStream claims are bound to stand-in volumes of their Longhorn class, each one printed", async () => {
+    const claims = JSON.parse(await sim.kubectl(["get", "pvc", "-n", "nats", "-o", "json"])) as {
+      items: {
+        metadata: { name: string };
+        spec: { storageClassName?: string; volumeName?: string };
+        status: { phase: string };
+      }[];
+    };
+    expect(claims.items.length).toBeGreaterThan(0);
+    for (const c of claims.items) {
+      expect(c.status.phase, c.metadata.name).toBe("Bound");
+      expect(first.stdout).toContain(
+        `stand-in volume ${c.spec.volumeName} for PersistentVolumeClaim nats/${c.metadata.name} (StorageClass ${c.spec.storageClassName}: no driver.longhorn.io CSI driver runs on the sim)`,
+      );
+    }
   });
 
   test("kustomize-controller decrypted cluster-secrets.sops.yaml with the example age key", async () => {
