@@ -4,7 +4,8 @@
 # Credentials, from the environment only:
 #   PROXMOX_VE_API_TOKEN     user@realm!tokenid=secret (API calls)
 #   PROXMOX_VE_SSH_USERNAME  PAM user for the snippet upload over SSH (keys from your ssh-agent)
-#   TF_VAR_k3s_token         the k3s join secret (see ../nodes/README.md)
+#   TF_VAR_k3s_token         the k3s server token: servers only (see ../nodes/README.md)
+#   TF_VAR_k3s_agent_token   the k3s agent token: what workers join with
 #   TF_VAR_state_passphrase  encrypts the state (see versions.tf)
 
 provider "proxmox" {
@@ -25,12 +26,14 @@ provider "proxmox" {
 }
 
 locals {
-  # Must match the placeholder `ktsw render` writes into every user-data file.
-  k3s_token_placeholder = "__KTSW_K3S_TOKEN__"
+  # Must match the placeholders `ktsw render` writes into the user-data files.
+  k3s_token_placeholder       = "__KTSW_K3S_TOKEN__"
+  k3s_agent_token_placeholder = "__KTSW_K3S_AGENT_TOKEN__"
 }
 
 # The user-data each VM boots with, as a snippet on the host that runs the VM. The rendered file is
-# committed with a placeholder; the token is substituted here so it never touches Git.
+# committed with placeholders; the tokens are substituted here so they never touch Git. A worker's
+# file has only the agent placeholder, so the server token never reaches a worker.
 resource "proxmox_virtual_environment_file" "user_data" {
   for_each = var.nodes
 
@@ -41,10 +44,22 @@ resource "proxmox_virtual_environment_file" "user_data" {
   source_raw {
     file_name = "ktsw-${each.key}-user-data.yaml"
     data = replace(
-      file("${path.module}/../nodes/${each.key}/user-data.yaml"),
-      local.k3s_token_placeholder,
-      var.k3s_token,
+      replace(
+        file("${path.module}/../nodes/${each.key}/user-data.yaml"),
+        local.k3s_token_placeholder,
+        var.k3s_token,
+      ),
+      local.k3s_agent_token_placeholder,
+      var.k3s_agent_token,
     )
+  }
+
+  lifecycle {
+    precondition {
+      # The same value twice would hand workers the server token after all.
+      condition     = var.k3s_agent_token != var.k3s_token
+      error_message = "k3s_agent_token must differ from k3s_token: workers hold the agent token, and the server token is full admin of the cluster."
+    }
   }
 }
 

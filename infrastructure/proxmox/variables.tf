@@ -79,7 +79,7 @@ variable "nodes" {
 }
 
 variable "k3s_token" {
-  description = "Shared k3s join secret, e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_token; never commit it."
+  description = "k3s server token (full admin of the cluster; servers only), e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_token; never commit it."
   type        = string
   sensitive   = true
 
@@ -87,6 +87,17 @@ variable "k3s_token" {
     # Letters and digits only, so it can replace the placeholder inside YAML without quoting.
     condition     = can(regex("^[A-Za-z0-9]{32,}$", var.k3s_token))
     error_message = "k3s_token must be at least 32 letters or digits (e.g. `openssl rand -hex 32`)."
+  }
+}
+
+variable "k3s_agent_token" {
+  description = "k3s agent token, the only one workers hold (it joins agents, nothing else), e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_agent_token; never commit it."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9]{32,}$", var.k3s_agent_token))
+    error_message = "k3s_agent_token must be at least 32 letters or digits (e.g. `openssl rand -hex 32`)."
   }
 }
 

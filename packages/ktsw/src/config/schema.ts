@@ -121,6 +121,13 @@ const kubernetes = z
       .string()
       .optional()
       .describe("Name or address clients and Cilium use for the API server; defaults to the first control-plane node"),
+    clusterCaHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the 64 hex digits between K10 and :: in the first server's token file")
+      .optional()
+      .describe(
+        "SHA-256 of the cluster's CA, known once the first server has started; set it then: joins verify the CA (k3s' secure K10 token) and no server bootstraps etcd again (infrastructure/nodes/README.md)",
+      ),
     bfd: z
       .object({
         enabled: z.boolean().default(true),
