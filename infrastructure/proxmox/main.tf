@@ -10,6 +10,9 @@
 
 provider "proxmox" {
   endpoint = var.proxmox_endpoint
+  # PVE's certificate is signed by the cluster's own CA (/etc/pve/pve-root-ca.pem), which the
+  # provider only accepts once the workstation trusts it (README.md); `insecure` skips the check.
+  insecure = var.proxmox_insecure
 
   # Uploading snippets is not in the Proxmox API: the provider copies them over SSH.
   ssh {
@@ -22,6 +25,15 @@ provider "proxmox" {
         address = node.value
       }
     }
+  }
+}
+
+# A failed check is a warning on every plan and apply, not an error: the run goes on, but nobody
+# runs with verification off without being told each time.
+check "proxmox_tls" {
+  assert {
+    condition     = !var.proxmox_insecure
+    error_message = "TLS verification of the Proxmox API is OFF (proxmox.tls: insecure in ktsw.yaml): whoever sits between you and ${var.proxmox_endpoint} can read the API token and the uploaded user-data with the k3s tokens. Trust PVE's CA instead and set proxmox.tls: verify (infrastructure/proxmox/README.md)."
   }
 }
 

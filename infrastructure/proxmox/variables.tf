@@ -6,6 +6,11 @@ variable "proxmox_endpoint" {
   type        = string
 }
 
+variable "proxmox_insecure" {
+  description = "Skip TLS verification of the Proxmox API (ktsw.yaml proxmox.tls: insecure). Off by default: trust PVE's CA instead (see README.md)."
+  type        = bool
+}
+
 variable "proxmox_hosts" {
   description = "Proxmox host name => management address; the provider uploads snippets to each over SSH."
   type        = map(string)

@@ -84,6 +84,12 @@ const proxmox = z
       })
       .strict(),
     hosts: z.array(z.object({ name: hostname, address: ipv4.describe("Address on the mgmt VLAN") }).strict()).min(1),
+    tls: z
+      .enum(["verify", "insecure"])
+      .default("verify")
+      .describe(
+        "How OpenTofu trusts the API's certificate: verify (a trusted certificate, or PVE's own CA trusted on your workstation) or insecure (no check, warned at every plan); infrastructure/proxmox/README.md",
+      ),
   })
   .strict();
 

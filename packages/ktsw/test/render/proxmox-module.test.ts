@@ -22,6 +22,7 @@ interface Module {
   locals: Block[];
   terraform: Block[];
   provider: Record<string, [Block]>;
+  check: Record<string, [Block]>;
 }
 
 const moduleDir = join(repoRoot, proxmoxDir);
@@ -31,11 +32,12 @@ let expressions: string;
 
 beforeAll(async () => {
   const parts = await Promise.all(tfFiles.map((f) => parseHcl(f, readFileSync(join(moduleDir, f), "utf8"))));
-  mod = { variable: {}, resource: {}, locals: [], terraform: [], provider: {} };
+  mod = { variable: {}, resource: {}, locals: [], terraform: [], provider: {}, check: {} };
   for (const p of parts) {
     Object.assign(mod.variable, p.variable);
     Object.assign(mod.resource, p.resource);
     Object.assign(mod.provider, p.provider);
+    Object.assign(mod.check, p.check);
     mod.locals.push(...((p.locals as Block[]) ?? []));
     mod.terraform.push(...((p.terraform as Block[]) ?? []));
   }
@@ -119,6 +121,22 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
     const lifecycle = (snippet.lifecycle as [Block])[0];
     expect((lifecycle.precondition as [Block])[0].condition).toBe("${var.k3s_agent_token != var.k3s_token}");
     expect(files[tfvarsPath]).toBe(`${JSON.stringify(proxmoxTfvars(c), null, 2)}\n`);
+  });
+
+  test("Proxmox TLS is verified unless ktsw.yaml says insecure, and then every plan warns", async () => {
+    const c = structuredClone(await exampleConfig());
+    expect(c.proxmox.tls).toBe("verify");
+    expect(proxmoxTfvars(c).proxmox_insecure).toBe(false);
+    c.proxmox.tls = "insecure";
+    expect(proxmoxTfvars(c).proxmox_insecure).toBe(true);
+    expect(mod.provider.proxmox?.[0].insecure).toBe("${var.proxmox_insecure}");
+    expect(mod.variable.proxmox_insecure?.[0]).toMatchObject({ type: "${bool}" });
+    expect(mod.variable.proxmox_insecure?.[0]).not.toHaveProperty("default");
+    // A check block's failed assertion is a warning on plan and apply (an error would stop the run).
+    const check = mod.check.proxmox_tls?.[0] ?? {};
+    const assertion = (check.assert as [Block])[0];
+    expect(assertion.condition).toBe("${!var.proxmox_insecure}");
+    expect(String(assertion.error_message)).toMatch(/TLS verification of the Proxmox API is OFF/);
   });
 
   test("the provider is pinned to one exact release and the state is encrypted", () => {
