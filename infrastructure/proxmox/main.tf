@@ -4,11 +4,15 @@
 # Credentials, from the environment only:
 #   PROXMOX_VE_API_TOKEN     user@realm!tokenid=secret (API calls)
 #   PROXMOX_VE_SSH_USERNAME  PAM user for the snippet upload over SSH (keys from your ssh-agent)
-#   TF_VAR_k3s_token         the k3s join secret (see ../nodes/README.md)
+#   TF_VAR_k3s_token         the k3s server token: servers only (see ../nodes/README.md)
+#   TF_VAR_k3s_agent_token   the k3s agent token: what workers join with
 #   TF_VAR_state_passphrase  encrypts the state (see versions.tf)
 
 provider "proxmox" {
   endpoint = var.proxmox_endpoint
+  # PVE's certificate is signed by the cluster's own CA (/etc/pve/pve-root-ca.pem), which the
+  # provider only accepts once the workstation trusts it (README.md); `insecure` skips the check.
+  insecure = var.proxmox_insecure
 
   # Uploading snippets is not in the Proxmox API: the provider copies them over SSH.
   ssh {
@@ -24,13 +28,24 @@ provider "proxmox" {
   }
 }
 
+# A failed check is a warning on every plan and apply, not an error: the run goes on, but nobody
+# runs with verification off without being told each time.
+check "proxmox_tls" {
+  assert {
+    condition     = !var.proxmox_insecure
+    error_message = "TLS verification of the Proxmox API is OFF (proxmox.tls: insecure in ktsw.yaml): whoever sits between you and ${var.proxmox_endpoint} can read the API token and the uploaded user-data with the k3s tokens. Trust PVE's CA instead and set proxmox.tls: verify (infrastructure/proxmox/README.md)."
+  }
+}
+
 locals {
-  # Must match the placeholder `ktsw render` writes into every user-data file.
-  k3s_token_placeholder = "__KTSW_K3S_TOKEN__"
+  # Must match the placeholders `ktsw render` writes into the user-data files.
+  k3s_token_placeholder       = "__KTSW_K3S_TOKEN__"
+  k3s_agent_token_placeholder = "__KTSW_K3S_AGENT_TOKEN__"
 }
 
 # The user-data each VM boots with, as a snippet on the host that runs the VM. The rendered file is
-# committed with a placeholder; the token is substituted here so it never touches Git.
+# committed with placeholders; the tokens are substituted here so they never touch Git. A worker's
+# file has only the agent placeholder, so the server token never reaches a worker.
 resource "proxmox_virtual_environment_file" "user_data" {
   for_each = var.nodes
 
@@ -41,10 +56,22 @@ resource "proxmox_virtual_environment_file" "user_data" {
   source_raw {
     file_name = "ktsw-${each.key}-user-data.yaml"
     data = replace(
-      file("${path.module}/../nodes/${each.key}/user-data.yaml"),
-      local.k3s_token_placeholder,
-      var.k3s_token,
+      replace(
+        file("${path.module}/../nodes/${each.key}/user-data.yaml"),
+        local.k3s_token_placeholder,
+        var.k3s_token,
+      ),
+      local.k3s_agent_token_placeholder,
+      var.k3s_agent_token,
     )
+  }
+
+  lifecycle {
+    precondition {
+      # The same value twice would hand workers the server token after all.
+      condition     = var.k3s_agent_token != var.k3s_token
+      error_message = "k3s_agent_token must differ from k3s_token: workers hold the agent token, and the server token is full admin of the cluster."
+    }
   }
 }
 

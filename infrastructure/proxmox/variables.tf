@@ -6,6 +6,11 @@ variable "proxmox_endpoint" {
   type        = string
 }
 
+variable "proxmox_insecure" {
+  description = "Skip TLS verification of the Proxmox API (ktsw.yaml proxmox.tls: insecure). Off by default: trust PVE's CA instead (see README.md)."
+  type        = bool
+}
+
 variable "proxmox_hosts" {
   description = "Proxmox host name => management address; the provider uploads snippets to each over SSH."
   type        = map(string)
@@ -79,7 +84,7 @@ variable "nodes" {
 }
 
 variable "k3s_token" {
-  description = "Shared k3s join secret, e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_token; never commit it."
+  description = "k3s server token (full admin of the cluster; servers only), e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_token; never commit it."
   type        = string
   sensitive   = true
 
@@ -87,6 +92,17 @@ variable "k3s_token" {
     # Letters and digits only, so it can replace the placeholder inside YAML without quoting.
     condition     = can(regex("^[A-Za-z0-9]{32,}$", var.k3s_token))
     error_message = "k3s_token must be at least 32 letters or digits (e.g. `openssl rand -hex 32`)."
+  }
+}
+
+variable "k3s_agent_token" {
+  description = "k3s agent token, the only one workers hold (it joins agents, nothing else), e.g. `openssl rand -hex 32`. Set TF_VAR_k3s_agent_token; never commit it."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9]{32,}$", var.k3s_agent_token))
+    error_message = "k3s_agent_token must be at least 32 letters or digits (e.g. `openssl rand -hex 32`)."
   }
 }
 

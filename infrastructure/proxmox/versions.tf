@@ -11,7 +11,7 @@ terraform {
     }
   }
 
-  # The state holds the user-data snippets, and so the k3s join token: encrypt it at rest with a
+  # The state holds the user-data snippets, and so the k3s join tokens: encrypt it at rest with a
   # key derived from a passphrase that lives only in the operator's environment
   # (TF_VAR_state_passphrase). Losing the passphrase means losing the state, not the VMs.
   encryption {

@@ -84,6 +84,12 @@ const proxmox = z
       })
       .strict(),
     hosts: z.array(z.object({ name: hostname, address: ipv4.describe("Address on the mgmt VLAN") }).strict()).min(1),
+    tls: z
+      .enum(["verify", "insecure"])
+      .default("verify")
+      .describe(
+        "How OpenTofu trusts the API's certificate: verify (a trusted certificate, or PVE's own CA trusted on your workstation) or insecure (no check, warned at every plan); infrastructure/proxmox/README.md",
+      ),
   })
   .strict();
 
@@ -121,6 +127,13 @@ const kubernetes = z
       .string()
       .optional()
       .describe("Name or address clients and Cilium use for the API server; defaults to the first control-plane node"),
+    clusterCaHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the 64 hex digits between K10 and :: in the first server's token file")
+      .optional()
+      .describe(
+        "SHA-256 of the cluster's CA, known once the first server has started; set it then: joins verify the CA (k3s' secure K10 token) and no server bootstraps etcd again (infrastructure/nodes/README.md)",
+      ),
     bfd: z
       .object({
         enabled: z.boolean().default(true),

@@ -62,6 +62,15 @@ describe("OPNsense API payload", () => {
     }
   });
 
+  test("the aliases are reconfigured after the last alias or rule is added and before the filter apply", () => {
+    const paths = api.calls.map((c) => c.path);
+    const reconfigure = paths.indexOf("/api/firewall/alias/reconfigure");
+    expect(reconfigure, "alias reconfigure is called").toBeGreaterThanOrEqual(0);
+    expect(paths.lastIndexOf("/api/firewall/alias/add_item")).toBeLessThan(reconfigure);
+    expect(paths.lastIndexOf("/api/firewall/filter/add_rule")).toBeLessThan(reconfigure);
+    expect(paths.indexOf("/api/firewall/filter/apply")).toBeGreaterThan(reconfigure);
+  });
+
   test("one BGP and one BFD neighbor per node, one host override, one WireGuard client per peer", () => {
     const count = (path: string) => api.calls.filter((c) => c.path === path).length;
     expect(count("/api/quagga/bgp/add_neighbor")).toBe(config.nodes.length);

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { renderNodes } from "../../src/render/nodes/index.ts";
-import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
+import { k3sAgentTokenPlaceholder, k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
-import { allValidConfigs } from "./support.ts";
+import { allValidConfigs, exampleConfig } from "./support.ts";
 
 const cloudInit = findTool("cloud-init");
 if (!cloudInit) console.warn(`⚠ skipping the cloud-init schema check: ${missingToolMessage("cloud-init")}`);
@@ -28,11 +28,16 @@ describe.skipIf(!cloudInit)("cloud-init schema", () => {
   // ~20 cloud-init processes (Python start-up each): allow for a busy machine.
   test("accepts every rendered user-data file of every valid config", { timeout: 180_000 }, async () => {
     let checked = 0;
-    for (const [configName, c] of await allValidConfigs()) {
+    // The example once more as after the first bootstrap: tokens in k3s' secure K10 form.
+    const example = structuredClone(await exampleConfig());
+    example.kubernetes.clusterCaHash = "0123456789abcdef".repeat(4);
+    for (const [configName, c] of [...(await allValidConfigs()), ["ktsw.yaml with clusterCaHash", example] as const]) {
       for (const [path, content] of Object.entries(renderNodes(c))) {
         if (!path.endsWith("/user-data.yaml")) continue;
-        // As committed, and as OpenTofu uploads it (placeholder replaced by a token).
-        const uploaded = content.replaceAll(k3sTokenPlaceholder, "0123456789abcdef".repeat(4));
+        // As committed, and as OpenTofu uploads it (placeholders replaced by the tokens).
+        const uploaded = content
+          .replaceAll(k3sTokenPlaceholder, "0123456789abcdef".repeat(4))
+          .replaceAll(k3sAgentTokenPlaceholder, "fedcba9876543210".repeat(4));
         for (const [variant, text] of [
           ["committed", content],
           ["uploaded", uploaded],

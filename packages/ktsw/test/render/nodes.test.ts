@@ -12,8 +12,8 @@ import { admissionConfig, auditPolicy } from "../../src/render/nodes/control-pla
 import { hostFileContent, hostFiles, kernelModules, kubeletSysctls } from "../../src/render/nodes/host-os.ts";
 import { k3sConfigPath, renderNodes, userDataPath } from "../../src/render/nodes/index.ts";
 import { installScriptPath, k3sInstallerUrl } from "../../src/render/nodes/install-script.ts";
-import { k3sPaths } from "../../src/render/nodes/k3s-config.ts";
-import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
+import { k3sPaths, nodeTokenFiles } from "../../src/render/nodes/k3s-config.ts";
+import { k3sAgentTokenPlaceholder, k3sTokenPlaceholder, secureToken } from "../../src/render/nodes/token.ts";
 import { allValidConfigs, exampleConfig } from "./support.ts";
 
 type K3s = Record<string, unknown>;
@@ -66,6 +66,31 @@ describe("k3s config", () => {
       expect(r.k3s(n).server, n.name).toBe(join);
       expect(r.k3s(n), n.name).not.toHaveProperty("cluster-init");
     }
+  });
+
+  test("once the cluster exists (its CA hash is set), no server initialises etcd: the first rejoins through the next", async () => {
+    const c = structuredClone(await exampleConfig());
+    c.kubernetes.clusterCaHash = "ab".repeat(32);
+    const r = rendered(c);
+    const [first, second] = byRole(c, "control-plane");
+    if (!(first && second)) throw new Error("example has fewer than two control planes");
+    const at = (n: KtswNode) => `https://${n.addresses.nodes}:6443`;
+    for (const n of c.nodes) expect(r.k3s(n), n.name).not.toHaveProperty("cluster-init");
+    expect(r.k3s(first).server).toBe(at(second));
+    for (const n of c.nodes.filter((n) => n !== first)) expect(r.k3s(n).server, n.name).toBe(at(first));
+  });
+
+  test("a single server keeps cluster-init even with the CA hash set: there is no other server to rejoin", async () => {
+    const [, c] = (await allValidConfigs()).find(([name]) => name === "single-node.yaml") ?? [];
+    if (!c) throw new Error("single-node.yaml fixture missing");
+    const known = structuredClone(c);
+    known.kubernetes.clusterCaHash = "ab".repeat(32);
+    const only = byRole(known, "control-plane")[0] as KtswNode;
+    expect(byRole(known, "control-plane")).toHaveLength(1);
+    expect(rendered(known).k3s(only)).toMatchObject({ "cluster-init": true });
+    expect(rendered(known).k3s(only)).not.toHaveProperty("server");
+    // The server that initialises etcd takes the short token: a CA hash cannot be checked by the CA's creator.
+    expect(fileAt(rendered(known).userData(only), k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
   });
 
   test("workers get agent flags only: no cluster-wide or API server settings", async () => {
@@ -229,42 +254,104 @@ describe("cloud-init user-data", () => {
     }
   });
 
-  test("no secret in Git: the token file holds the placeholder, the only copy of it in the file", async () => {
-    const c = await exampleConfig();
-    const r = rendered(c);
-    for (const n of c.nodes) {
-      expect(fileAt(r.userData(n), k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
-      // OpenTofu replaces every occurrence; a second one (say, in a check) would be rewritten too.
-      expect(r.userDataText(n).split(k3sTokenPlaceholder)).toHaveLength(2);
+  test("workers never hold the server token: servers accept a separate agent token, workers join with it", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      for (const n of byRole(c, "control-plane")) {
+        const cfg = r.k3s(n);
+        expect(cfg["token-file"], `${name} ${n.name}`).toBe(k3sPaths.token);
+        expect(cfg["agent-token-file"]).toBe(k3sPaths.agentToken);
+        expect(fileAt(r.userData(n), k3sPaths.token)?.content.trim()).toBe(k3sTokenPlaceholder);
+        expect(fileAt(r.userData(n), k3sPaths.agentToken)?.content.trim()).toBe(k3sAgentTokenPlaceholder);
+      }
+      for (const w of byRole(c, "worker")) {
+        expect(r.k3s(w)["token-file"], `${name} ${w.name}`).toBe(k3sPaths.token);
+        expect(fileAt(r.userData(w), k3sPaths.token)?.content.trim()).toBe(k3sAgentTokenPlaceholder);
+        expect(r.userDataText(w)).not.toContain(k3sTokenPlaceholder);
+        expect(fileAt(r.userData(w), k3sPaths.agentToken)).toBeUndefined();
+      }
     }
   });
 
-  test("the installer's token check, run for real, refuses the placeholder and accepts a substituted token", async () => {
-    const c = await exampleConfig();
+  test("with the CA hash known, every joining node's token is k3s' secure K10 form", async () => {
+    const c = structuredClone(await exampleConfig());
+    const caHash = "0123456789abcdef".repeat(4);
+    c.kubernetes.clusterCaHash = caHash;
     const r = rendered(c);
+    for (const n of byRole(c, "control-plane")) {
+      expect(fileAt(r.userData(n), k3sPaths.token)?.content, n.name).toBe(
+        `K10${caHash}::server:${k3sTokenPlaceholder}\n`,
+      );
+      // What a server accepts from agents stays the bare secret; only a joining node checks a CA.
+      expect(fileAt(r.userData(n), k3sPaths.agentToken)?.content).toBe(`${k3sAgentTokenPlaceholder}\n`);
+    }
+    for (const w of byRole(c, "worker")) {
+      expect(fileAt(r.userData(w), k3sPaths.token)?.content, w.name).toBe(
+        `K10${caHash}::node:${k3sAgentTokenPlaceholder}\n`,
+      );
+    }
+    expect(secureToken(caHash, "node", "pw")).toBe(`K10${caHash}::node:pw`);
+  });
+
+  test("no secret in Git: each token file holds its placeholder, the only copy of it in the file", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      for (const n of c.nodes) {
+        const tokens = nodeTokenFiles(c, n);
+        expect(tokens.length, `${name} ${n.name}`).toBeGreaterThan(0);
+        for (const t of tokens) {
+          expect(fileAt(r.userData(n), t.path)?.content).toContain(t.placeholder);
+          // OpenTofu replaces every occurrence; a second one (say, in a check) would be rewritten too.
+          expect(r.userDataText(n).split(t.placeholder), `${n.name} ${t.placeholder}`).toHaveLength(2);
+        }
+      }
+    }
+  });
+
+  test("the installer's token check, run for real, refuses a placeholder and accepts substituted tokens", async () => {
+    const c = structuredClone(await exampleConfig());
     const dir = mkdtempSync(join(tmpdir(), "ktsw-token-"));
     try {
-      const token = "0123456789abcdef0123456789abcdef";
-      const tokenFile = join(dir, "token");
-      /** The script up to its token check, pointed at a temp token file (the rest installs k3s). */
-      const guardOf = (ud: UserData) => {
+      const secrets = {
+        [k3sTokenPlaceholder]: "0123456789abcdef0123456789abcdef",
+        [k3sAgentTokenPlaceholder]: "fedcba9876543210fedcba9876543210",
+      };
+      const substitute = (text: string) =>
+        Object.entries(secrets).reduce((t, [placeholder, secret]) => t.replaceAll(placeholder, secret), text);
+      const local = (path: string) => join(dir, path.replaceAll("/", "_"));
+      /** The script up to its token checks, pointed at temp token files (the rest installs k3s). */
+      const guardOf = (ud: UserData, n: KtswNode) => {
         const script = fileAt(ud, installScriptPath)?.content ?? "";
-        const guard = script.slice(0, script.indexOf("\nfi\n") + 4);
-        expect(guard).toContain(`token=${k3sPaths.token}\n`);
-        return guard.replace(`token=${k3sPaths.token}\n`, `token='${tokenFile}'\n`);
+        let guard = script.slice(0, script.lastIndexOf('chmod 0600 "$token"\n') + 20);
+        for (const t of nodeTokenFiles(c, n)) {
+          expect(guard).toContain(`token=${t.path}\n`);
+          guard = guard.replace(`token=${t.path}\n`, `token='${local(t.path)}'\n`);
+        }
+        return guard;
       };
       const runGuard = (guard: string) => spawnSync("sh", ["-c", guard], { encoding: "utf8" });
-      for (const n of c.nodes) {
-        // As committed: the token file would hold the placeholder, and the installer stops.
-        writeFileSync(tokenFile, `${k3sTokenPlaceholder}\n`);
-        const refused = runGuard(guardOf(r.userData(n)));
-        expect(refused.status, n.name).toBe(1);
-        expect(refused.stderr).toContain("no k3s join token");
-        // As OpenTofu uploads it: every placeholder replaced by the token, and the installer proceeds.
-        const substituted = parse(r.userDataText(n).replaceAll(k3sTokenPlaceholder, token)) as UserData;
-        writeFileSync(tokenFile, fileAt(substituted, k3sPaths.token)?.content ?? "");
-        const accepted = runGuard(guardOf(substituted));
-        expect(accepted.status, `${n.name}: ${accepted.stderr}`).toBe(0);
+      for (const caHash of [undefined, "ab".repeat(32)]) {
+        c.kubernetes.clusterCaHash = caHash;
+        const r = rendered(c);
+        for (const n of c.nodes) {
+          const tokens = nodeTokenFiles(c, n);
+          // As OpenTofu uploads it: every placeholder replaced, and the installer proceeds.
+          const substituted = parse(substitute(r.userDataText(n))) as UserData;
+          const writeAll = (ud: UserData) => {
+            for (const t of tokens) writeFileSync(local(t.path), fileAt(ud, t.path)?.content ?? "");
+          };
+          writeAll(substituted);
+          const accepted = runGuard(guardOf(substituted, n));
+          expect(accepted.status, `${n.name}: ${accepted.stderr}`).toBe(0);
+          // Any one file still as committed (placeholder, K10 form or not), and the installer stops.
+          for (const t of tokens) {
+            writeAll(substituted);
+            writeFileSync(local(t.path), fileAt(r.userData(n), t.path)?.content ?? "");
+            const refused = runGuard(guardOf(substituted, n));
+            expect(refused.status, `${n.name} ${t.path}`).toBe(1);
+            expect(refused.stderr).toContain(`no k3s token in ${local(t.path)}`);
+          }
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { renderAll } from "../../src/render/index.ts";
-import { k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
+import { k3sAgentTokenPlaceholder, k3sTokenPlaceholder } from "../../src/render/nodes/token.ts";
 import { proxmoxDir, proxmoxTfvars, tfvarsPath } from "../../src/render/proxmox/tfvars.ts";
 import { findTool } from "../../src/tools/find.ts";
 import { allValidConfigs, exampleConfig, repoRoot } from "./support.ts";
@@ -22,6 +22,7 @@ interface Module {
   locals: Block[];
   terraform: Block[];
   provider: Record<string, [Block]>;
+  check: Record<string, [Block]>;
 }
 
 const moduleDir = join(repoRoot, proxmoxDir);
@@ -31,11 +32,12 @@ let expressions: string;
 
 beforeAll(async () => {
   const parts = await Promise.all(tfFiles.map((f) => parseHcl(f, readFileSync(join(moduleDir, f), "utf8"))));
-  mod = { variable: {}, resource: {}, locals: [], terraform: [], provider: {} };
+  mod = { variable: {}, resource: {}, locals: [], terraform: [], provider: {}, check: {} };
   for (const p of parts) {
     Object.assign(mod.variable, p.variable);
     Object.assign(mod.resource, p.resource);
     Object.assign(mod.provider, p.provider);
+    Object.assign(mod.check, p.check);
     mod.locals.push(...((p.locals as Block[]) ?? []));
     mod.terraform.push(...((p.terraform as Block[]) ?? []));
   }
@@ -83,7 +85,7 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
       const tfvars = proxmoxTfvars(c);
       const declared = mod.variable;
       const secrets = Object.keys(declared).filter((v) => declared[v]?.[0]?.sensitive === true);
-      expect(secrets.sort()).toEqual(["k3s_token", "state_passphrase"]);
+      expect(secrets.sort()).toEqual(["k3s_agent_token", "k3s_token", "state_passphrase"]);
       const required = Object.keys(declared).filter(
         (v) => !(secrets.includes(v) || "default" in (declared[v]?.[0] ?? {})),
       );
@@ -107,10 +109,34 @@ describe("OpenTofu module (parsed with HashiCorp's HCL parser)", () => {
     const data = mod.resource.proxmox_virtual_environment_file?.user_data?.[0]?.source_raw as [Block];
     expect(String(data[0].data)).toContain('file("${path.module}/../nodes/${each.key}/user-data.yaml")');
     for (const node of Object.keys(proxmoxTfvars(c).nodes as object)) {
-      expect(files[`infrastructure/nodes/${node}/user-data.yaml`], node).toContain(k3sTokenPlaceholder);
+      expect(files[`infrastructure/nodes/${node}/user-data.yaml`], node).toContain(k3sAgentTokenPlaceholder);
     }
     expect(mod.locals[0]?.k3s_token_placeholder).toBe(k3sTokenPlaceholder);
+    expect(mod.locals[0]?.k3s_agent_token_placeholder).toBe(k3sAgentTokenPlaceholder);
+    // Both placeholders are replaced, each by its own variable, and the two may not be equal.
+    const uploaded = String(data[0].data);
+    expect(uploaded).toMatch(/local\.k3s_token_placeholder,\s*var\.k3s_token\b/);
+    expect(uploaded).toMatch(/local\.k3s_agent_token_placeholder,\s*var\.k3s_agent_token\b/);
+    const snippet = mod.resource.proxmox_virtual_environment_file?.user_data?.[0] ?? {};
+    const lifecycle = (snippet.lifecycle as [Block])[0];
+    expect((lifecycle.precondition as [Block])[0].condition).toBe("${var.k3s_agent_token != var.k3s_token}");
     expect(files[tfvarsPath]).toBe(`${JSON.stringify(proxmoxTfvars(c), null, 2)}\n`);
+  });
+
+  test("Proxmox TLS is verified unless ktsw.yaml says insecure, and then every plan warns", async () => {
+    const c = structuredClone(await exampleConfig());
+    expect(c.proxmox.tls).toBe("verify");
+    expect(proxmoxTfvars(c).proxmox_insecure).toBe(false);
+    c.proxmox.tls = "insecure";
+    expect(proxmoxTfvars(c).proxmox_insecure).toBe(true);
+    expect(mod.provider.proxmox?.[0].insecure).toBe("${var.proxmox_insecure}");
+    expect(mod.variable.proxmox_insecure?.[0]).toMatchObject({ type: "${bool}" });
+    expect(mod.variable.proxmox_insecure?.[0]).not.toHaveProperty("default");
+    // A check block's failed assertion is a warning on plan and apply (an error would stop the run).
+    const check = mod.check.proxmox_tls?.[0] ?? {};
+    const assertion = (check.assert as [Block])[0];
+    expect(assertion.condition).toBe("${!var.proxmox_insecure}");
+    expect(String(assertion.error_message)).toMatch(/TLS verification of the Proxmox API is OFF/);
   });
 
   test("the provider is pinned to one exact release and the state is encrypted", () => {
@@ -166,6 +192,7 @@ describe.skipIf(!tofu)("tofu (validate, and a plan that never reaches Proxmox)",
     TF_IN_AUTOMATION: "1",
     TF_VAR_state_passphrase: "test-only-state-passphrase",
     TF_VAR_k3s_token: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    TF_VAR_k3s_agent_token: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
     // A syntactically valid token for an endpoint that does not exist: planning must not need the API.
     PROXMOX_VE_API_TOKEN: "test@pve!ktsw=00000000-0000-0000-0000-000000000000",
     PROXMOX_VE_SSH_USERNAME: "root",
@@ -212,7 +239,9 @@ describe.skipIf(!tofu)("tofu (validate, and a plan that never reaches Proxmox)",
     ]);
     expect(plan.status, plan.stderr).toBe(0);
     expect(plan.stdout).toContain(`Plan: ${2 * c.nodes.length} to add, 0 to change, 0 to destroy.`);
-    expect(plan.stdout).not.toContain(env.TF_VAR_k3s_token); // the snippet data is shown as sensitive
+    // The snippet data is shown as sensitive.
+    expect(plan.stdout).not.toContain(env.TF_VAR_k3s_token);
+    expect(plan.stdout).not.toContain(env.TF_VAR_k3s_agent_token);
     const show = run(["show", "-json", "ktsw.tfplan"]);
     expect(show.status, show.stderr).toBe(0);
     const resources = JSON.parse(show.stdout).planned_values.root_module.resources as PlannedResource[];
@@ -239,7 +268,10 @@ describe.skipIf(!tofu)("tofu (validate, and a plan that never reaches Proxmox)",
       expect(snippet.node_name).toBe(n.host);
       const data = snippet.source_raw[0].data as string;
       expect(data).not.toContain(k3sTokenPlaceholder);
-      expect(data).toContain(`content: |\n      ${env.TF_VAR_k3s_token}\n`);
+      expect(data).not.toContain(k3sAgentTokenPlaceholder);
+      expect(data).toContain(`content: |\n      ${env.TF_VAR_k3s_agent_token}\n`);
+      if (n.role === "control-plane") expect(data).toContain(`content: |\n      ${env.TF_VAR_k3s_token}\n`);
+      else expect(data).not.toContain(env.TF_VAR_k3s_token);
     }
   });
 });

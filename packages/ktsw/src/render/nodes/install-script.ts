@@ -2,8 +2,7 @@
 // runs with `set -eu` — cloud-init's runcmd carries on after a failing line — and so an operator
 // can run it again by hand after fixing whatever stopped it.
 import type { KtswConfig, KtswNode } from "../../config/schema.ts";
-import { k3sPaths } from "./k3s-config.ts";
-import { k3sTokenPlaceholder } from "./token.ts";
+import { k3sPaths, nodeTokenFiles } from "./k3s-config.ts";
 
 export const installScriptPath = "/usr/local/sbin/ktsw-install-k3s";
 
@@ -30,15 +29,18 @@ export function installScript(c: KtswConfig, node: KtswNode): string {
     "#!/bin/sh",
     `# Installs k3s ${version} as a ${k3sExec(node)} on ${node.name}. Rendered by \`ktsw render\`.`,
     "set -eu",
-    `token=${k3sPaths.token}`,
-    // Spelled in two quoted halves: the literal placeholder may appear only in the token file,
+    // Every token file the node needs, each with the placeholder it must no longer hold. The
+    // placeholder is spelled in two quoted halves: the literal may appear only in the token file,
     // or substituting the real token (OpenTofu's replace()) would rewrite this check too.
-    `placeholder=${splitForShell(k3sTokenPlaceholder)}`,
-    'if [ ! -s "$token" ] || grep -qF "$placeholder" "$token"; then',
-    '  echo "ktsw: no k3s join token in $token yet. Write it there (see infrastructure/nodes/README.md), then run $0 again." >&2',
-    "  exit 1",
-    "fi",
-    'chmod 0600 "$token"',
+    ...nodeTokenFiles(c, node).flatMap((t) => [
+      `token=${t.path}`,
+      `placeholder=${splitForShell(t.placeholder)}`,
+      'if [ ! -s "$token" ] || grep -qF "$placeholder" "$token"; then',
+      '  echo "ktsw: no k3s token in $token yet. Write it there (see infrastructure/nodes/README.md), then run $0 again." >&2',
+      "  exit 1",
+      "fi",
+      'chmod 0600 "$token"',
+    ]),
     // protect-kernel-defaults: kubelet exits if these are not live yet.
     "sysctl --system >/dev/null",
     "systemctl restart systemd-modules-load.service",

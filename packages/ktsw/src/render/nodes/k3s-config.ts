@@ -4,12 +4,15 @@
 // and versioned. What stays is hardened after the k3s CIS hardening guide.
 import type { KtswConfig, KtswNode } from "../../config/schema.ts";
 import { kubeApiHost, kubeApiPort } from "../cluster-settings.ts";
+import { type TokenFile, tokenFiles, tokenPaths } from "./token.ts";
 
 /** Where the files a server needs land on the node; the API server flags below point at them. */
 export const k3sPaths = {
   config: "/etc/rancher/k3s/config.yaml",
-  /** Shared join secret; never in Git (see token.ts). */
-  token: "/etc/rancher/k3s/token",
+  /** The token this node joins with; never in Git (see token.ts). */
+  token: tokenPaths.join,
+  /** Servers only: the token agents join with. */
+  agentToken: tokenPaths.agent,
   auditPolicy: "/var/lib/rancher/k3s/server/audit-policy.yaml",
   admissionConfig: "/var/lib/rancher/k3s/server/admission-config.yaml",
   auditLogDir: "/var/lib/rancher/k3s/server/logs",
@@ -59,18 +62,39 @@ export function controlPlanes(c: KtswConfig): KtswNode[] {
   return c.nodes.filter((n) => n.role === "control-plane");
 }
 
-/** The node that bootstraps etcd with `cluster-init`; every other node joins through it. */
+/** The node that bootstraps etcd with `cluster-init` on a new site. */
 export function firstControlPlane(c: KtswConfig): KtswNode {
   const first = controlPlanes(c)[0];
   if (!first) throw new Error("ktsw.yaml has no control-plane node (validation should have caught this)");
   return first;
 }
 
-/** Joining goes to the first server's own address, not the API endpoint: a VIP or DNS name may not
- * exist yet while the cluster bootstraps. After joining, k3s agents learn every server and
- * load-balance across them themselves, so this is not a single point of failure. */
-export function joinUrl(c: KtswConfig): string {
-  return `https://${firstControlPlane(c).addresses.nodes}:${kubeApiPort}`;
+/** The server a node joins through, or undefined for the one server that initialises etcd.
+ *
+ * A new site (no `kubernetes.clusterCaHash` yet): the first server initialises etcd and every other
+ * node joins it. Once the cluster exists (its CA hash is in ktsw.yaml), no server initialises
+ * anything: `cluster-init` on a fresh disk would start a second, empty etcd, so a rebuilt first
+ * server rejoins through the next one instead. k3s ignores both settings on a server whose etcd
+ * data exists, so the change is inert on running nodes. A single server has no one to rejoin; it
+ * keeps `cluster-init` (rebuilding it means restoring an etcd snapshot: see the nodes README).
+ *
+ * Joining goes to a server's own address, not the API endpoint: a VIP or DNS name may not exist
+ * yet while the cluster bootstraps. After joining, k3s agents learn every server and load-balance
+ * across them themselves, so this is not a single point of failure. */
+export function joinTarget(c: KtswConfig, node: KtswNode): KtswNode | undefined {
+  const first = firstControlPlane(c);
+  if (node.role === "worker") return first;
+  if (!c.kubernetes.clusterCaHash) return node.name === first.name ? undefined : first;
+  return controlPlanes(c).find((s) => s.name !== node.name);
+}
+
+/** The token files this node holds, in the form its role and join target call for. */
+export function nodeTokenFiles(c: KtswConfig, node: KtswNode): TokenFile[] {
+  return tokenFiles(c, node, joinTarget(c, node) !== undefined);
+}
+
+export function serverUrl(server: KtswNode): string {
+  return `https://${server.addresses.nodes}:${kubeApiPort}`;
 }
 
 export function fqdn(c: KtswConfig, node: KtswNode): string {
@@ -84,8 +108,10 @@ export function tlsSans(c: KtswConfig, node: KtswNode): string[] {
 
 /** Settings both roles share. Addresses come from the nodes VLAN so Kubernetes traffic never
  * wanders onto the storage or management networks. */
-function commonConfig(node: KtswNode): Record<string, unknown> {
+function commonConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {
+  const target = joinTarget(c, node);
   return {
+    ...(target ? { server: serverUrl(target) } : { "cluster-init": true }),
     "node-name": node.name,
     "node-ip": node.addresses.nodes,
     "token-file": k3sPaths.token,
@@ -95,11 +121,12 @@ function commonConfig(node: KtswNode): Record<string, unknown> {
 }
 
 function serverConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {
-  const isFirst = node.name === firstControlPlane(c).name;
   const hasWorkers = c.nodes.some((n) => n.role === "worker");
   return {
-    ...(isFirst ? { "cluster-init": true } : { server: joinUrl(c) }),
-    ...commonConfig(node),
+    ...commonConfig(c, node),
+    // k3s wants the agent token on every server; agents then join with it instead of the server
+    // token, which is full admin of the cluster.
+    "agent-token-file": k3sPaths.agentToken,
     "advertise-address": node.addresses.nodes,
     "tls-san": tlsSans(c, node),
     "cluster-cidr": c.kubernetes.podCidr,
@@ -121,7 +148,7 @@ function serverConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {
 
 /** Agents get only agent flags: cluster-wide settings live on the servers and would be rejected. */
 function agentConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {
-  return { server: joinUrl(c), ...commonConfig(node) };
+  return commonConfig(c, node);
 }
 
 export function k3sConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {

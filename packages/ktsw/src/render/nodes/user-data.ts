@@ -5,8 +5,7 @@ import type { KtswConfig, KtswNode } from "../../config/schema.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "./control-plane-policies.ts";
 import { hostFileContent, hostFiles, nodePackages, nodeServices } from "./host-os.ts";
 import { installScript, installScriptPath } from "./install-script.ts";
-import { fqdn, k3sConfig, k3sPaths } from "./k3s-config.ts";
-import { k3sTokenPlaceholder } from "./token.ts";
+import { fqdn, k3sConfig, k3sPaths, nodeTokenFiles } from "./k3s-config.ts";
 import { yamlFile } from "./yaml-file.ts";
 
 /** cloud-init 22.4's own schema (Debian 12 ships 22.4.2), for editors; `cloud-init schema` checks it in tests. */
@@ -30,8 +29,10 @@ interface WriteFile {
 function writeFiles(c: KtswConfig, node: KtswNode): WriteFile[] {
   const files: WriteFile[] = hostFiles.map((f) => ({ path: f.path, content: hostFileContent(f), permissions: "0644" }));
   files.push({ path: k3sPaths.config, content: k3sConfigFile(c, node), permissions: "0600" });
-  // Placeholder only; see token.ts for how the real token gets here.
-  files.push({ path: k3sPaths.token, content: `${k3sTokenPlaceholder}\n`, permissions: "0600" });
+  // Placeholders only; see token.ts for how the real tokens get here.
+  for (const token of nodeTokenFiles(c, node)) {
+    files.push({ path: token.path, content: token.content, permissions: "0600" });
+  }
   if (node.role === "control-plane") {
     for (const policy of controlPlanePolicyFiles) {
       files.push({ path: policy.nodePath, content: policyFileContent(policy), permissions: "0600" });

@@ -42,6 +42,9 @@ export function proxmoxTfvars(c: KtswConfig): Record<string, unknown> {
   }
   return {
     proxmox_endpoint: c.proxmox.apiUrl,
+    // PVE's certificate is signed by its own cluster CA, which no workstation trusts out of the box:
+    // either that CA gets trusted (tls: verify) or the check is off, loudly (tls: insecure).
+    proxmox_insecure: c.proxmox.tls === "insecure",
     // Snippet uploads go over SSH; naming each host's address spares the provider a guess.
     proxmox_hosts: Object.fromEntries(c.proxmox.hosts.map((h) => [h.name, h.address])),
     bridge: c.proxmox.bridge,

@@ -82,10 +82,17 @@ function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): ApiCall[]
       }
     }
   }
+  // The filter apply reloads rules but not alias contents (OPNsense 26.7 runs `filter reload
+  // skip_alias`): without this the rules would name an empty ktsw_lb_pool table.
+  calls.push({
+    method: "POST",
+    path: "/api/firewall/alias/reconfigure",
+    note: "loads the aliases (ktsw_lb_pool) into their pf tables before the rules that name them",
+  });
   calls.push({
     method: "POST",
     path: "/api/firewall/filter/apply",
-    note: "loads the rules (with a rollback timer in the UI)",
+    note: "loads the rules; OPNsense 26.7 removed the API's savepoint/rollback (opnsense/core#10411): keep a console or a second session open",
   });
   return calls;
 }
