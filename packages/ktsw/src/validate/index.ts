@@ -30,6 +30,7 @@ import { checkSchemas } from "./schema-check.ts";
 import { type SchemaSources, SchemaStore } from "./schemas.ts";
 import { checkSecrets } from "./secrets-check.ts";
 import { indexSources, readSourceTree } from "./sources.ts";
+import { checkStorageClasses } from "./storage.ts";
 import { CONSTRAINTS_GROUP, constraintSchemas } from "./tree-kinds.ts";
 import { type AppliedObject, type KsNode, walkFluxGraph } from "./walk.ts";
 
@@ -161,6 +162,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),
     ...checkPins(applied),
+    ...checkStorageClasses(applied),
     ...checkSecrets(objects, tree.docs),
     ...checkDecryption(walk.nodes),
     ...(opts.gitops ? checkGitopsEntry(objects, opts.gitops) : []),

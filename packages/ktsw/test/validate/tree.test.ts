@@ -64,6 +64,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["target-namespace", "flux.namespace"],
     ["deadlock", "flux.deadlock"],
     ["decryption", "secrets.decryption"],
+    ["storage-class", "storage.class"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
