@@ -136,6 +136,9 @@ describe.skipIf(why)("Gatekeeper on a sim of the site", () => {
       { timeoutMs: 60_000, everyMs: 500 },
     );
     await kubectl(serverSide, list(applied.filter((o) => o.kind === "ServiceAccount")));
+    // And the PriorityClasses their pods name (Longhorn's): the API server's Priority admission refuses a pod whose
+    // class does not exist.
+    await kubectl(serverSide, list(applied.filter((o) => o.kind === "PriorityClass")));
   }, 600_000);
 
   afterAll(async () => {
