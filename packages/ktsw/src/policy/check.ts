@@ -23,7 +23,7 @@ import { stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
 import { type Finding, finding, type Severity } from "../diagnostics.ts";
 import { requireTool } from "../tools/find.ts";
-import { cacheKey, fileDigest, readCached, writeCached } from "../validate/disk-cache.ts";
+import { cacheKey, programDigest, readCached, writeCached } from "../validate/disk-cache.ts";
 import { substituteManifests } from "../validate/post-build.ts";
 import { readClusterSettings } from "./site.ts";
 import { GATEKEEPER_DIR } from "./templates.ts";
@@ -221,7 +221,7 @@ export async function checkPolicies(
     const staged = await Promise.all(
       (await readdir(policyDir)).sort().map((f) => readFile(join(policyDir, f), "utf8")),
     );
-    const key = `${cacheKey([fileDigest(gator), staged, objects])}.json`;
+    const key = `${cacheKey([programDigest(gator), staged, objects])}.json`;
     let results = readCached(opts.cacheDir, key);
     if (results === undefined) {
       const { code, stdout, stderr } = await run(gator, ["test", "-f", policyDir, "-f", objectsFile, "-o", "json"]);

@@ -19,6 +19,16 @@ export function fileDigest(file: string): string {
   return digest;
 }
 
+/**
+ * A program's identity for a cache key: where it is, its size, inode and change time. Hashing the
+ * bytes of helm, gator and kustomize (200 MB together) on every run cost more than the work they
+ * save; installing or rebuilding a program gives it a new change time (ctime cannot be set back).
+ */
+export function programDigest(file: string): string {
+  const stat = statSync(file);
+  return `${file}\0${stat.size}\0${stat.ino}\0${stat.ctimeMs}`;
+}
+
 /** The key of an entry: a digest of its inputs (anything JSON can write). */
 export function cacheKey(inputs: unknown): string {
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
@@ -35,4 +45,20 @@ export function writeCached(dir: string | undefined, key: string, text: string):
   const file = join(dir, key);
   writeFileSync(`${file}.${process.pid}`, text);
   renameSync(`${file}.${process.pid}`, file);
+}
+
+/**
+ * Objects made by `make` (a chart render, a kustomize build), kept under `key`: read back when
+ * present, else made and kept. A failure is never kept: it is made again next time.
+ */
+export async function cachedObjects<O>(
+  dir: string | undefined,
+  key: string,
+  make: () => Promise<{ objects: O[]; error?: string }>,
+): Promise<{ objects: O[]; error?: string }> {
+  const cached = readCached(dir, key);
+  if (cached !== undefined) return { objects: JSON.parse(cached) as O[] };
+  const out = await make();
+  if (!out.error) writeCached(dir, key, JSON.stringify(out.objects));
+  return out;
 }

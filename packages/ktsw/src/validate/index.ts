@@ -114,7 +114,10 @@ export async function buildAppliedTree(
   const index = indexSources(tree.docs);
   lap("parse");
   const manifestsDir = opts.manifestsDir ?? defaultManifestsDir(opts.root);
-  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index, manifestsDir ? { manifestsDir } : {});
+  const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index, {
+    ...(manifestsDir ? { manifestsDir } : {}),
+    buildCacheDir: join(opts.root, ".cache", "ktsw", "kustomize-builds"),
+  });
   lap("build+substitute");
   const helm = await renderHelmReleases(walk.objects, {
     root: opts.root,

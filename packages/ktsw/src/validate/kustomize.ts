@@ -6,6 +6,7 @@ import { cpus, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { findTool, MissingTool } from "../tools/find.ts";
+import { cachedObjects, cacheKey, programDigest } from "./disk-cache.ts";
 import { generateKustomization, hasKustomization } from "./generated-kustomization.ts";
 
 /**
@@ -113,9 +114,36 @@ export async function kustomizeBuild(
   return { dir, objects };
 }
 
+/**
+ * Builds kept on disk between runs: a build is a pure function of the kustomize binary, the Flux
+ * fields and the files of its source, so an unchanged tree builds nothing again.
+ */
+export interface BuildCache {
+  dir: string;
+  /** Digest of every file the build of `dir` may read (see source-digest.ts); undefined: do not cache. */
+  sourceDigestOf: (dir: string) => string | undefined;
+}
+
+/** Bumped when what is cached (or how it is made) changes meaning. */
+const FORMAT = 1;
+
+async function cachedBuild(
+  cmd: { bin: string; args: string[] },
+  dir: string,
+  opts: FluxBuildOptions | undefined,
+  cache: BuildCache | undefined,
+): Promise<BuildResult> {
+  const source = cache?.sourceDigestOf(dir);
+  if (!cache || !source) return kustomizeBuild(cmd, dir, opts);
+  const key = `${cacheKey([FORMAT, programDigest(cmd.bin), cmd.args, dir, opts ?? null, source])}.json`;
+  const out = await cachedObjects(cache.dir, key, () => kustomizeBuild(cmd, dir, opts));
+  return { ...out, dir };
+}
+
 /** Builds every folder, at most `limit` at once; results in input order. */
 export async function kustomizeBuildAll(
   dirs: readonly (string | { dir: string; opts?: FluxBuildOptions })[],
+  cache?: BuildCache,
   limit = Math.max(4, cpus().length * 2),
 ) {
   const cmd = kustomizeCommand();
@@ -126,7 +154,9 @@ export async function kustomizeBuildAll(
       const i = next++;
       const job = dirs[i] as string | { dir: string; opts?: FluxBuildOptions };
       results[i] =
-        typeof job === "string" ? await kustomizeBuild(cmd, job) : await kustomizeBuild(cmd, job.dir, job.opts);
+        typeof job === "string"
+          ? await cachedBuild(cmd, job, undefined, cache)
+          : await cachedBuild(cmd, job.dir, job.opts, cache);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, dirs.length) }, worker));

@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
-import { buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
+import { type BuildCache, buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
 import { type OfflineSource, readOfflineSources, resolveOffline } from "./offline-sources.ts";
 import { invalidNameMessage, substituteResource, substitutionDisabled, substitutionRuns } from "./post-build.ts";
+import { folderDigest, gitSourceDigest } from "./source-digest.ts";
 import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
 import { isValidVarName, referencedVars } from "./substitute.ts";
 import { withTargetNamespace } from "./target-namespace.ts";
@@ -59,6 +60,8 @@ export interface KsNode {
 export interface WalkOptions {
   /** Offline copies of upstream Git sources (a folder with SOURCES.tsv); none: they are not built. */
   manifestsDir?: string;
+  /** Where kustomize builds are kept between runs (by the files of their source); none: always built. */
+  buildCacheDir?: string;
 }
 
 export interface WalkResult {
@@ -156,6 +159,7 @@ export async function walkFluxGraph(
   opts: WalkOptions = {},
 ): Promise<WalkResult> {
   const offlineCopies = opts.manifestsDir ? readOfflineSources(opts.manifestsDir) : undefined;
+  const cache = opts.buildCacheDir ? buildCache(opts.buildCacheDir, root, offlineCopies ?? []) : undefined;
   const nodes = new Map<string, KsNode>();
   let objects: AppliedObject[] = [];
   const findings: Finding[] = [];
@@ -212,7 +216,7 @@ export async function walkFluxGraph(
   };
 
   // Wave 0: the cluster folder, as `flux bootstrap` first applies it.
-  const [rootBuild] = await kustomizeBuildAll([join(root, clusterDir)]);
+  const [rootBuild] = await kustomizeBuildAll([join(root, clusterDir)], cache);
   built.set(clusterDir, rootBuild?.objects ?? []);
   if (rootBuild?.error)
     findings.push(
@@ -239,7 +243,10 @@ export async function walkFluxGraph(
       if (!built.has(key)) jobs.set(key, { dir: n.offline?.dir ?? join(root, n.path), ...(opts ? { opts } : {}) });
     }
     const keys = [...jobs.keys()];
-    const results = await kustomizeBuildAll(keys.map((k) => jobs.get(k) as { dir: string; opts?: FluxBuildOptions }));
+    const results = await kustomizeBuildAll(
+      keys.map((k) => jobs.get(k) as { dir: string; opts?: FluxBuildOptions }),
+      cache,
+    );
     const errors = new Map<string, string>();
     for (const [i, r] of results.entries()) {
       built.set(keys[i] as string, r.objects);
@@ -273,6 +280,22 @@ export async function walkFluxGraph(
   const rootId = [...nodes.values()].find((n) => n.path === clusterDir)?.id ?? "";
   for (const n of nodes.values()) if (n.parent === "" && n.id !== rootId) n.parent = rootId;
   return { nodes, objects, findings };
+}
+
+/** Builds keyed by the files of the source they come from: this repository, or an offline copy. */
+function buildCache(dir: string, root: string, copies: readonly OfflineSource[]): BuildCache {
+  const digests = new Map<string, string | undefined>();
+  const once = (source: string, digest: (dir: string) => string | undefined) => {
+    if (!digests.has(source)) digests.set(source, digest(source));
+    return digests.get(source);
+  };
+  return {
+    dir,
+    sourceDigestOf: (buildDir) => {
+      const copy = copies.find((c) => buildDir === c.dir || buildDir.startsWith(`${c.dir}/`));
+      return copy ? once(copy.dir, folderDigest) : once(root, gitSourceDigest);
+    },
+  };
 }
 
 /**

@@ -103,6 +103,14 @@ describe("Flux postBuild on whole objects", () => {
     }
   });
 
+  test("an object without a `$` comes out equal to what went in, as a copy, with nothing reported", () => {
+    const o = { kind: "ConfigMap", metadata: { name: "x" }, data: { n: "1.0", yes: "yes", list: [1, "2", null] } };
+    const out = substituteResource(o, { A: "1" });
+    expect(out).toEqual({ object: o, undefinedVars: [], problems: [] });
+    expect(out.object).not.toBe(o);
+    expect(out.object?.data).not.toBe(o.data);
+  });
+
   test("comments never reach Flux: a variable in a comment is neither substituted nor an error", () => {
     const text = "# uses ${NOPE}\nkind: ConfigMap\ndata:\n  a: ${A}\n---\nkind: Secret\nstringData:\n  b: $${A}\n";
     expect(substituteManifests(text, { A: "1" })).toEqual({

@@ -3,9 +3,11 @@
 // cache); the real Helm engine renders them; Flux's post-renderers and metadata are applied after.
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Finding } from "../../diagnostics.ts";
 import { hasSopsMetadata } from "../../secrets/check.ts";
 import { requireTool } from "../../tools/find.ts";
+import { cachedObjects, cacheKey, fileDigest, readCached, writeCached } from "../disk-cache.ts";
 import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
 import { kustomizeCommand } from "../kustomize.ts";
 import { findingAt } from "../sources.ts";
@@ -25,9 +27,16 @@ import {
   releaseNamespace,
   valuesRefs,
 } from "./release.ts";
-import { cachedRender, renderKey } from "./render-cache.ts";
+import { renderKey } from "./render-cache.ts";
 import { type Decrypted, secretDecrypter } from "./sops-values.ts";
-import { chartKeyTree, unknownValuesKeys } from "./values-keys.ts";
+import {
+  chartKeyTree,
+  type KeyTree,
+  type KeyTreeJson,
+  keyTreeFromJson,
+  keyTreeToJson,
+  unknownValuesKeys,
+} from "./values-keys.ts";
 
 export interface HelmRenderOptions {
   root: string;
@@ -128,7 +137,7 @@ export async function renderHelmReleases(
       );
       continue;
     }
-    findings.push(...checkValuesKeys(hr, resolved.chart));
+    findings.push(...checkValuesKeys(hr, resolved.chart, opts.cacheDir));
     const from = await valuesFromTree(hr, applied, decrypt);
     findings.push(...from.findings);
     jobs.push({
@@ -157,7 +166,7 @@ export async function renderHelmReleases(
       origin: [nameOf(job.hr.object), namespaceOf(job.hr.object)],
     };
     const key = renderKey([helm, kustomizeCommand().bin], job.chart.file, { ...request, chartFile: undefined, flux });
-    return cachedRender(job.secret ? undefined : opts.cacheDir, key, () => renderOnce(job, request));
+    return cachedObjects(job.secret ? undefined : opts.cacheDir, key, () => renderOnce(job, request));
   };
   const renderOnce = async (job: Job, request: TemplateRequest) => {
     const out = await helmTemplate(helm, request);
@@ -223,9 +232,24 @@ function what(hr: Obj): string {
   return `HelmRelease ${namespaceOf(hr) ?? "default"}/${nameOf(hr)}`;
 }
 
-/** A key of spec.values the chart does not know (a typo Helm would silently ignore) is a warning at that key. */
-function checkValuesKeys(hr: AppliedObject, chart: CachedChart): Finding[] {
+/**
+ * What a chart knows, read from its archive once and kept beside the renders: keyed by the
+ * archive's bytes and by the code that reads it (values-keys.ts), so a change to either reads again.
+ */
+function chartKnownKeys(chart: CachedChart, cacheDir: string | undefined): KeyTree {
+  const key = `keys-${cacheKey([fileDigest(chart.file), fileDigest(VALUES_KEYS_CODE)])}.json`;
+  const cached = readCached(cacheDir, key);
+  if (cached !== undefined) return keyTreeFromJson(JSON.parse(cached) as KeyTreeJson);
   const known = chartKeyTree(readChartFiles(chart.file));
+  writeCached(cacheDir, key, JSON.stringify(keyTreeToJson(known)));
+  return known;
+}
+
+const VALUES_KEYS_CODE = fileURLToPath(new URL("./values-keys.ts", import.meta.url));
+
+/** A key of spec.values the chart does not know (a typo Helm would silently ignore) is a warning at that key. */
+function checkValuesKeys(hr: AppliedObject, chart: CachedChart, cacheDir: string | undefined): Finding[] {
+  const known = chartKnownKeys(chart, cacheDir);
   return unknownValuesKeys(get(hr.object, "spec", "values"), known).map((u) =>
     findingAt(
       hr.source,

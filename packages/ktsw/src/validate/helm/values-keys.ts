@@ -22,6 +22,19 @@ export interface KeyTree {
 
 const newTree = (open = false): KeyTree => ({ open, children: new Map() });
 
+/** A key tree as plain JSON (`[open, {key: subtree}]`), so a chart's is read from its archive once and kept. */
+export type KeyTreeJson = [boolean, Record<string, KeyTreeJson>];
+
+export const keyTreeToJson = (t: KeyTree): KeyTreeJson => [
+  t.open,
+  Object.fromEntries([...t.children].map(([k, v]) => [k, keyTreeToJson(v)])),
+];
+
+export const keyTreeFromJson = ([open, children]: KeyTreeJson): KeyTree => ({
+  open,
+  children: new Map(Object.entries(children).map(([k, v]) => [k, keyTreeFromJson(v)])),
+});
+
 function childOf(tree: KeyTree, key: string): KeyTree {
   let child = tree.children.get(key);
   if (!child) {

@@ -2,6 +2,8 @@
 // unknown keys with the closest known sibling.
 import { describe, expect, test } from "vitest";
 import {
+  keyTreeFromJson,
+  keyTreeToJson,
   treeFromDefaults,
   treeFromSchema,
   treeFromTemplates,
@@ -68,5 +70,17 @@ describe("values keys a chart knows", () => {
       { path: ["a", "y"], closest: "x" },
       { path: ["bb"], closest: "b" },
     ]);
+  });
+});
+
+describe("a chart's key tree kept as JSON", () => {
+  test("read back, it knows and flags exactly the same keys", () => {
+    const known = treeFromDefaults({ image: { repository: "r", tag: "t" }, podLabels: {}, __proto__x: { a: 1 } });
+    treeFromSchema({ type: "object", properties: { replicas: { type: "integer" } } }, undefined, known);
+    const back = keyTreeFromJson(JSON.parse(JSON.stringify(keyTreeToJson(known))));
+    expect(back).toEqual(known);
+    const values = { image: { tga: "x" }, podLabels: { a: "b" }, replicas: 2, replica: 1 };
+    expect(unknownValuesKeys(values, back)).toEqual(unknownValuesKeys(values, known));
+    expect(unknownValuesKeys(values, back).map((u) => u.path.join("."))).toEqual(["image.tga", "replica"]);
   });
 });
