@@ -44,22 +44,18 @@ function timed(bin: string, args: readonly string[]): Promise<Timed> {
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function ktswValidate(): Promise<Timed & { report: { timings: Record<string, number>; notes: string[] } }> {
-  const run = await timed(process.execPath, [
-    "--import",
-    "tsx",
-    "packages/ktsw/src/cli.ts",
-    "validate",
-    "--format",
-    "json",
-  ]);
+  // As a person runs it (`npx ktsw`): the launcher, which starts the CLI from its bundle.
+  const run = await timed(process.execPath, ["packages/ktsw/bin/ktsw.js", "validate", "--format", "json"]);
   if (run.code !== 0 && !run.stdout.startsWith("{"))
     throw new Error(`ktsw validate failed (exit ${run.code}): ${run.stderr.trim().split("\n").slice(-3).join(" ")}`);
   return { ...run, report: JSON.parse(run.stdout) };
 }
 
-// ktsw validate: once with what it keeps between runs emptied (renders, policy results), then warm.
-for (const kept of ["helm-renders", "policy-results"])
+// ktsw validate: once with what it keeps between runs emptied (builds, renders, policy results,
+// its own bundle), then warm.
+for (const kept of ["kustomize-builds", "helm-renders", "policy-results"])
   rmSync(join(repo, ".cache", "ktsw", kept), { recursive: true, force: true });
+rmSync(join(repo, "packages", "ktsw", ".cache"), { recursive: true, force: true });
 const cold = await ktswValidate();
 const warm = [];
 for (let i = 0; i < warmRuns; i++) warm.push(await ktswValidate());

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is TypeScript run through tsx, so no build step stands between an edit and a run.
+// Launcher. The CLI is TypeScript with no build step between an edit and a run: the first run
+// after an edit bundles the sources (bundle.js), every other run starts from that bundle, in this
+// process. KTSW_FROM_SOURCE=1 runs the sources through tsx instead (stack traces point into them).
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
+import { buildBundle, entry, freshBundle } from "./bundle.js";
 
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve("tsx/cli");
-const entry = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.ts");
-const result = spawnSync(process.execPath, [tsxCli, entry, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+if (process.env.KTSW_FROM_SOURCE === "1") {
+  const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
+  const result = spawnSync(process.execPath, [tsxCli, entry, ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(result.status ?? 1);
+}
+const bundle = freshBundle() ?? (await buildBundle());
+await import(pathToFileURL(bundle).href);

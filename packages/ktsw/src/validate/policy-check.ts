@@ -1,15 +1,13 @@
 // Runs the Gatekeeper policies (packages/ktsw/src/policy, Gatekeeper's own engine via gator) on the
 // objects the tree applies: its plain manifests and the objects its HelmReleases' charts render, in
-// one gator run (so data.inventory sees both). The policy module is loaded only if present.
-import { existsSync } from "node:fs";
+// one gator run (so data.inventory sees both).
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { locate } from "../config/locate.ts";
 import type { Finding } from "../diagnostics.ts";
+import { checkPolicies } from "../policy/check.ts";
 import { groupOf } from "./flux.ts";
 import { originOf } from "./rendered.ts";
 import type { AppliedObject } from "./walk.ts";
-
-const POLICY_MODULE = new URL("../policy/check.ts", import.meta.url);
 
 /** Objects Gatekeeper would see from the tree itself (not Flux plumbing, not policy definitions). */
 export function policyTargets(objects: readonly AppliedObject[]): AppliedObject[] {
@@ -25,7 +23,6 @@ export function policyTargets(objects: readonly AppliedObject[]): AppliedObject[
 }
 
 export interface PolicyOutcome {
-  ran: boolean;
   findings: Finding[];
   checked: number;
   note: string;
@@ -36,11 +33,7 @@ export async function runPolicies(
   objects: readonly AppliedObject[],
   siteVars: Record<string, string>,
 ): Promise<PolicyOutcome> {
-  if (!existsSync(fileURLToPath(POLICY_MODULE)))
-    return { ran: false, findings: [], checked: 0, note: "policies: skipped (no policy module)" };
   const targets = policyTargets(objects);
-  const mod = (await import(POLICY_MODULE.href)) as typeof import("../policy/check.ts");
-  const { locate } = await import("../config/locate.ts");
   const inputs = targets.map((a) => {
     const src = a.source as NonNullable<AppliedObject["source"]>;
     const origin = originOf(a);
@@ -58,14 +51,13 @@ export async function runPolicies(
       locate: (p: readonly (string | number)[]) => locate(src.doc, src.lines, p),
     };
   });
-  const findings = await mod.checkPolicies(inputs, {
+  const findings = await checkPolicies(inputs, {
     root,
     siteVars,
     cacheDir: join(root, ".cache", "ktsw", "policy-results"),
   });
   const rendered = targets.filter((a) => a.chart).length;
   return {
-    ran: true,
     findings,
     checked: inputs.length,
     note: `policies: ${inputs.length - rendered} plain objects and ${rendered} objects rendered from charts checked with Gatekeeper's engine`,

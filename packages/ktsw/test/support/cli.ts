@@ -8,6 +8,8 @@ import { defaultSchemaSources } from "../../src/validate/index.ts";
 
 export const repo = resolve(import.meta.dirname, "../../../..");
 export const cli = join(repo, "packages/ktsw/src/cli.ts");
+/** What `npx ktsw` runs: the launcher, which starts the CLI from its bundle (made again after an edit). */
+const launcher = join(repo, "packages/ktsw/bin/ktsw.js");
 
 export interface CliResult {
   code: number;
@@ -20,7 +22,7 @@ export function runKtsw(args: readonly string[]): Promise<CliResult> {
   return new Promise((done) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", cli, ...args],
+      [launcher, ...args],
       { cwd: repo, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );

@@ -1,0 +1,57 @@
+// The launcher (`npx ktsw`): it starts the CLI from a bundle of its sources, made again whenever a
+// source changed, so an edit shows on the next run with no build step; modules that find files
+// beside themselves still find them from the bundle.
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { repo } from "../support/cli.ts";
+
+let copy: string;
+const pkg = () => join(copy, "packages", "ktsw");
+const ktsw = (...args: string[]) =>
+  execFileSync(process.execPath, [join(pkg(), "bin", "ktsw.js"), ...args], { cwd: copy, encoding: "utf8" });
+
+beforeAll(() => {
+  // A copy of the CLI package, so its sources can be edited; the repository's packages serve it.
+  copy = mkdtempSync(join(tmpdir(), "ktsw-launcher-"));
+  for (const part of ["bin", "src", "package.json"])
+    cpSync(join(repo, "packages", "ktsw", part), join(pkg(), part), { recursive: true });
+  symlinkSync(join(repo, "node_modules"), join(copy, "node_modules"));
+  cpSync(join(repo, "deps"), join(copy, "deps"), { recursive: true });
+});
+
+afterAll(() => {
+  rmSync(copy, { recursive: true, force: true });
+});
+
+describe("the launcher", () => {
+  test("the first run bundles the sources; the bundle is what runs", () => {
+    expect(ktsw("--help")).toContain("Kubernetes The Sweaty Way");
+    const bundle = join(pkg(), ".cache", "cli.mjs");
+    expect(existsSync(bundle)).toBe(true);
+    const inputs = JSON.parse(readFileSync(join(pkg(), ".cache", "cli.inputs.json"), "utf8")) as Record<string, string>;
+    expect(Object.keys(inputs)).toContain(join(pkg(), "src", "cli.ts"));
+    expect(Object.keys(inputs).every((f) => f.startsWith(join(pkg(), "src")))).toBe(true);
+  });
+
+  test("an edited source shows on the next run, with no build step", () => {
+    ktsw("--help");
+    const cli = join(pkg(), "src", "cli.ts");
+    const text = readFileSync(cli, "utf8");
+    writeFileSync(cli, text.replace("one config file in", "one edited config file in"));
+    expect(ktsw("--help")).toContain("one edited config file in");
+  });
+
+  test("a module that finds files beside itself finds them from the bundle (the pinned tools list)", () => {
+    // `ktsw doctor` reads deps/ through a path made from its own module's location.
+    // Its exit code says whether this machine has every tool; what matters here is that it read the list.
+    const run = spawnSync(process.execPath, [join(pkg(), "bin", "ktsw.js"), "doctor"], {
+      cwd: copy,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect(run.stdout).toContain("sigs.k8s.io/kustomize/kustomize/v5@");
+  });
+});
