@@ -7,8 +7,8 @@
 // call with `ref: NAME` returned", and `{{secret:NAME}}` a value you supply at apply time.
 import type { KtswConfig } from "../../config/schema.ts";
 import type { Zone } from "../../network/firewall-schema.ts";
-import { destinationLabel, expandPolicy, type Rule } from "../../network/policy.ts";
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
+import { firewallCalls } from "./opnsense-filter.ts";
 
 export interface ApiCall {
   ref?: string;
@@ -28,74 +28,6 @@ export interface OpnsenseApiPayload {
 }
 
 const bool = (b: boolean) => (b ? "1" : "0");
-
-function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): ApiCall[] {
-  const calls: ApiCall[] = [
-    {
-      ref: "alias-lb-pool",
-      method: "POST",
-      path: "/api/firewall/alias/add_item",
-      body: {
-        alias: {
-          enabled: "1",
-          name: "ktsw_lb_pool",
-          type: "host",
-          content: config.kubernetes.loadBalancerPool,
-          description: "MetalLB VIP pool",
-        },
-      },
-    },
-  ];
-  const destinationNet = (r: Rule) =>
-    r.to.kind === "router"
-      ? "(self)"
-      : r.to.kind === "lb-pool"
-        ? "ktsw_lb_pool"
-        : r.to.zone === "wan"
-          ? "any"
-          : (config.network.vlans[r.to.zone as "mgmt"]?.cidr ?? config.router.wireguard.cidr);
-  let sequence = 100;
-  for (const rule of expandPolicy(config)) {
-    for (const from of rule.from) {
-      for (const port of rule.ports ?? [undefined]) {
-        sequence += 10;
-        calls.push({
-          method: "POST",
-          path: "/api/firewall/filter/add_rule",
-          body: {
-            rule: {
-              enabled: "1",
-              sequence: String(sequence),
-              action: "pass",
-              quick: "1",
-              interface: ifs[from],
-              direction: "in",
-              ipprotocol: "inet",
-              protocol: rule.proto === "any" ? "any" : rule.proto.toUpperCase(),
-              source_net: "any",
-              destination_net: destinationNet(rule),
-              ...(port !== undefined ? { destination_port: String(port) } : {}),
-              description: `ktsw: ${from} → ${destinationLabel(rule.to)}: ${rule.why}`,
-            },
-          },
-        });
-      }
-    }
-  }
-  // The filter apply reloads rules but not alias contents (OPNsense 26.7 runs `filter reload
-  // skip_alias`): without this the rules would name an empty ktsw_lb_pool table.
-  calls.push({
-    method: "POST",
-    path: "/api/firewall/alias/reconfigure",
-    note: "loads the aliases (ktsw_lb_pool) into their pf tables before the rules that name them",
-  });
-  calls.push({
-    method: "POST",
-    path: "/api/firewall/filter/apply",
-    note: "loads the rules; OPNsense 26.7 removed the API's savepoint/rollback (opnsense/core#10411): keep a console or a second session open",
-  });
-  return calls;
-}
 
 function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
   const calls: ApiCall[] = [];

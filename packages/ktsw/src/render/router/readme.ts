@@ -5,6 +5,7 @@ import { vlanRoles } from "../../config/schema.ts";
 import { destinationLabel, expandPolicy, routedZones } from "../../network/policy.ts";
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
 import type { OpnsenseApiPayload } from "./opnsense-api.ts";
+import { internalAlias, internalNetworks } from "./opnsense-filter.ts";
 
 const vlanPurpose: Record<(typeof vlanRoles)[number], string> = {
   mgmt: "hypervisors, router UI, admin workstation",
@@ -110,6 +111,11 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
       (r) =>
         `| ${r.from.join(", ")} | ${destinationLabel(r.to)} | ${r.proto} | ${r.ports?.join(", ") ?? "all"} | ${r.why} |`,
     ),
+    "",
+    `On OPNsense a "→ wan" row is a pass rule whose destination is *not* the alias \`${internalAlias}\` (${internalNetworks(config).join(", ")}):`,
+    'pf has no "leaves through the WAN" match on an inbound rule, and destination `any` would also reach the mgmt VLAN,',
+    "the router and the WireGuard clients (every pod, masqueraded to its node's address, would get that reach). A block",
+    "to the router itself (`(self)`, its WAN address included) follows the specific allows of that zone and precedes it.",
     "",
     "## Applying it to OPNsense",
     "",
