@@ -71,6 +71,20 @@ describe("OPNsense API payload", () => {
     expect(paths.indexOf("/api/firewall/filter/apply")).toBeGreaterThan(reconfigure);
   });
 
+  test("WireGuard rules are on the interface group os-wireguard registers, and it is registered before the rules", () => {
+    const payload = JSON.parse(files[`${routerDir}/opnsense-api.json`] ?? "{}") as {
+      interfaces: Record<string, string>;
+    };
+    expect(payload.interfaces.wireguard).toBe("wireguard");
+    const rules = api.calls.filter((c) => c.path === "/api/firewall/filter/add_rule");
+    const onWireguard = rules.filter((c) => JSON.stringify(c.body).includes('"interface":"wireguard"'));
+    expect(onWireguard.length).toBeGreaterThan(0);
+    const paths = api.calls.map((c) => c.path);
+    expect(paths.indexOf("/api/wireguard/service/reconfigure")).toBeLessThan(
+      paths.indexOf("/api/firewall/filter/add_rule"),
+    );
+  });
+
   test("one BGP and one BFD neighbor per node, one host override, one WireGuard client per peer", () => {
     const count = (path: string) => api.calls.filter((c) => c.path === path).length;
     expect(count("/api/quagga/bgp/add_neighbor")).toBe(config.nodes.length);

@@ -161,7 +161,11 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
     nodes: "opt2",
     storage: "opt3",
     public: "opt4",
-    wireguard: "opt5",
+    // Not an assignment: os-wireguard (in core since 24.1) registers the interface group `wireguard`
+    // ("WireGuard (Group)") while WireGuard is enabled, and puts every instance's wgN device in it
+    // (plugins.inc.d/wireguard.inc). The WireGuard reconfigure call runs that registration, so the
+    // group exists before the filter rules name it.
+    wireguard: "wireguard",
     wan: "wan",
   };
   const trunk = "igb1";
