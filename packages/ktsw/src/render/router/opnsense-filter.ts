@@ -118,6 +118,10 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
           source_net: "any",
           ...rule.destination,
           ...(rule.port !== undefined ? { destination_port: String(rule.port) } : {}),
+          // A pass rule on an interface with a gateway gets `reply-to` that gateway: the answers to
+          // a household client on the WAN's own network would go to the household router instead of
+          // straight back. With one WAN the routing table sends everything else the same way.
+          ...(rule.zone === "wan" ? { disablereplyto: "1" } : {}),
           description: rule.description,
         },
       },

@@ -6,6 +6,7 @@ import { destinationLabel, expandPolicy, routedZones } from "../../network/polic
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
 import type { OpnsenseApiPayload } from "./opnsense-api.ts";
 import { internalAlias, internalNetworks } from "./opnsense-filter.ts";
+import { wanClientsSection } from "./readme-wan.ts";
 
 const vlanPurpose: Record<(typeof vlanRoles)[number], string> = {
   mgmt: "hypervisors, router UI, admin workstation",
@@ -121,6 +122,7 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "the router and the WireGuard clients (every pod, masqueraded to its node's address, would get that reach). A block",
     "to the router itself (`(self)`, its WAN address included) follows the specific allows of that zone and precedes it.",
     "",
+    ...wanClientsSection(config),
     "## Applying it to OPNsense",
     "",
     "`opnsense-api.json` lists the calls in order. Why the REST API rather than `config.xml` fragments: the MVC models",
