@@ -1,6 +1,7 @@
 // The router configuration as OPNsense REST API calls, in the order they must run. Why the API and
-// not config.xml fragments: the MVC models validate every field on the way in (a typo is rejected,
-// not silently written), calls are additive (no restore of a whole config area that would wipe
+// not config.xml fragments: the MVC models validate every value on the way in (a wrong value is
+// rejected, not silently written; an unknown field name, though, is silently ignored, which is why
+// the tests check every call against a description derived from the models), calls are additive (no restore of a whole config area that would wipe
 // what you set by hand), and every section has a `reconfigure`/`apply` endpoint that renders and
 // reloads the service. Relations between objects (a neighbor's route-map, the WireGuard server's
 // peers) are UUIDs the router assigns on creation: a body value `{{ref:NAME}}` means "the uuid the
