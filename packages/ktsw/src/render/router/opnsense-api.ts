@@ -21,8 +21,8 @@ export interface ApiCall {
 
 export interface OpnsenseApiPayload {
   about: string;
-  /** VLANs are created on this parent NIC; interface *assignment* has no API: assign the VLANs in
-   *  this order in Interfaces → Assignments, which gives them these identifiers. */
+  /** VLANs are created on this parent NIC; assign them by hand in this order in Interfaces →
+   *  Assignments, which gives them these identifiers (26.7's assignment API sets no addresses). */
   trunk: string;
   interfaces: Record<Zone, string>;
   calls: ApiCall[];
