@@ -5,6 +5,8 @@
 // which the model cannot name and a destination `any` would expose.
 import { describe, expect, test } from "vitest";
 import { contains, isCidr, parseCidr, parsePool, toAddress } from "../../src/config/ipv4.ts";
+import { flowMatrix } from "../../src/lab/net/checks.ts";
+import { labTopology } from "../../src/lab/net/topology.ts";
 import { type Zone, zones } from "../../src/network/firewall-schema.ts";
 import { type Connection, type Destination, decide, expandPolicy, routedZones } from "../../src/network/policy.ts";
 import { routerBgpPlan } from "../../src/network/router-bgp.ts";
@@ -65,7 +67,13 @@ function pfDecide(p: Packet): { action: string; rule?: Body } {
 
 const hostIn = (cidr: string, n = 50) => toAddress(parseCidr(cidr).network + n);
 const wireguardRouter = hostIn(config.router.wireguard.cidr, 1); // the router takes the first host
-const routerAddresses = [...Object.values(config.router.addresses), wireguardRouter, routerWanAddress];
+const topology = labTopology(config);
+const routerAddresses = [
+  ...Object.values(config.router.addresses),
+  wireguardRouter,
+  routerWanAddress,
+  ...Object.values(topology.routerAddresses).map((a) => a.address),
+];
 
 /** One concrete address per destination the model knows, as seen from a source zone. */
 function addressOf(from: Zone, to: Destination): string {
@@ -108,6 +116,22 @@ describe("OPNsense filter rules, evaluated as pf evaluates them", () => {
         }
       }
     }
+    expect(wrong).toEqual([]);
+  });
+
+  test("every probe of the network lab's flow matrix gets its expected verdict from the OPNsense rules too", () => {
+    const cases = flowMatrix(config, { topology });
+    expect(cases.length).toBeGreaterThan(100);
+    const wrong = cases
+      .map((c) => ({
+        c,
+        got: pfDecide({ from: c.connection.from, address: c.target.host, proto: c.target.proto, port: c.target.port }),
+      }))
+      .filter(({ c, got }) => (got.action === "pass" ? "allowed" : "denied") !== c.expected)
+      .map(
+        ({ c, got }) =>
+          `${c.label}: ${got.action} by ${got.rule?.description ?? "default deny"}, expected ${c.expected}`,
+      );
     expect(wrong).toEqual([]);
   });
 
