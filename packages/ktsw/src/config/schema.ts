@@ -64,6 +64,16 @@ const router = z
         peers: z.array(wireguardPeer).default([]),
       })
       .strict(),
+    wan: z
+      .object({
+        network: cidr.describe("The network the router's WAN port is in, e.g. your household router's 192.168.1.0/24"),
+        address: ipv4.describe("The router's WAN address there: household clients route the VIP VLAN through it"),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Set when the WAN sits in a household network: the router README then gives the exact steps for its clients (OPNsense's 'Block private networks' and their route to the VIP VLAN)",
+      ),
     firewall: firewallSchema.describe("Zones and allowed flows; everything else is denied"),
   })
   .strict();

@@ -55,6 +55,14 @@ function checkAddressesInVlans(c: KtswConfig): SemanticProblem[] {
     expect(["router", "addresses", role], c.router.addresses[role], role);
   }
   for (const [i, h] of c.proxmox.hosts.entries()) expect(["proxmox", "hosts", i, "address"], h.address, "mgmt");
+  const wan = c.router.wan;
+  if (wan && !isHostAddress(parseCidr(wan.network), wan.address)) {
+    problems.push({
+      path: ["router", "wan", "address"],
+      rule: "config.address-in-vlan",
+      message: `${wan.address} is not a host address of the WAN network ${wan.network}`,
+    });
+  }
   c.nodes.forEach((n, i) => {
     expect(["nodes", i, "addresses", "nodes"], n.addresses.nodes, "nodes");
     expect(["nodes", i, "addresses", "storage"], n.addresses.storage, "storage");
@@ -135,6 +143,9 @@ function checkOverlappingCidrs(c: KtswConfig): SemanticProblem[] {
     { path: ["kubernetes", "podCidr"], label: "the pod CIDR", cidr: c.kubernetes.podCidr },
     { path: ["kubernetes", "serviceCidr"], label: "the service CIDR", cidr: c.kubernetes.serviceCidr },
     { path: ["router", "wireguard", "cidr"], label: "the WireGuard tunnel", cidr: c.router.wireguard.cidr },
+    ...(c.router.wan
+      ? [{ path: ["router", "wan", "network"], label: "the WAN network", cidr: c.router.wan.network }]
+      : []),
   ];
   const problems: SemanticProblem[] = [];
   blocks.forEach((b, i) => {

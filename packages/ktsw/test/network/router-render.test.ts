@@ -71,6 +71,48 @@ describe("OPNsense API payload", () => {
     expect(paths.indexOf("/api/firewall/filter/apply")).toBeGreaterThan(reconfigure);
   });
 
+  test("WireGuard rules are on the interface group os-wireguard registers, and it is registered before the rules", () => {
+    const payload = JSON.parse(files[`${routerDir}/opnsense-api.json`] ?? "{}") as {
+      interfaces: Record<string, string>;
+    };
+    expect(payload.interfaces.wireguard).toBe("wireguard");
+    const rules = api.calls.filter((c) => c.path === "/api/firewall/filter/add_rule");
+    const onWireguard = rules.filter((c) => JSON.stringify(c.body).includes('"interface":"wireguard"'));
+    expect(onWireguard.length).toBeGreaterThan(0);
+    const paths = api.calls.map((c) => c.path);
+    expect(paths.indexOf("/api/wireguard/service/reconfigure")).toBeLessThan(
+      paths.indexOf("/api/firewall/filter/add_rule"),
+    );
+  });
+
+  test("clients on a private WAN: the README says to untick Block private networks and routes the VIP VLAN via the WAN address", () => {
+    const vips = config.network.vlans.public.cidr;
+    const readmeFor = (wan?: { network: string; address: string }) =>
+      renderRouter({ ...config, router: { ...config.router, wan } })[`${routerDir}/README.md`] ?? "";
+    const home = readmeFor({ network: "192.168.178.0/24", address: "192.168.178.5" });
+    expect(home).toContain("The WAN network 192.168.178.0/24 is private");
+    expect(home).toContain("Interfaces → [WAN] →");
+    expect(home).toContain("untick **Block private networks** → Save → Apply changes");
+    expect(home).toContain(`ip route add ${vips} via 192.168.178.5`);
+    expect(home).toContain(`route -p add ${vips.split("/")[0]} mask 255.255.255.0 192.168.178.5`);
+    expect(readmeFor({ network: "203.0.113.0/24", address: "203.0.113.9" })).toContain(
+      'The WAN network 203.0.113.0/24 is public: keep "Block private networks" on',
+    );
+    const unset = readmeFor(undefined);
+    expect(unset).toContain("set `router.wan` in `ktsw.yaml`");
+    expect(unset).toContain(`ip route add ${vips} via <router WAN address>`);
+  });
+
+  test("rules on the WAN disable reply-to, so answers to household clients go straight back", () => {
+    const rules = api.calls
+      .filter((c) => c.path === "/api/firewall/filter/add_rule")
+      .map((c) => (c.body as { rule: Record<string, string> }).rule);
+    const onWan = rules.filter((r) => r.interface === "wan");
+    expect(onWan.length).toBeGreaterThan(0);
+    for (const r of onWan) expect(r.disablereplyto, r.description).toBe("1");
+    for (const r of rules.filter((r) => r.interface !== "wan")) expect(r.disablereplyto).toBeUndefined();
+  });
+
   test("one BGP and one BFD neighbor per node, one host override, one WireGuard client per peer", () => {
     const count = (path: string) => api.calls.filter((c) => c.path === path).length;
     expect(count("/api/quagga/bgp/add_neighbor")).toBe(config.nodes.length);

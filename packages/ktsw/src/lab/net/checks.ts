@@ -80,7 +80,7 @@ export interface FlowCase {
 /** Every source zone × every destination × every service port the lab answers on, each with the
  *  verdict the policy model gives. Ports owned by FRR (bgpd's 179 from a peer, BFD's UDP) are not
  *  probed here: the sessions coming up through the firewall prove those. */
-export function flowMatrix(config: KtswConfig, lab: Lab): FlowCase[] {
+export function flowMatrix(config: KtswConfig, lab: Pick<Lab, "topology">): FlowCase[] {
   const rules = expandPolicy(config);
   const t = lab.topology;
   const cases: FlowCase[] = [];

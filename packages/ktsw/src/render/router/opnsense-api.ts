@@ -1,14 +1,15 @@
 // The router configuration as OPNsense REST API calls, in the order they must run. Why the API and
-// not config.xml fragments: the MVC models validate every field on the way in (a typo is rejected,
-// not silently written), calls are additive (no restore of a whole config area that would wipe
+// not config.xml fragments: the MVC models validate every value on the way in (a wrong value is
+// rejected, not silently written; an unknown field name, though, is silently ignored, which is why
+// the tests check every call against a description derived from the models), calls are additive (no restore of a whole config area that would wipe
 // what you set by hand), and every section has a `reconfigure`/`apply` endpoint that renders and
 // reloads the service. Relations between objects (a neighbor's route-map, the WireGuard server's
 // peers) are UUIDs the router assigns on creation: a body value `{{ref:NAME}}` means "the uuid the
 // call with `ref: NAME` returned", and `{{secret:NAME}}` a value you supply at apply time.
 import type { KtswConfig } from "../../config/schema.ts";
 import type { Zone } from "../../network/firewall-schema.ts";
-import { destinationLabel, expandPolicy, type Rule } from "../../network/policy.ts";
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
+import { firewallCalls } from "./opnsense-filter.ts";
 
 export interface ApiCall {
   ref?: string;
@@ -20,82 +21,14 @@ export interface ApiCall {
 
 export interface OpnsenseApiPayload {
   about: string;
-  /** VLANs are created on this parent NIC; interface *assignment* has no API: assign the VLANs in
-   *  this order in Interfaces → Assignments, which gives them these identifiers. */
+  /** VLANs are created on this parent NIC; assign them by hand in this order in Interfaces →
+   *  Assignments, which gives them these identifiers (26.7's assignment API sets no addresses). */
   trunk: string;
   interfaces: Record<Zone, string>;
   calls: ApiCall[];
 }
 
 const bool = (b: boolean) => (b ? "1" : "0");
-
-function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): ApiCall[] {
-  const calls: ApiCall[] = [
-    {
-      ref: "alias-lb-pool",
-      method: "POST",
-      path: "/api/firewall/alias/add_item",
-      body: {
-        alias: {
-          enabled: "1",
-          name: "ktsw_lb_pool",
-          type: "host",
-          content: config.kubernetes.loadBalancerPool,
-          description: "MetalLB VIP pool",
-        },
-      },
-    },
-  ];
-  const destinationNet = (r: Rule) =>
-    r.to.kind === "router"
-      ? "(self)"
-      : r.to.kind === "lb-pool"
-        ? "ktsw_lb_pool"
-        : r.to.zone === "wan"
-          ? "any"
-          : (config.network.vlans[r.to.zone as "mgmt"]?.cidr ?? config.router.wireguard.cidr);
-  let sequence = 100;
-  for (const rule of expandPolicy(config)) {
-    for (const from of rule.from) {
-      for (const port of rule.ports ?? [undefined]) {
-        sequence += 10;
-        calls.push({
-          method: "POST",
-          path: "/api/firewall/filter/add_rule",
-          body: {
-            rule: {
-              enabled: "1",
-              sequence: String(sequence),
-              action: "pass",
-              quick: "1",
-              interface: ifs[from],
-              direction: "in",
-              ipprotocol: "inet",
-              protocol: rule.proto === "any" ? "any" : rule.proto.toUpperCase(),
-              source_net: "any",
-              destination_net: destinationNet(rule),
-              ...(port !== undefined ? { destination_port: String(port) } : {}),
-              description: `ktsw: ${from} → ${destinationLabel(rule.to)}: ${rule.why}`,
-            },
-          },
-        });
-      }
-    }
-  }
-  // The filter apply reloads rules but not alias contents (OPNsense 26.7 runs `filter reload
-  // skip_alias`): without this the rules would name an empty ktsw_lb_pool table.
-  calls.push({
-    method: "POST",
-    path: "/api/firewall/alias/reconfigure",
-    note: "loads the aliases (ktsw_lb_pool) into their pf tables before the rules that name them",
-  });
-  calls.push({
-    method: "POST",
-    path: "/api/firewall/filter/apply",
-    note: "loads the rules; OPNsense 26.7 removed the API's savepoint/rollback (opnsense/core#10411): keep a console or a second session open",
-  });
-  return calls;
-}
 
 function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
   const calls: ApiCall[] = [];
@@ -229,7 +162,11 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
     nodes: "opt2",
     storage: "opt3",
     public: "opt4",
-    wireguard: "opt5",
+    // Not an assignment: os-wireguard (in core since 24.1) registers the interface group `wireguard`
+    // ("WireGuard (Group)") while WireGuard is enabled, and puts every instance's wgN device in it
+    // (plugins.inc.d/wireguard.inc). The WireGuard reconfigure call runs that registration, so the
+    // group exists before the filter rules name it.
+    wireguard: "wireguard",
     wan: "wan",
   };
   const trunk = "igb1";

@@ -5,6 +5,8 @@ import { vlanRoles } from "../../config/schema.ts";
 import { destinationLabel, expandPolicy, routedZones } from "../../network/policy.ts";
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
 import type { OpnsenseApiPayload } from "./opnsense-api.ts";
+import { internalAlias, internalNetworks } from "./opnsense-filter.ts";
+import { wanClientsSection } from "./readme-wan.ts";
 
 const vlanPurpose: Record<(typeof vlanRoles)[number], string> = {
   mgmt: "hypervisors, router UI, admin workstation",
@@ -53,9 +55,11 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "| --- | --- | --- |",
     ...config.nodes.map((n) => `| ${n.name} | ${n.addresses.nodes} | ${n.addresses.storage} |`),
     "",
-    `The VLANs are tagged on one trunk (\`${api.trunk}\` in the API calls: change it to your NIC). OPNsense has no API to`,
-    "*assign* interfaces: after the VLAN calls, assign them in Interfaces → Assignments in the order mgmt, nodes, storage,",
-    `public, which makes them ${vlanRoles.map((r) => `\`${api.interfaces[r]}\``).join(", ")}, and give each its router address above.`,
+    `The VLANs are tagged on one trunk (\`${api.trunk}\` in the API calls: change it to your NIC). After the VLAN calls, assign`,
+    "them in Interfaces → Assignments in the order mgmt, nodes, storage, public, which makes them",
+    `${vlanRoles.map((r) => `\`${api.interfaces[r]}\``).join(", ")} on a router with no other optional interface, and give each its router address above.`,
+    "(26.7's assignment API, `/api/interfaces/assignment/add_item`, takes only the device and a description, not the",
+    "addresses, so the payload leaves this step to you.)",
     "",
     "## BGP with MetalLB",
     "",
@@ -89,6 +93,10 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
       "## WireGuard",
       "",
       `Listens on udp/${config.router.wireguard.port}, tunnel ${config.router.wireguard.cidr}. The private key is generated on the router and never enters git.`,
+      `The firewall rules of the wireguard zone are on the interface \`${api.interfaces.wireguard}\` ("WireGuard (Group)" in the GUI): while`,
+      "WireGuard is enabled, OPNsense registers that interface group and puts every instance's `wgN` device in it, so the",
+      "tunnel needs no entry in Interfaces → Assignments. (Assigning the instance an `optN` interface is only needed for",
+      "per-instance rules or a gateway; rules on an assigned interface are evaluated after the group's.)",
       "",
       "| peer | tunnel address | public key |",
       "| --- | --- | --- |",
@@ -111,11 +119,19 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
         `| ${r.from.join(", ")} | ${destinationLabel(r.to)} | ${r.proto} | ${r.ports?.join(", ") ?? "all"} | ${r.why} |`,
     ),
     "",
+    `On OPNsense a "→ wan" row is a pass rule whose destination is *not* the alias \`${internalAlias}\` (${internalNetworks(config).join(", ")}):`,
+    'pf has no "leaves through the WAN" match on an inbound rule, and destination `any` would also reach the mgmt VLAN,',
+    "the router and the WireGuard clients (every pod, masqueraded to its node's address, would get that reach). A block",
+    "to the router itself (`(self)`, its WAN address included) follows the specific allows of that zone and precedes it.",
+    "",
+    ...wanClientsSection(config),
     "## Applying it to OPNsense",
     "",
     "`opnsense-api.json` lists the calls in order. Why the REST API rather than `config.xml` fragments: the MVC models",
-    "validate every field on the way in (a typo is rejected, not written), the calls add objects instead of restoring a whole",
-    "config area over what you set by hand, and each section has a reconfigure/apply endpoint. Objects refer to each other",
+    "validate every value on the way in (a wrong value is rejected, not written), the calls add objects instead of restoring",
+    "a whole config area over what you set by hand, and each section has a reconfigure/apply endpoint. OPNsense ignores a",
+    "field name its model does not have, so `npm test` checks every call against the endpoints and fields of OPNsense's model",
+    "XML (core and os-frr at 26.7.2; `packages/ktsw/test/network/fixtures/opnsense-models.json`). Objects refer to each other",
     "by UUIDs the router assigns, so a value `{{ref:X}}` is the `uuid` returned by the call marked `ref: X`; `{{secret:X}}`",
     "is a value you supply. Needs the os-frr and os-wireguard (built in since 24.1) plugins and an API key (System → Access).",
     "The firewall calls end with `/api/firewall/alias/reconfigure` (the filter apply reloads rules, not alias contents) and",
