@@ -150,6 +150,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   ]);
   const store = new SchemaStore(opts.schemas, treeKinds);
   const schemaFindings = await checkSchemas(applied, store);
+  store.keepCompiledCode();
   lap("schemas");
   const findings: Finding[] = [
     ...tree.findings,

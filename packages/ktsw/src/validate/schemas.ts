@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { Script } from "node:vm";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import standaloneModule from "ajv/dist/standalone/index.js";
 import AjvDraft04 from "ajv-draft-04";
@@ -69,6 +70,7 @@ export class SchemaStore {
   private definitionsHash = "";
   private readonly compiled = new Map<string, SchemaLookup>();
   private definitionsLoaded = false;
+  private readonly uncachedCode: { script: Script; cacheFile: string }[] = [];
 
   constructor(
     private readonly sources: SchemaSources,
@@ -122,7 +124,7 @@ export class SchemaStore {
     }
     const key = sha256(`${AJV_CACHE_VERSION}\n${needsDefinitions ? this.definitionsHash : ""}\n${text}`);
     const file = join(dir, `${key}.cjs`);
-    if (existsSync(file)) return loadStandalone(readFileSync(file, "utf8"));
+    if (existsSync(file)) return this.loadStandalone(file);
     const validate = this.ajv.compile(schema());
     const code = standaloneCode(this.ajv, validate);
     mkdirSync(dir, { recursive: true });
@@ -131,6 +133,34 @@ export class SchemaStore {
     writeFileSync(tmp, code);
     renameSync(tmp, file);
     return validate;
+  }
+
+  /**
+   * Evaluates ajv standalone (CommonJS) code; its runtime helpers resolve from this package. The
+   * built-in kinds' validators are megabytes of code: V8's own code cache for each (`.v8` beside
+   * it, written by keepCompiledCode once the validators have run) spares parsing and compiling them
+   * again. V8 refuses a cache made by another version of itself, and the code is then compiled anew.
+   */
+  private loadStandalone(file: string): ValidateFunction {
+    const cacheFile = `${file}.v8`;
+    const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
+    const script = new Script(`(function (require, module, exports) {${readFileSync(file, "utf8")}\n})`, {
+      filename: file,
+      ...(cachedData ? { cachedData } : {}),
+    });
+    if (!cachedData || script.cachedDataRejected) this.uncachedCode.push({ script, cacheFile });
+    const module = { exports: {} as unknown };
+    script.runInThisContext()(requireFromHere, module, module.exports);
+    return module.exports as ValidateFunction;
+  }
+
+  /** Writes V8's code cache of the validators loaded without one (after they ran: it then holds what they compiled). */
+  keepCompiledCode(): void {
+    for (const { script, cacheFile } of this.uncachedCode.splice(0)) {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    }
   }
 
   private loadDefinitions(): void {
@@ -182,13 +212,6 @@ const standaloneCode: StandaloneCode =
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-/** Evaluates ajv standalone (CommonJS) code; its runtime helpers resolve from this package. */
-function loadStandalone(code: string): ValidateFunction {
-  const module = { exports: {} as unknown };
-  new Function("require", "module", "exports", code)(requireFromHere, module, module.exports);
-  return module.exports as ValidateFunction;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The CRD catalog as a URL (the public catalog on a connected machine): files are fetched once and
 // kept in the cache folder. Served here from the offline catalog by a loopback HTTP server.
-import { createReadStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -88,5 +89,46 @@ describe("built-in kinds", () => {
   });
   test.each(["metallb.io", "gateway.networking.k8s.io", "cert-manager.io"])("%s is a CRD group", (group) => {
     expect(isBuiltinGroup(group)).toBe(false);
+  });
+});
+
+describe("validators kept between runs", () => {
+  // Each run a process of its own, as each `ktsw validate` is: within one process V8 reuses what it
+  // compiled already and never consults a code cache.
+  const verdicts = (dir: string): boolean[] => {
+    const script = `
+      import { SchemaStore } from ${JSON.stringify(join(repo, "packages/ktsw/src/validate/schemas.ts"))};
+      const store = new SchemaStore({ ...${JSON.stringify(offline)}, validatorCacheDir: ${JSON.stringify(dir)} });
+      const found = await store.lookup("apps/v1", "Deployment");
+      const deployment = (replicas) => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" },
+        spec: { replicas, selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } } } } });
+      const out = [found.validate(deployment(2)), found.validate(deployment("two"))];
+      store.keepCompiledCode();
+      console.log(JSON.stringify(out));`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: repo,
+      encoding: "utf8",
+    });
+    return JSON.parse(out.trim().split("\n").pop() ?? "null") as boolean[];
+  };
+
+  test("generated code and V8's code cache are kept; a later run (even with a broken cache) judges the same", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktsw-validators-"));
+    try {
+      expect(verdicts(dir)).toEqual([true, false]);
+      const code = readdirSync(dir).filter((f) => f.endsWith(".cjs"));
+      expect(code.length).toBeGreaterThan(0);
+      // The second run loads the kept code; the V8 cache of it is written once it has run.
+      expect(verdicts(dir)).toEqual([true, false]);
+      const v8 = readdirSync(dir).filter((f) => f.endsWith(".cjs.v8"));
+      expect(v8.length).toBe(code.length);
+      expect(verdicts(dir)).toEqual([true, false]);
+      // A cache V8 refuses (another Node, a damaged file) only costs a compile, and is made again.
+      for (const f of v8) writeFileSync(join(dir, f), "not a code cache");
+      expect(verdicts(dir)).toEqual([true, false]);
+      for (const f of v8) expect(readFileSync(join(dir, f), "utf8")).not.toBe("not a code cache");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
