@@ -110,7 +110,7 @@ export async function buildAppliedTree(
   lap: (phase: string) => void = () => {},
 ): Promise<AppliedTree> {
   ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
-  const tree = await readSourceTree(opts.root, opts.treeDir);
+  const tree = await readSourceTree(opts.root, opts.treeDir, join(opts.root, ".cache", "ktsw", "parsed"));
   const index = indexSources(tree.docs);
   lap("parse");
   const manifestsDir = opts.manifestsDir ?? defaultManifestsDir(opts.root);

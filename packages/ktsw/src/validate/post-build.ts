@@ -41,11 +41,15 @@ export interface ResourceSubstitution {
 
 export const unsupportedMessage = (expr: string) => `${expr}: this substitution form is not supported by ktsw validate`;
 
+/**
+ * envsubst only ever acts on a `$`: an object without one comes out as it went in and reads no
+ * variable, so it skips the YAML round trip (most of the tree's objects, and most of the time).
+ */
+export const mayReferenceVars = (o: Obj): boolean => JSON.stringify(o).includes("$");
+
 export function substituteResource(o: Obj, vars: Readonly<Record<string, string>>): ResourceSubstitution {
   if (substitutionDisabled(o)) return { object: o, undefinedVars: [], problems: [] };
-  // envsubst only ever acts on a `$`: an object without one comes out as it went in, so it skips
-  // the YAML round trip (most of the tree's objects, and most of this phase's time).
-  if (!JSON.stringify(o).includes("$")) return { object: structuredClone(o), undefinedVars: [], problems: [] };
+  if (!mayReferenceVars(o)) return { object: structuredClone(o), undefinedVars: [], problems: [] };
   const result = substituteVars(stringify(o), vars);
   const undefinedVars = [...new Set(result.undefinedVars)];
   const problems = [...new Set(result.unsupported)].map(unsupportedMessage);

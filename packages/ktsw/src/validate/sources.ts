@@ -3,9 +3,11 @@
 // every finding can still say file:line:col.
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Document, isMap, LineCounter, parseAllDocuments } from "yaml";
 import { locate, type PathSegment } from "../config/locate.ts";
 import { type Finding, finding, type Severity } from "../diagnostics.ts";
+import { cacheKey, fileDigest, readCached, writeCached } from "./disk-cache.ts";
 
 export interface SourceDoc {
   /** Relative to the repository root. */
@@ -62,11 +64,56 @@ export function parseSource(file: string, text: string): { docs: SourceDoc[]; fi
   return { docs, findings };
 }
 
+/** What a clean file's parse leaves to keep: each mapping document's object and where it starts. */
+type Kept = { object: Record<string, unknown>; line: number; col: number }[];
+
+const THIS_CODE = fileURLToPath(import.meta.url);
+
+/**
+ * A file's parse, kept between runs by its text (and this code): the objects and their start
+ * positions come back at once; the YAML syntax trees, which only findings need (for file:line:col),
+ * are made the first time one is asked for. A file with errors is never kept: it is parsed each
+ * time, and its findings come from that parse.
+ */
+function keptParse(file: string, text: string, cacheDir: string): { docs: SourceDoc[]; findings: Finding[] } {
+  const key = `${cacheKey([fileDigest(THIS_CODE), text])}.json`;
+  const kept = readCached(cacheDir, key);
+  if (kept === undefined) {
+    const parsed = parseSource(file, text);
+    if (parsed.findings.length === 0)
+      writeCached(
+        cacheDir,
+        key,
+        JSON.stringify(parsed.docs.map((d) => ({ object: d.object, line: d.line, col: d.col }))),
+      );
+    return parsed;
+  }
+  let full: SourceDoc[] | undefined;
+  const parsedDoc = (i: number) => {
+    full ??= parseSource(file, text).docs;
+    return full[i] as SourceDoc;
+  };
+  const docs = (JSON.parse(kept) as Kept).map(
+    (k, i): SourceDoc => ({
+      file,
+      ...k,
+      get doc() {
+        return parsedDoc(i).doc;
+      },
+      get lines() {
+        return parsedDoc(i).lines;
+      },
+    }),
+  );
+  return { docs, findings: [] };
+}
+
 function firstLine(message: string): string {
   return message.split("\n")[0] ?? message;
 }
 
-export async function readSourceTree(root: string, treeDir: string): Promise<SourceTree> {
+/** `cacheDir`: where parses are kept between runs (see keptParse); none: every file is parsed. */
+export async function readSourceTree(root: string, treeDir: string, cacheDir?: string): Promise<SourceTree> {
   const files = await listYamlFiles(join(root, treeDir));
   const texts = new Map<string, string>();
   const results = await Promise.all(
@@ -74,7 +121,7 @@ export async function readSourceTree(root: string, treeDir: string): Promise<Sou
       const file = relative(root, abs);
       const text = await readFile(abs, "utf8");
       texts.set(file, text);
-      return parseSource(file, text);
+      return cacheDir ? keptParse(file, text, cacheDir) : parseSource(file, text);
     }),
   );
   return { docs: results.flatMap((r) => r.docs), findings: results.flatMap((r) => r.findings), texts };

@@ -8,7 +8,13 @@ import { type Finding, finding } from "../diagnostics.ts";
 import { arr, get, isFluxKustomization, nameOf, namespaceOf, normalizeFluxPath, type Obj, str } from "./flux.ts";
 import { type BuildCache, buildKey, type FluxBuildOptions, fluxBuildOptions, kustomizeBuildAll } from "./kustomize.ts";
 import { type OfflineSource, readOfflineSources, resolveOffline } from "./offline-sources.ts";
-import { invalidNameMessage, substituteResource, substitutionDisabled, substitutionRuns } from "./post-build.ts";
+import {
+  invalidNameMessage,
+  mayReferenceVars,
+  substituteResource,
+  substitutionDisabled,
+  substitutionRuns,
+} from "./post-build.ts";
 import { folderDigest, gitSourceDigest } from "./source-digest.ts";
 import { findingAt, objectKey, type SourceDoc, type SourceTree } from "./sources.ts";
 import { isValidVarName, referencedVars } from "./substitute.ts";
@@ -365,7 +371,7 @@ function applyPostBuild(
       continue;
     }
     if (!substitutes) {
-      for (const name of new Set(referencedVars(stringify(o)))) {
+      for (const name of new Set(mayReferenceVars(o) ? referencedVars(stringify(o)) : [])) {
         node.findings.push(
           variableFinding(
             name,
