@@ -21,10 +21,15 @@ const missing = (["helm", "sops"] as const).filter((t) => !findTool(t));
 if (missing.length > 0)
   console.warn(`SKIPPING the tree's backup wiring: ${missing.map((t) => missingToolMessage(t)).join("; ")}`);
 
-async function appliedTree(): Promise<AppliedTree> {
-  const { config } = await loadConfig(`${repo}/ktsw.yaml`);
-  if (!config) throw new Error("ktsw.yaml does not load");
-  return buildAppliedTree(treeSources(repo, config, defaultValidateOptions));
+let built: Promise<AppliedTree> | undefined;
+/** The tree as Flux applies it, charts rendered; built once for the file (the tests only read it). */
+function appliedTree(): Promise<AppliedTree> {
+  built ??= (async () => {
+    const { config } = await loadConfig(`${repo}/ktsw.yaml`);
+    if (!config) throw new Error("ktsw.yaml does not load");
+    return buildAppliedTree(treeSources(repo, config, defaultValidateOptions));
+  })();
+  return built;
 }
 
 /** The one applied object of that kind, name and namespace; fails the test when there is none. */
@@ -42,6 +47,21 @@ async function decryptedStringData(file: string): Promise<Record<string, string>
   expect(res.code, res.stderr).toBe(0);
   return (parse(res.stdout) as { stringData: Record<string, string> }).stringData;
 }
+
+interface S3Identity {
+  credentials: { accessKey: string; secretKey: string }[];
+  actions: string[];
+}
+
+/** The S3 server's identity with these keys (its Secret decrypted with the example key), if any. */
+async function s3IdentityWithKeys(accessKey?: string, secretKey?: string): Promise<S3Identity | undefined> {
+  const config = (await decryptedStringData("kubernetes/data/seaweedfs/app/s3-config.sops.yaml")).seaweedfs_s3_config;
+  const { identities } = JSON.parse(config ?? "") as { identities: S3Identity[] };
+  return identities.find((i) => i.credentials.some((c) => c.accessKey === accessKey && c.secretKey === secretKey));
+}
+
+/** Read, write and list on one bucket, as SeaweedFS names the actions. */
+const bucketActions = (bucket: string) => [`Read:${bucket}`, `Write:${bucket}`, `List:${bucket}`];
 
 const dependsOn = (tree: AppliedTree, ks: string) =>
   arr(tree.walk.nodes.get(`flux-system/${ks}`)?.object, "spec", "dependsOn").map((d) => str(d, "name"));
@@ -89,14 +109,9 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
     const secretKey = keys[str(credentials, "secretAccessKey", "key") ?? ""];
     const configSecret = str(seaweedfs, "spec", "values", "s3", "existingConfigSecret") ?? "";
     theObject(tree, "Secret", configSecret, "seaweedfs");
-    const s3Config = JSON.parse(
-      (await decryptedStringData("kubernetes/data/seaweedfs/app/s3-config.sops.yaml")).seaweedfs_s3_config ?? "",
-    ) as { identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[] };
-    const identity = s3Config.identities.find((i) =>
-      i.credentials.some((c) => c.accessKey === accessKey && c.secretKey === secretKey),
-    );
+    const identity = await s3IdentityWithKeys(accessKey, secretKey);
     expect(identity, "the ObjectStore's keys are an identity of the S3 server").toBeDefined();
-    expect(identity?.actions).toEqual(expect.arrayContaining([`Read:${bucket}`, `Write:${bucket}`, `List:${bucket}`]));
+    expect(identity?.actions).toEqual(expect.arrayContaining(bucketActions(bucket)));
 
     const nightly = tree.applied
       .map((a) => a.object)
@@ -143,5 +158,37 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
       str(p, "parameters", "serverName"),
     ]);
     expect(archive).toEqual([[true, nameOf(pitr)]]);
+  });
+
+  test("Velero keeps the app namespace's objects, nightly, in a bucket of the S3 server through its Service, with its own keys", async () => {
+    const tree = await appliedTree();
+    const location = theObject(tree, "BackupStorageLocation", "default", "velero");
+    expect(str(location, "spec", "provider")).toBe("aws");
+    const bucket = str(location, "spec", "objectStorage", "bucket") ?? "";
+    const seaweedfs = theObject(tree, "HelmRelease", "seaweedfs", "seaweedfs");
+    expect(arr(seaweedfs, "spec", "values", "s3", "createBuckets").map((b) => str(b, "name"))).toContain(bucket);
+    // SeaweedFS serves buckets as paths, at the S3 Service the chart renders.
+    expect(str(location, "spec", "config", "s3ForcePathStyle")).toBe("true");
+    const endpoint = new URL(str(location, "spec", "config", "s3Url") ?? "");
+    const [service, namespace] = endpoint.hostname.split(".");
+    const s3Service = theObject(tree, "Service", service ?? "", namespace);
+    expect(arr(s3Service, "spec", "ports").map((p) => get(p, "port"))).toContain(Number(endpoint.port));
+
+    // The server reads the AWS credentials file of the Secret the chart mounts.
+    const velero = theObject(tree, "HelmRelease", "velero", "velero");
+    const secretName = str(velero, "spec", "values", "credentials", "existingSecret") ?? "";
+    theObject(tree, "Secret", secretName, "velero");
+    const cloud = (await decryptedStringData("kubernetes/data/velero/app/s3-credentials.sops.yaml")).cloud ?? "";
+    const field = (key: string) => new RegExp(`^${key}=(.+)$`, "m").exec(cloud)?.[1];
+    const identity = await s3IdentityWithKeys(field("aws_access_key_id"), field("aws_secret_access_key"));
+    expect(identity, "Velero's keys are an identity of the S3 server").toBeDefined();
+    expect(identity?.actions).toEqual(expect.arrayContaining(bucketActions(bucket)));
+
+    const schedules = tree.applied
+      .map((a) => a.object)
+      .filter((o) => o.kind === "Schedule" && namespaceOf(o) === "velero");
+    expect(schedules.flatMap((o) => arr(o, "spec", "template", "includedNamespaces"))).toContain("task-processor");
+    for (const o of schedules) expect(str(o, "spec", "template", "storageLocation")).toBe(nameOf(location));
+    expect(dependsOn(tree, "velero")).toContain("seaweedfs");
   });
 });
