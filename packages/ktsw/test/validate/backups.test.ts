@@ -60,6 +60,20 @@ async function s3IdentityWithKeys(accessKey?: string, secretKey?: string): Promi
   return identities.find((i) => i.credentials.some((c) => c.accessKey === accessKey && c.secretKey === secretKey));
 }
 
+/** The buckets the S3 server's Job makes (its BUCKETS, space-separated). */
+function bucketsMade(tree: AppliedTree): string[] {
+  const job = theObject(tree, "Job", "seaweedfs-buckets", "seaweedfs");
+  const env = arr(job, "spec", "template", "spec", "containers", 0, "env");
+  return (
+    str(
+      env.find((e) => str(e, "name") === "BUCKETS"),
+      "value",
+    ) ?? ""
+  )
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
 /** Read, write and list on one bucket, as SeaweedFS names the actions. */
 const bucketActions = (bucket: string) => [`Read:${bucket}`, `Write:${bucket}`, `List:${bucket}`];
 
@@ -88,9 +102,9 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
     expect(destination, "destinationPath is the root of a bucket").not.toBeNull();
     const bucket = destination?.[1] ?? "";
 
-    // The bucket is one the S3 server's chart creates.
+    // The bucket is one the S3 server's bucket Job makes.
+    expect(bucketsMade(tree)).toContain(bucket);
     const seaweedfs = theObject(tree, "HelmRelease", "seaweedfs", "seaweedfs");
-    expect(arr(seaweedfs, "spec", "values", "s3", "createBuckets").map((b) => str(b, "name"))).toContain(bucket);
 
     // The endpoint is the S3 Service the chart renders, on its S3 port.
     const endpoint = new URL(str(store, "spec", "configuration", "endpointURL") ?? "");
@@ -120,9 +134,10 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
       ["plugin", PLUGIN],
     ]);
 
-    expect(dependsOn(tree, "task-processor")).toEqual(expect.arrayContaining(["barman-cloud", "seaweedfs"]));
+    expect(dependsOn(tree, "task-processor")).toEqual(expect.arrayContaining(["barman-cloud", "seaweedfs-buckets"]));
     expect(dependsOn(tree, "barman-cloud")).toEqual(expect.arrayContaining(["cloudnative-pg", "cert-manager"]));
     expect(dependsOn(tree, "seaweedfs")).toContain("longhorn-storageclasses");
+    expect(dependsOn(tree, "seaweedfs-buckets")).toEqual(["seaweedfs"]);
     // The plugin runs beside the operator, which finds it by its Service there.
     expect(namespaceOf(theObject(tree, "Deployment", "plugin-barman-cloud"))).toBe("cnpg-system");
   });
@@ -165,8 +180,7 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
     const location = theObject(tree, "BackupStorageLocation", "default", "velero");
     expect(str(location, "spec", "provider")).toBe("aws");
     const bucket = str(location, "spec", "objectStorage", "bucket") ?? "";
-    const seaweedfs = theObject(tree, "HelmRelease", "seaweedfs", "seaweedfs");
-    expect(arr(seaweedfs, "spec", "values", "s3", "createBuckets").map((b) => str(b, "name"))).toContain(bucket);
+    expect(bucketsMade(tree)).toContain(bucket);
     // SeaweedFS serves buckets as paths, at the S3 Service the chart renders.
     expect(str(location, "spec", "config", "s3ForcePathStyle")).toBe("true");
     const endpoint = new URL(str(location, "spec", "config", "s3Url") ?? "");
@@ -189,6 +203,6 @@ describe.skipIf(missing.length > 0)("the app database's backups", () => {
       .filter((o) => o.kind === "Schedule" && namespaceOf(o) === "velero");
     expect(schedules.flatMap((o) => arr(o, "spec", "template", "includedNamespaces"))).toContain("task-processor");
     for (const o of schedules) expect(str(o, "spec", "template", "storageLocation")).toBe(nameOf(location));
-    expect(dependsOn(tree, "velero")).toContain("seaweedfs");
+    expect(dependsOn(tree, "velero")).toContain("seaweedfs-buckets");
   });
 });

@@ -222,44 +222,40 @@ function replaceIn(file: string, from: string, to: string): void {
   writeFileSync(file, text.replace(from, to));
 }
 
-describe("the optional ACME issuer", () => {
-  test("switched on (its delete patch removed from the security layer), the tree still validates and the issuer is applied", async () => {
-    const report = await validateEditedCopy(
-      repo,
-      "./kubernetes/clusters/homelab",
-      (work) => {
-        // Switched on as the README says: drop the security layer's patch that deletes it.
-        const index = join(work, "kubernetes/security/kustomization.yaml");
-        const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
-        layer.patches = layer.patches?.filter((p) => p.target?.name !== "cert-manager-acme");
-        writeFileSync(index, stringify(layer));
-      },
-      chartsOption(),
-    );
-    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
-    const acme = report.kustomizations.find((k) => k.name === "cert-manager-acme");
-    expect(acme?.objects).toBe(3);
-  });
-});
+/**
+ * Validates the real tree with an optional Kustomization switched on as its README says: the patch of its
+ * layer index that deletes it dropped.
+ */
+async function validateSwitchedOn(layer: string, kustomization: string) {
+  return validateEditedCopy(
+    repo,
+    "./kubernetes/clusters/homelab",
+    (work) => {
+      const index = join(work, "kubernetes", layer, "kustomization.yaml");
+      const parsed = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
+      expect(
+        parsed.patches?.some((p) => p.target?.name === kustomization),
+        `${layer} deletes ${kustomization}`,
+      ).toBe(true);
+      parsed.patches = parsed.patches?.filter((p) => p.target?.name !== kustomization);
+      writeFileSync(index, stringify(parsed));
+    },
+    chartsOption(),
+  );
+}
 
-describe("the optional point-in-time recovery of task-db", () => {
-  test("switched on (its delete patch removed from the apps layer), the tree still validates and the recovered Cluster is applied", async () => {
-    const report = await validateEditedCopy(
-      repo,
-      "./kubernetes/clusters/homelab",
-      (work) => {
-        // Switched on as the runbook says: drop the apps layer's patch that deletes it.
-        const index = join(work, "kubernetes/apps/kustomization.yaml");
-        const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
-        layer.patches = layer.patches?.filter((p) => p.target?.name !== "task-processor-recovery");
-        writeFileSync(index, stringify(layer));
-      },
-      chartsOption(),
-    );
-    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
-    const recovery = report.kustomizations.find((k) => k.name === "task-processor-recovery");
-    expect(recovery?.objects).toBe(2);
-  });
+describe("the optional Kustomizations, switched on", () => {
+  test.each([
+    ["the ACME issuer", "security", "cert-manager-acme", 3],
+    ["the point-in-time recovery of task-db", "apps", "task-processor-recovery", 2],
+  ])(
+    "%s (its delete patch removed from the %s layer): the tree still validates and %s applies %i objects",
+    async (_, layer, name, objects) => {
+      const report = await validateSwitchedOn(layer, name);
+      expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+      expect(report.kustomizations.find((k) => k.name === name)?.objects).toBe(objects);
+    },
+  );
 });
 
 describe("policies run on the tree's plain objects", () => {
