@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
 import { findTool } from "../../src/tools/find.ts";
-import { defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
+import { defaultChartsDir, defaultSchemaSources, validateTree } from "../../src/validate/index.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
 const fixtures = join(import.meta.dirname, "fixtures");
@@ -142,6 +142,9 @@ describe("the real tree", () => {
       clusterPath: config?.gitops.path ?? "",
       k8sVersion: config?.kubernetes.k3sVersion ?? k8sVersion,
       schemas: defaultSchemaSources(repo, undefined, undefined, config?.kubernetes.k3sVersion),
+      // As `ktsw validate` does: the charts' CRDs are the schemas of their kinds (the ObjectStore of
+      // barman-cloud's chart is in no catalog).
+      ...chartsOption(),
     });
     expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
     const names = report.kustomizations.map((k) => k.name);
@@ -178,6 +181,13 @@ describe("the layers", () => {
   });
 });
 
+/** The offline chart cache, when there is one (else the charts are not rendered, and their kinds unknown). */
+function chartsOption(): { chartsDir?: string } {
+  const chartsDir = defaultChartsDir(repo);
+  if (!chartsDir) console.warn("no offline chart cache beside the repository: charts are not rendered");
+  return chartsDir ? { chartsDir } : {};
+}
+
 /**
  * Validates a scratch copy of `root`'s kubernetes/ tree after `edit` changed it (it gets the copy's
  * root); the copy is removed afterwards, so no other test sees the change.
@@ -186,7 +196,7 @@ async function validateEditedCopy(
   root: string,
   clusterPath: string,
   edit: (work: string) => void,
-  opts: { policies?: boolean } = {},
+  opts: { policies?: boolean; chartsDir?: string } = {},
 ) {
   const work = mkdtempSync(join(tmpdir(), "ktsw-tree-"));
   try {
@@ -212,19 +222,40 @@ function replaceIn(file: string, from: string, to: string): void {
   writeFileSync(file, text.replace(from, to));
 }
 
-describe("the optional ACME issuer", () => {
-  test("switched on (its delete patch removed from the security layer), the tree still validates and the issuer is applied", async () => {
-    const report = await validateEditedCopy(repo, "./kubernetes/clusters/homelab", (work) => {
-      // Switched on as the README says: drop the security layer's patch that deletes it.
-      const index = join(work, "kubernetes/security/kustomization.yaml");
-      const layer = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
-      layer.patches = layer.patches?.filter((p) => p.target?.name !== "cert-manager-acme");
-      writeFileSync(index, stringify(layer));
-    });
-    expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
-    const acme = report.kustomizations.find((k) => k.name === "cert-manager-acme");
-    expect(acme?.objects).toBe(3);
-  });
+/**
+ * Validates the real tree with an optional Kustomization switched on as its README says: the patch of its
+ * layer index that deletes it dropped.
+ */
+async function validateSwitchedOn(layer: string, kustomization: string) {
+  return validateEditedCopy(
+    repo,
+    "./kubernetes/clusters/homelab",
+    (work) => {
+      const index = join(work, "kubernetes", layer, "kustomization.yaml");
+      const parsed = parse(readFileSync(index, "utf8")) as { patches?: { target?: { name?: string } }[] };
+      expect(
+        parsed.patches?.some((p) => p.target?.name === kustomization),
+        `${layer} deletes ${kustomization}`,
+      ).toBe(true);
+      parsed.patches = parsed.patches?.filter((p) => p.target?.name !== kustomization);
+      writeFileSync(index, stringify(parsed));
+    },
+    chartsOption(),
+  );
+}
+
+describe("the optional Kustomizations, switched on", () => {
+  test.each([
+    ["the ACME issuer", "security", "cert-manager-acme", 3],
+    ["the point-in-time recovery of task-db", "apps", "task-processor-recovery", 2],
+  ])(
+    "%s (its delete patch removed from the %s layer): the tree still validates and %s applies %i objects",
+    async (_, layer, name, objects) => {
+      const report = await validateSwitchedOn(layer, name);
+      expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
+      expect(report.kustomizations.find((k) => k.name === name)?.objects).toBe(objects);
+    },
+  );
 });
 
 describe("policies run on the tree's plain objects", () => {

@@ -332,7 +332,8 @@ describe.skipIf(!helm || !sharedCharts)("the real tree, every chart rendered fro
       const report = await validateRealTree();
       expect(report.findings.filter((f) => f.severity === "error")).toEqual([]);
       const notes = report.notes.join("\n");
-      expect(notes).toMatch(/charts: 13 of 13 HelmReleases rendered with helm/);
+      // Every one of them, however many the tree holds.
+      expect(notes).toMatch(/charts: (\d+) of \1 HelmReleases rendered with helm/);
       expect(notes).toMatch(/policies: \d+ plain objects and [1-9]\d* objects rendered from charts checked/);
       expect(notes).not.toMatch(/not rendered/);
     },
