@@ -6,6 +6,10 @@
 /** `$(go env GOPATH)/bin`, where `go install` (and scripts/install-deps.sh) puts binaries. */
 export const goBinFolder = "$(go env GOPATH)/bin";
 
+/** Where scripts/install-deps.sh makes the Python environment of deps/python.txt, relative to the repository
+ *  (git-ignored): the barman-cloud programs, pinned, apart from whatever Python the machine has. */
+export const pythonBinFolder = ".cache/ktsw/python/bin";
+
 /** Searched after PATH for every tool: a user's PATH often lacks sbin, where Debian puts daemons. */
 export const systemFolders = ["/usr/sbin", "/sbin"] as const;
 
@@ -14,7 +18,10 @@ export type ToolSource =
   | { apt: string }
   /** A `binary module@version` line of deps/go-tools.txt (the binary is the tool's name). */
   | { go: true }
-  /** In neither list: an alternative or an extra; `install` says how to get it. */
+  /** A `package==version` line of deps/python.txt, installed into the repository's Python environment
+   *  (pythonBinFolder) and found only there: another release on PATH is not the one the proofs pinned. */
+  | { python: string }
+  /** In no list: an alternative or an extra; `install` says how to get it. */
   | { optional: string };
 
 export interface ToolSpec {
@@ -47,11 +54,26 @@ export const tools = [
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
   { bin: "openssl", from: { apt: "openssl" } },
+  // Debian's, not whatever python3 is first on PATH: install-deps.sh makes the pinned environment with it.
+  { bin: "python3", from: { apt: "python3-venv" }, folders: ["/usr/bin"] },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
   { bin: "gator", from: { go: true }, folders: [goBinFolder] },
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
   { bin: "kustomize", from: { go: true }, folders: [goBinFolder] },
   { bin: "helm", from: { go: true }, folders: [goBinFolder] },
+  // The data drill's local S3 server, a stand-in for the tree's SeaweedFS (see deps/go-tools.txt).
+  { bin: "gofakes3", from: { go: true }, folders: [goBinFolder] },
+  // The barman-cloud programs CloudNativePG's barman-cloud plugin runs; the data drill runs them against PostgreSQL.
+  ...(
+    [
+      "barman-cloud-wal-archive",
+      "barman-cloud-wal-restore",
+      "barman-cloud-backup",
+      "barman-cloud-backup-list",
+      "barman-cloud-restore",
+      "barman-cloud-check-wal-archive",
+    ] as const
+  ).map((bin) => ({ bin, from: { python: "barman" }, folders: [pythonBinFolder] }) as const),
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
