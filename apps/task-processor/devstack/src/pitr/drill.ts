@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { requireTool } from "@ktsw/cli/tools";
+import { requireTool, whyMissing } from "@ktsw/cli/tools";
 import { createPool } from "@ktsw/task-shared/db";
 import {
   type RunningServer,
@@ -61,6 +61,32 @@ export class DrillStepError extends Error {
 export function barmanTools(): BarmanTools {
   const entries = Object.entries(barmanToolNames).map(([key, bin]) => [key, requireTool(bin)]);
   return Object.fromEntries(entries) as BarmanTools;
+}
+
+/** Every program the drill starts, for a preflight. */
+export const drillPrograms = [
+  "setpriv",
+  "initdb",
+  "postgres",
+  "pg_isready",
+  "gofakes3",
+  ...Object.values(barmanToolNames),
+] as const;
+
+/**
+ * Why the drill cannot run here, or undefined: a missing program (with its install step), or a
+ * barman-cloud program the postgres user cannot run (PostgreSQL runs archive_command as itself, so
+ * every folder above the repository's Python environment must be open to it).
+ */
+export async function whyDrillCannotRun(): Promise<string | undefined> {
+  return whyMissing([...drillPrograms]) ?? (await postgresCannotRun(requireTool(barmanToolNames.walArchive)));
+}
+
+async function postgresCannotRun(program: string): Promise<string | undefined> {
+  return runAsPostgresUser(program, ["--version"]).then(
+    () => undefined,
+    (err: Error) => `the postgres user cannot run ${program}: ${err.message.trim()}`,
+  );
 }
 
 const DRILL_USER = "app"; // the lab's superuser (servers.ts' initdb -U app)
@@ -130,7 +156,12 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
   };
 
   try {
-    const tools = await step("find the barman-cloud programs", async () => barmanTools());
+    const tools = await step("find the barman-cloud programs", async () => {
+      const found = barmanTools();
+      const why = await postgresCannotRun(found.walArchive);
+      if (why) throw new Error(why);
+      return found;
+    });
     const s3 =
       opts.s3 ??
       (await step("start the local S3 server", async () => {
@@ -140,6 +171,10 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
       }));
     const store: ObjectStore = { ...treeObjectStore, ...s3 };
 
+    // Before any WAL is archived, as CloudNativePG does: a wrong endpoint or key fails here, by name.
+    await step("check the WAL archive (S3 reachable, credentials, empty)", () =>
+      barman(tools.checkWalArchive, checkWalArchiveArgs(store), store),
+    );
     const primary = await step("start PostgreSQL with WAL archiving to S3", async () => {
       const server = await startPostgres(undefined, primarySettings(store, tools));
       cleanup.push(() => server.stop());
@@ -147,10 +182,6 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
     });
     const db = pool(primary);
     await db.query("CREATE TABLE drill_log (step text, at timestamptz DEFAULT clock_timestamp())");
-
-    await step("check the WAL archive (S3 reachable, credentials, empty)", () =>
-      barman(tools.checkWalArchive, checkWalArchiveArgs(store), store),
-    );
     await step("base backup (barman-cloud-backup)", () =>
       barman(tools.backup, backupArgs(store, { port: primary.port, user: DRILL_USER }), store),
     );
