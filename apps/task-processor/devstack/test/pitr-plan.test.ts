@@ -113,6 +113,7 @@ describe("judging the restores", () => {
     rowsAfter: [3, 4],
     atTarget: { rows: [1, 2], log: [] },
     latest: { rows: null, log: ["destroyed"] },
+    folders: [],
   };
 
   test("exact: the rows up to the target, none after; latest replays the destruction", () => {

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DrillStepError, runDrill, whyDrillCannotRun } from "../src/pitr/drill.ts";
@@ -31,6 +32,9 @@ describe.skipIf(skip)("the data drill", () => {
       "restore latest (end of the archived WAL)",
     ]);
     for (const s of restores) console.log(`restore time: ${s.step}: ${s.seconds.toFixed(2)} s`);
+    // S3, the primary and both restored servers, each in its own temp folder, all gone.
+    expect(report.folders).toHaveLength(4);
+    expect(report.folders.filter((f) => existsSync(f))).toEqual([]);
   }, 300_000);
 
   describe("bad input fails the step that met it, saying why", () => {

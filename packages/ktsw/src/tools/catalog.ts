@@ -1,5 +1,6 @@
 // Every program KTSW runs, and where it comes from: a Debian package in deps/apt.txt, a Go module in
-// deps/go-tools.txt, a build of deps/sim-tools.txt (the simulated cluster's programs), or (optional) none. The deps lists stay the one place that names versions;
+// deps/go-tools.txt, a build of deps/sim-tools.txt (the simulated cluster's programs), a package of deps/python.txt in
+// the repository's Python environment, or (optional) none. The deps lists stay the one place that names versions;
 // this says which binaries each line provides and where a package puts them off PATH. A test keeps
 // the two in step, so a new line in deps/ without its binaries here fails.
 

@@ -149,6 +149,11 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
       throw new DrillStepError(name, err);
     }
   };
+  const folders: string[] = [];
+  const stopLater = (server: RunningServer) => {
+    folders.push(server.dir);
+    cleanup.push(() => server.stop());
+  };
   const pool = (server: RunningServer) => {
     const p = createPool(server.url, 2);
     cleanup.push(() => p.end());
@@ -166,7 +171,7 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
       opts.s3 ??
       (await step("start the local S3 server", async () => {
         const server: S3Server = await startS3(bucketOf(treeObjectStore.destinationPath));
-        cleanup.push(() => server.stop());
+        stopLater(server);
         return { endpointUrl: server.url, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
       }));
     const store: ObjectStore = { ...treeObjectStore, ...s3 };
@@ -177,7 +182,7 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
     );
     const primary = await step("start PostgreSQL with WAL archiving to S3", async () => {
       const server = await startPostgres(undefined, primarySettings(store, tools));
-      cleanup.push(() => server.stop());
+      stopLater(server);
       return server;
     });
     const db = pool(primary);
@@ -239,7 +244,7 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
           await writeFile(join(data, "recovery.signal"), "");
         },
       );
-      cleanup.push(() => server.stop());
+      stopLater(server);
       const restored = pool(server);
       await pollUntil("the restored server did not finish recovery", timeoutMs, async () => {
         if (server.process.exitCode !== null)
@@ -255,7 +260,7 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
     const atTarget = await step(`restore to ${targetTime}`, () => restore({ time: targetTime }));
     const latest = await step("restore latest (end of the archived WAL)", () => restore("latest"));
 
-    return { steps, targetTime, rowsBefore, rowsAfter, atTarget, latest };
+    return { steps, targetTime, rowsBefore, rowsAfter, atTarget, latest, folders };
   } finally {
     for (const c of cleanup.reverse()) await c().catch(() => {});
   }

@@ -173,6 +173,8 @@ export interface DrillReport {
   rowsAfter: number[];
   atTarget: DataState;
   latest: DataState;
+  /** the temp folders of every server the drill started (all removed by the time it returns) */
+  folders: string[];
 }
 
 /**
