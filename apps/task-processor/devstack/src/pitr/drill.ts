@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { poll } from "@ktsw/cli/poll";
 import { requireTool, whyMissing } from "@ktsw/cli/tools";
 import { createPool } from "@ktsw/task-shared/db";
 import {
@@ -102,23 +103,6 @@ async function barman(program: string, args: string[], store: ObjectStore): Prom
   }
 }
 
-/** Polls `check` every 100 ms until it returns a value, or throws `what` after `timeoutMs`. */
-async function pollUntil<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until)
-      throw new Error(`${what} within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
 /** The drill's rows and log as `pool`'s server holds them. */
@@ -203,8 +187,11 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
       // The commit's own timestamp, the one recovery compares recovery_target_time with.
       const ts = (await db.query("SELECT pg_xact_commit_timestamp($1::xid)::text AS ts", [xmin])).rows[0]?.ts as string;
       // The next commit must be stamped strictly later than the target (timestamps are microseconds).
-      await pollUntil("the clock did not pass the target time", timeoutMs, async () =>
-        (await db.query("SELECT clock_timestamp() > $1::timestamptz AS later", [ts])).rows[0]?.later ? true : undefined,
+      await poll(
+        "the clock to pass the target time",
+        async () => (await db.query("SELECT clock_timestamp() > $1::timestamptz AS later", [ts])).rows[0]?.later,
+        (later) => later === true,
+        { timeoutMs },
       );
       await db.query("INSERT INTO drill_rows SELECT g, 'after' FROM generate_series($1::int, $2::int) g", [
         rowsAfter[0],
@@ -220,13 +207,13 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
 
     await step("archive the last WAL segment", async () => {
       const segment = (await db.query("SELECT pg_walfile_name(pg_switch_wal()) AS s")).rows[0]?.s as string;
-      await pollUntil(`WAL segment ${segment} was not archived`, timeoutMs, async () => {
-        const { rows } = await db.query("SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver");
-        const archived = rows[0]?.last_archived_wal as string | null;
-        if (archived !== null && archived >= segment) return true;
-        if (rows[0]?.last_failed_wal) throw new Error(`archive_command failed for ${rows[0].last_failed_wal}`);
-        return undefined;
-      });
+      // The archiver's own view: a timeout shows the last segment archived and the last that failed.
+      await poll(
+        `WAL segment ${segment} in the archive`,
+        async () => (await db.query("SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver")).rows[0],
+        (r) => typeof r?.last_archived_wal === "string" && r.last_archived_wal >= segment,
+        { timeoutMs },
+      );
     });
 
     const backupId = await step("list the backups", async () =>
@@ -246,12 +233,18 @@ export async function runDrill(opts: DrillOptions = {}): Promise<DrillReport> {
       );
       stopLater(server);
       const restored = pool(server);
-      await pollUntil("the restored server did not finish recovery", timeoutMs, async () => {
-        if (server.process.exitCode !== null)
-          throw new Error(`the restored server exited (${server.process.exitCode})`);
-        const { rows } = await restored.query("SELECT pg_is_in_recovery() AS r");
-        return rows[0]?.r === false ? true : undefined;
-      });
+      const { exited } = await poll(
+        "the restored server to finish recovery and promote",
+        async () => ({
+          exited: server.process.exitCode,
+          inRecovery:
+            server.process.exitCode === null && (await restored.query("SELECT pg_is_in_recovery() AS r")).rows[0]?.r,
+        }),
+        (r) => r.exited !== null || r.inRecovery === false,
+        { timeoutMs },
+      );
+      // PostgreSQL stops with FATAL when the WAL ends before the target: say so at once, not at the deadline.
+      if (exited !== null) throw new Error(`the restored server exited with code ${exited} during recovery`);
       const state = await readState(restored);
       await restored.end();
       await server.stop();
