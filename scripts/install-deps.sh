@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs every system dependency KTSW's checks and tests need on Debian 12, from Debian's packages
-# and the Go module proxy only. Idempotent: a second run installs nothing new.
-# The lists live in deps/apt.txt and deps/go-tools.txt so a component adds its needs in one line.
+# Installs every system dependency KTSW's checks and tests need on Debian 12, from Debian's packages,
+# the Go module proxy and (for the pinned Python environment of deps/python.txt) PyPI only.
+# Idempotent: a second run installs nothing new.
+# The lists live in deps/apt.txt, deps/go-tools.txt and deps/python.txt so a component adds its needs in one line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,9 +26,9 @@ while read -r bin module toolchain; do
   version="${module##*@}"
   stamp="$gobin/.ktsw-$bin-$version"
   if [ -x "$gobin/$bin" ] && [ -f "$stamp" ]; then continue; fi
-  echo "install-deps: go install $module"
   # CGO off: static tools, no C toolchain surprises. A module that needs a newer Go names its
   # toolchain (fetched once from the module proxy; the build cache is kept for the next build).
+  echo "install-deps: go install $module"
   if [ -n "$toolchain" ]; then
     GOTOOLCHAIN="$toolchain" CGO_ENABLED=0 go install "$module"
   else
@@ -35,4 +36,15 @@ while read -r bin module toolchain; do
   fi
   touch "$stamp"
 done < <(strip deps/go-tools.txt)
-echo "install-deps: done (Go tools in $gobin)"
+# The Python environment of deps/python.txt, made with Debian's python3 (python3-venv above): every package pinned,
+# no dependency resolution and wheels only, so the list is the whole environment. Remade when the list changes.
+venv=.cache/ktsw/python
+stamp="$venv/.ktsw-$(sha256sum deps/python.txt | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "install-deps: python environment $venv from deps/python.txt"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary=:all: -r deps/python.txt
+  touch "$stamp"
+fi
+echo "install-deps: done (Go tools in $gobin, Python programs in $venv/bin)"

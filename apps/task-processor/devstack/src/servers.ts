@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { requireTool } from "@ktsw/cli/tools";
 
@@ -199,6 +199,32 @@ export async function startRedis(port?: number): Promise<RunningServer> {
   );
 }
 
+/** An S3 server: where it answers, the bucket it was started with, and the keys its clients use. */
+export interface S3Server extends RunningServer {
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * A local S3 server: gofakes3 (MIT), a stand-in for the tree's SeaweedFS (data/seaweedfs), whose
+ * build from its module costs a cold CI far more (apps/task-processor/README.md, "Backups and
+ * point-in-time recovery"). It stores objects in its temp dir and starts with `bucket` made, as the
+ * chart's bucket Job makes it in the cluster. It checks no signature: any key pair is accepted.
+ */
+export async function startS3(bucket: string): Promise<S3Server> {
+  const bin = findBinary("gofakes3");
+  const p = await freePort();
+  const dir = await tempDir("s3");
+  const args = ["-host", `127.0.0.1:${p}`, "-backend", "fs", "-fs.path", dir, "-fs.create", "-initialbucket", bucket];
+  const server = await serve(
+    { name: "s3", port: p, url: `http://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    () => launch("s3", bin, [...args, "-quiet"]),
+    () => isListening(p),
+  );
+  return Object.assign(server, { bucket, accessKeyId: "drill", secretAccessKey: "drill-secret-key" });
+}
+
 /** `-c` settings of a PostgreSQL server, over the lab's defaults. */
 export type PostgresSettings = Record<string, string>;
 
@@ -214,19 +240,34 @@ const POSTGRES_USER = "postgres";
 const dataDirOf = (server: RunningServer) => join(server.dir, "data");
 
 /**
- * Runs one of PostgreSQL's own programs (initdb, pg_basebackup, pg_ctl) as the postgres user; throws
- * its stderr. Asynchronous: what else runs in this process (a fault proxy the program talks
- * through, a client) keeps running meanwhile.
+ * Runs `program` as the postgres user (the owner of the lab's data directories) with `env` added to
+ * this process's environment; resolves to its stdout, throws its stderr. Asynchronous: what else
+ * runs in this process (a fault proxy the program talks through, a client) keeps running meanwhile.
  */
-async function runPostgresTool(tool: string, args: string[]): Promise<void> {
-  const [bin, argv] = wrap(join(postgresBinDir(), tool), args, POSTGRES_USER);
-  await promisify(execFile)(bin, argv).catch((err: { stderr?: string }) => {
-    throw new Error(`${tool} failed: ${err.stderr ?? err}`);
-  });
+export async function runAsPostgresUser(
+  program: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const [bin, argv] = wrap(program, args, POSTGRES_USER);
+  const { stdout } = await promisify(execFile)(bin, argv, { env: { ...process.env, ...env } }).catch(
+    (err: { stderr?: string }) => {
+      throw new Error(`${basename(program)} failed: ${err.stderr ?? err}`);
+    },
+  );
+  return stdout;
 }
 
-/** A PostgreSQL server on `port` whose data directory `create(data)` makes (initdb, or a base backup). */
-async function servePostgres(
+/** One of PostgreSQL's own programs (initdb, pg_basebackup, pg_ctl), as the postgres user. */
+async function runPostgresTool(tool: string, args: string[]): Promise<void> {
+  await runAsPostgresUser(join(postgresBinDir(), tool), args);
+}
+
+/**
+ * A PostgreSQL server on `port` (a free one when undefined) whose data directory `create(data)`
+ * makes: initdb, a base backup, or a restore from an object store.
+ */
+export async function servePostgres(
   name: string,
   port: number | undefined,
   settings: PostgresSettings,

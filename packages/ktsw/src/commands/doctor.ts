@@ -1,7 +1,7 @@
 // `ktsw doctor`: are the local prerequisites there? It checks every line of the lists the installer
-// reads (deps/apt.txt, deps/go-tools.txt) and the sim's build list (deps/sim-tools.txt) by looking up the
-// binaries that line provides with the same lookup every command uses, so doctor can never disagree with
-// what CI installs or what a command finds.
+// reads (deps/apt.txt, deps/go-tools.txt, deps/python.txt's packages with programs) and the sim's build list
+// (deps/sim-tools.txt) by looking up the binaries that line provides with the same lookup every command uses,
+// so doctor can never disagree with what CI installs or what a command finds.
 import type { Command } from "commander";
 import { type SimToolName, type ToolName, toolSpec } from "../tools/catalog.ts";
 import { readDepLists } from "../tools/deps.ts";

@@ -1,10 +1,15 @@
 // Every program KTSW runs, and where it comes from: a Debian package in deps/apt.txt, a Go module in
-// deps/go-tools.txt, a build of deps/sim-tools.txt (the simulated cluster's programs), or (optional) none. The deps lists stay the one place that names versions;
+// deps/go-tools.txt, a build of deps/sim-tools.txt (the simulated cluster's programs), a package of deps/python.txt in
+// the repository's Python environment, or (optional) none. The deps lists stay the one place that names versions;
 // this says which binaries each line provides and where a package puts them off PATH. A test keeps
 // the two in step, so a new line in deps/ without its binaries here fails.
 
 /** `$(go env GOPATH)/bin`, where `go install` (and scripts/install-deps.sh) puts binaries. */
 export const goBinFolder = "$(go env GOPATH)/bin";
+
+/** Where scripts/install-deps.sh makes the Python environment of deps/python.txt, relative to the repository
+ *  (git-ignored): the barman-cloud programs, pinned, apart from whatever Python the machine has. */
+export const pythonBinFolder = ".cache/ktsw/python/bin";
 
 /** Searched after PATH for every tool: a user's PATH often lacks sbin, where Debian puts daemons. */
 export const systemFolders = ["/usr/sbin", "/sbin"] as const;
@@ -14,7 +19,10 @@ export type ToolSource =
   | { apt: string }
   /** A `binary module@version` line of deps/go-tools.txt (the binary is the tool's name). */
   | { go: true }
-  /** In neither list: an alternative or an extra; `install` says how to get it. */
+  /** A `package==version` line of deps/python.txt, installed into the repository's Python environment
+   *  (pythonBinFolder) and found only there: another release on PATH is not the one the proofs pinned. */
+  | { python: string }
+  /** In no list: an alternative or an extra; `install` says how to get it. */
   | { optional: string };
 
 export interface ToolSpec {
@@ -47,11 +55,26 @@ export const tools = [
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
   { bin: "openssl", from: { apt: "openssl" } },
+  // Debian's, not whatever python3 is first on PATH: install-deps.sh makes the pinned environment with it.
+  { bin: "python3", from: { apt: "python3-venv" }, folders: ["/usr/bin"] },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
   { bin: "gator", from: { go: true }, folders: [goBinFolder] },
   { bin: "sops", from: { go: true }, folders: [goBinFolder] },
   { bin: "kustomize", from: { go: true }, folders: [goBinFolder] },
   { bin: "helm", from: { go: true }, folders: [goBinFolder] },
+  // The data drill's local S3 server, a stand-in for the tree's SeaweedFS (see deps/go-tools.txt).
+  { bin: "gofakes3", from: { go: true }, folders: [goBinFolder] },
+  // The barman-cloud programs CloudNativePG's barman-cloud plugin runs; the data drill runs them against PostgreSQL.
+  ...(
+    [
+      "barman-cloud-wal-archive",
+      "barman-cloud-wal-restore",
+      "barman-cloud-backup",
+      "barman-cloud-backup-list",
+      "barman-cloud-restore",
+      "barman-cloud-check-wal-archive",
+    ] as const
+  ).map((bin) => ({ bin, from: { python: "barman" }, folders: [pythonBinFolder] }) as const),
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {

@@ -1,5 +1,5 @@
 // deps/apt.txt and deps/go-tools.txt, the lists scripts/install-deps.sh installs from, and deps/sim-tools.txt, the
-// list scripts/build-sim-tools.sh builds from, read the way those scripts read them:
+// list scripts/build-sim-tools.sh builds from, and deps/python.txt (pip's pins), read the way those scripts read them:
 // `name [module@version [goX.Y.Z | wrapper]]  # why`, comments and blank lines skipped.
 
 import { existsSync, readFileSync } from "node:fs";
@@ -22,6 +22,8 @@ export interface DepLists {
   go: DepLine[];
   /** The simulated cluster's programs (`ktsw sim`): built into a cache, not onto PATH. */
   sim: DepLine[];
+  /** Python packages (`name==version`, module is the whole pin) for the repository's Python environment. */
+  python: DepLine[];
 }
 
 /** The repository's deps/ folder (the CLI always runs from its source in the repository). */
@@ -44,6 +46,11 @@ export function parseDepList(text: string, withModule: boolean): DepLine[] {
   });
 }
 
+/** Parses deps/python.txt: `package==version  # why`, as pip reads a requirements file. */
+export function parsePythonList(text: string): DepLine[] {
+  return parseDepList(text, false).map((d) => ({ ...d, name: d.name.split("==")[0] ?? d.name, module: d.name }));
+}
+
 /** Every list; empty when the folder is not there. */
 export function readDepLists(folder = depsFolder): DepLists {
   const read = (file: string) => (existsSync(join(folder, file)) ? readFileSync(join(folder, file), "utf8") : "");
@@ -51,5 +58,6 @@ export function readDepLists(folder = depsFolder): DepLists {
     apt: parseDepList(read("apt.txt"), false),
     go: parseDepList(read("go-tools.txt"), true),
     sim: parseDepList(read("sim-tools.txt"), true),
+    python: parsePythonList(read("python.txt")),
   };
 }

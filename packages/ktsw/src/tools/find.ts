@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import {
   goBinFolder,
+  pythonBinFolder,
   type SimToolName,
   simBinFolder,
   systemFolders,
@@ -43,9 +44,15 @@ export const machine = (): LookupEnv => ({
   exists: existsSync,
 });
 
-/** The folders searched for a tool, in order. */
+/** The repository's folder of an install that lives inside it (the Python environment). */
+const repoFolder = (relative: string) => join(depsFolder, "..", relative);
+
+/** The folders searched for a tool, in order; a Python program only in the repository's pinned environment. */
 export function searchFolders(spec: ToolSpec, env: LookupEnv): string[] {
-  const own = (spec.folders ?? []).map((f) => (f === goBinFolder ? env.goBin() : f));
+  const own = (spec.folders ?? []).map((f) =>
+    f === goBinFolder ? env.goBin() : f === pythonBinFolder ? repoFolder(pythonBinFolder) : f,
+  );
+  if ("python" in spec.from) return own;
   return [...new Set([...env.path, ...systemFolders, ...own])];
 }
 
@@ -60,6 +67,11 @@ export function findTool(bin: ToolName, env: LookupEnv = machine()): string | un
 export function installStep(spec: ToolSpec, deps: DepLists = readDepLists()): string {
   const all = "`bash scripts/install-deps.sh` installs every listed tool";
   if ("apt" in spec.from) return `\`apt-get install ${spec.from.apt}\` (deps/apt.txt; ${all})`;
+  if ("python" in spec.from) {
+    const pkg = spec.from.python;
+    const line = deps.python.find((d) => d.name === pkg);
+    return `\`bash scripts/install-deps.sh\` (${line?.module ?? pkg} from deps/python.txt into ${pythonBinFolder})`;
+  }
   if ("go" in spec.from) {
     const line = deps.go.find((d) => d.name === spec.bin);
     const env = line?.toolchain ? `GOTOOLCHAIN=${line.toolchain} ` : "";
@@ -72,7 +84,7 @@ export function installStep(spec: ToolSpec, deps: DepLists = readDepLists()): st
 export function missingToolMessage(bin: ToolName, env: LookupEnv = machine()): string {
   const spec = toolSpec(bin);
   const own = (spec.folders ?? []).map((f) => (f === goBinFolder ? `${goBinFolder} (${env.goBin()})` : f));
-  const where = ["PATH", ...systemFolders, ...own].join(", ");
+  const where = ("python" in spec.from ? own : ["PATH", ...systemFolders, ...own]).join(", ");
   return `${bin} not found (looked in ${where}); install it with ${installStep(spec)}`;
 }
 

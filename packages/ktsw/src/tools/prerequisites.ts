@@ -1,10 +1,10 @@
 // The deps lists joined with the tool catalog: one row per line of deps/apt.txt, deps/go-tools.txt and
-// deps/sim-tools.txt, with the binaries that line provides. `ktsw doctor` checks exactly these rows.
+// deps/sim-tools.txt, and each deps/python.txt package that provides programs, with the binaries that line provides. `ktsw doctor` checks exactly these rows.
 import { type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
 import type { DepLists } from "./deps.ts";
 
 export interface Prerequisite {
-  list: "apt" | "go" | "sim";
+  list: "apt" | "go" | "sim" | "python";
   /** The Debian package or the Go binary, as the list names it. */
   name: string;
   module?: string;
@@ -15,10 +15,14 @@ export interface Prerequisite {
 
 const isSimTool = (name: string): name is SimToolName => (simTools as readonly string[]).includes(name);
 
-const providedBy = (list: "apt" | "go", name: string) =>
+const providedBy = (list: "apt" | "go" | "python", name: string) =>
   tools
     .filter((t: ToolSpec) =>
-      list === "apt" ? "apt" in t.from && t.from.apt === name : "go" in t.from && t.bin === name,
+      list === "apt"
+        ? "apt" in t.from && t.from.apt === name
+        : list === "python"
+          ? "python" in t.from && t.from.python === name
+          : "go" in t.from && t.bin === name,
     )
     .map((t) => t.bin);
 
@@ -39,5 +43,15 @@ export function prerequisites(deps: DepLists): Prerequisite[] {
       why: d.why,
       bins: isSimTool(d.name) ? [d.name] : [],
     })),
+    // Only the packages that provide programs: the others (boto3, psycopg2...) are their pinned libraries.
+    ...deps.python
+      .map((d) => ({
+        list: "python" as const,
+        name: d.name,
+        ...(d.module ? { module: d.module } : {}),
+        why: d.why,
+        bins: providedBy("python", d.name),
+      }))
+      .filter((p) => p.bins.length > 0),
   ];
 }

@@ -6,8 +6,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 
-import { type SimToolName, simTools, systemFolders, type ToolName, tools } from "../../src/tools/catalog.ts";
-import { parseDepList, readDepLists } from "../../src/tools/deps.ts";
+import {
+  pythonBinFolder,
+  type SimToolName,
+  simTools,
+  systemFolders,
+  type ToolName,
+  tools,
+} from "../../src/tools/catalog.ts";
+import { parseDepList, parsePythonList, readDepLists } from "../../src/tools/deps.ts";
 import {
   findTool,
   installStep,
@@ -109,6 +116,30 @@ describe("tool lookup", () => {
   });
 });
 
+describe("the Python environment's programs", () => {
+  test("deps/python.txt pins every package exactly, barman among them", () => {
+    expect(parsePythonList("barman==3.19.1  # why\n# comment\nsix==1.17.0")).toEqual([
+      { name: "barman", module: "barman==3.19.1", why: "why" },
+      { name: "six", module: "six==1.17.0", why: "" },
+    ]);
+    const python = readDepLists().python;
+    expect(python.map((d) => d.name)).toContain("barman");
+    for (const d of python) expect(d.module, d.name).toMatch(/^[\w.-]+==\d[\w.]*$/);
+  });
+
+  test("are found only in the repository's environment, never on PATH, and a missing one names install-deps", () => {
+    const venvBin = join(repo, pythonBinFolder);
+    const onPath = machineWith("/opt/empty/barman-cloud-backup");
+    expect(findTool("barman-cloud-backup", onPath)).toBeUndefined();
+    expect(findTool("barman-cloud-backup", machineWith(join(venvBin, "barman-cloud-backup")))).toBe(
+      join(venvBin, "barman-cloud-backup"),
+    );
+    expect(() => requireTool("barman-cloud-restore", onPath)).toThrow(
+      `barman-cloud-restore not found (looked in ${pythonBinFolder}); install it with \`bash scripts/install-deps.sh\` (barman==`,
+    );
+  });
+});
+
 describe("the sim's programs", () => {
   test("are found only as their pinned build in the sim folder, never on PATH", () => {
     const folder = mkdtempSync(join(tmpdir(), "ktsw-simbin-"));
@@ -143,12 +174,13 @@ describe("the sim's programs", () => {
 describe("the catalog and the deps lists agree", () => {
   const deps = readDepLists();
 
-  test("doctor's list is exactly the lines of deps/apt.txt, deps/go-tools.txt and deps/sim-tools.txt", () => {
+  test("doctor's list is exactly the lines of deps/apt.txt, deps/go-tools.txt and deps/sim-tools.txt, and the Python packages with programs", () => {
     const rows = prerequisites(deps);
     expect(rows.map((r) => `${r.list} ${r.name}`)).toEqual([
       ...deps.apt.map((d) => `apt ${d.name}`),
       ...deps.go.map((d) => `go ${d.name}`),
       ...deps.sim.map((d) => `sim ${d.name}`),
+      "python barman",
     ]);
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.filter((r) => r.bins.length === 0).map((r) => r.name)).toEqual([]);
@@ -175,11 +207,12 @@ describe("the catalog and the deps lists agree", () => {
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
     });
-    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go|sim) /.test(l));
+    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go|sim|python) /.test(l));
     expect(lines.map((l) => l.split(" ").slice(1, 3).join(" "))).toEqual([
       ...deps.apt.map((d) => `apt ${d.name}`),
       ...deps.go.map((d) => `go ${d.module}`),
       ...deps.sim.map((d) => `sim ${d.module}`),
+      `python ${deps.python.find((d) => d.name === "barman")?.module}`,
     ]);
     const missing = prerequisites(deps).filter((p) =>
       p.list === "sim"
