@@ -2,6 +2,7 @@
 // requests (the plan, like the scheduler, would count it as free), each at the workload's source:
 // its manifest, or the HelmRelease that renders it.
 import { type Finding, finding } from "../diagnostics.ts";
+import { isHelmHook } from "../validate/flux.ts";
 import type { CapacityPlan } from "./index.ts";
 import { formatCpu, formatMemory } from "./quantity.ts";
 import type { Workload } from "./workloads.ts";
@@ -20,6 +21,13 @@ export function capacityFindings(plan: CapacityPlan): Finding[] {
   const out: Finding[] = [];
   for (const w of plan.workloads) {
     for (const p of w.resources.problems) {
+      if (p.kind === "no-request" && isHelmHook(w.from.object)) {
+        // Nothing in Git can give a hook requests the chart did not: Helm runs hooks outside the
+        // release manifest, so postRenderers never reach them. It runs briefly; say so, not fail.
+        const message = `${describeWorkload(w)}: container ${p.container} ${p.message}; it is a Helm hook, which postRenderers do not reach, so it runs without one while Helm runs it`;
+        out.push(finding(locate(w), message, "capacity.no-requests", "warning"));
+        continue;
+      }
       const message =
         p.kind === "no-request"
           ? `${describeWorkload(w)}: container ${p.container} ${p.message}; the capacity plan cannot count it (set resources.requests)`

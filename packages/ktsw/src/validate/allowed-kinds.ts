@@ -12,6 +12,11 @@ export const ALLOWED_WITHOUT_SCHEMA: readonly AllowedGroup[] = [
   },
   { group: "triggers.tekton.dev", reason: "Tekton Triggers' CRDs are not in the offline CRD catalog" },
   {
+    group: "barmancloud.cnpg.io",
+    reason:
+      "the barman-cloud plugin's CRDs (ObjectStore) ship in its chart, not in the offline CRD catalog: when charts render, the chart's CRD checks them; without a chart cache they go unchecked",
+  },
+  {
     group: "litmuschaos.io",
     reason: "Litmus' CRDs are not in the offline CRD catalog; its chaos-operator validates them",
   },

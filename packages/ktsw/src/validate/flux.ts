@@ -44,3 +44,6 @@ export function normalizeFluxPath(p: string): string {
   const trimmed = p.replace(/^\.\//, "").replace(/\/+$/, "");
   return trimmed === "." ? "" : trimmed;
 }
+
+/** A Helm hook (`helm.sh/hook` annotation): run by Helm around install, upgrade or delete, outside the release manifest. */
+export const isHelmHook = (o: Obj): boolean => get(o, "metadata", "annotations", "helm.sh/hook") !== undefined;

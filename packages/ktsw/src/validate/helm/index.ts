@@ -8,7 +8,7 @@ import type { Finding } from "../../diagnostics.ts";
 import { hasSopsMetadata } from "../../secrets/check.ts";
 import { requireTool } from "../../tools/find.ts";
 import { cachedObjects, cacheKey, fileDigest, readCached, writeCached } from "../disk-cache.ts";
-import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
+import { get, groupOf, isHelmHook, nameOf, namespaceOf, type Obj, str } from "../flux.ts";
 import { kustomizeCommand } from "../kustomize.ts";
 import { findingAt } from "../sources.ts";
 import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
@@ -171,13 +171,17 @@ export async function renderHelmReleases(
   const renderOnce = async (job: Job, request: TemplateRequest) => {
     const out = await helmTemplate(helm, request);
     if (out.error) return out;
-    let objects = out.objects;
+    // Helm hands its post-renderer the release manifest without the hooks, and helm-controller's
+    // postRenderers, commonMetadata and origin labels all run as that post-renderer: hooks are
+    // applied as the chart wrote them.
+    const hooks = out.objects.filter(isHelmHook);
+    let objects = out.objects.filter((o) => !isHelmHook(o));
     for (const step of kustomizePostRenderers(job.hr.object)) {
       const next = await runKustomizePostRenderer(objects, step);
       if (next.error) return { objects: [], error: `postRenderers: ${next.error}` };
       objects = next.objects;
     }
-    return { objects: withReleaseMetadata(objects, job.hr.object) };
+    return { objects: [...withReleaseMetadata(objects, job.hr.object), ...hooks] };
   };
   // First with the API versions of the plain tree; then, when the charts add CRDs, once more for the
   // charts whose templates ask (a cluster running the whole tree advertises all of them).

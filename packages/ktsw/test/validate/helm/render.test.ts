@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../../src/config/load.ts";
 import { findTool, missingToolMessage } from "../../../src/tools/find.ts";
-import { get, type Obj } from "../../../src/validate/flux.ts";
+import { get, nameOf, type Obj } from "../../../src/validate/flux.ts";
 import { renderHelmReleases } from "../../../src/validate/helm/index.ts";
 import { defaultChartsDir, defaultSchemaSources, validateTree } from "../../../src/validate/index.ts";
 import { indexSources, readSourceTree } from "../../../src/validate/sources.ts";
@@ -188,6 +188,14 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
       "helm.toolkit.fluxcd.io/namespace": "probe",
     });
     expect(get(deployment, "spec", "template", "metadata", "labels")).toEqual({ "app.kubernetes.io/name": "probe" });
+  });
+
+  test("a Helm hook is applied as the chart wrote it: Helm post-renders the release manifest only", async () => {
+    // The same release whose Deployment the test above finds patched and labelled.
+    const hook = find((await rendered()).objects, "ConfigMap");
+    expect(nameOf(hook as Obj)).toBe("probe-target-probe-hook");
+    expect(get(hook, "metadata", "labels")).toEqual({ "app.kubernetes.io/name": "probe" });
+    expect(get(hook, "metadata", "annotations")).toEqual({ "helm.sh/hook": "pre-install,pre-upgrade" });
   });
 
   test("the chart's CRD is installed (install.crds) and its API version advertised, so the chart renders its Widget", async () => {
