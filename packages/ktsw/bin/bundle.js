@@ -19,7 +19,12 @@ const stamp = (file) => {
 /** The bundle when every source it was made from is unchanged, else undefined. */
 export function freshBundle() {
   if (!existsSync(out) || !existsSync(inputsFile)) return undefined;
-  const inputs = JSON.parse(readFileSync(inputsFile, "utf8"));
+  let inputs;
+  try {
+    inputs = JSON.parse(readFileSync(inputsFile, "utf8"));
+  } catch {
+    return undefined; // unreadable: bundle again
+  }
   return Object.entries(inputs).every(([file, was]) => stamp(file) === was) ? out : undefined;
 }
 
