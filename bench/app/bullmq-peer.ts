@@ -1,18 +1,21 @@
-import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
-import { createVerifier, ownerOf, requireScope } from "@ktsw/task-shared/auth";
-import { jobRequest } from "@ktsw/task-shared/contracts";
+import { installSubmitRoute } from "@ktsw/task-gateway/app";
+import { createVerifier } from "@ktsw/task-shared/auth";
 import { createPool } from "@ktsw/task-shared/db";
-import { HttpProblem } from "@ktsw/task-shared/problem";
+import { installHealth } from "@ktsw/task-shared/health";
+import { createHttpApp } from "@ktsw/task-shared/http";
+import { createLogger } from "@ktsw/task-shared/logger";
+import { createRegistry, installHttpMetrics, jobMetrics } from "@ktsw/task-shared/metrics";
+import { initTracing } from "@ktsw/task-shared/tracing";
 import { runJob } from "@ktsw/task-worker/jobs";
 import { Queue, Worker } from "bullmq";
 
 // The peers KTSW is measured against: a BullMQ worker with the same job effect as the app's worker
-// (the job's function, then one row like the app's in Postgres), and the same kind of HTTP front
-// as the gateway (RS256 JWT checked by the same verifier, body checked by the same contract) that
-// enqueues into BullMQ instead of recording and publishing. Each runs as a process of its own (the
+// (the job's function, then one row like the app's in Postgres), and the gateway's own HTTP front
+// (its app and submit route: the same verifier, contract, policy, metrics and spans) that enqueues
+// into BullMQ instead of recording and publishing. Each runs as a process of its own (the
 // main at the end), as each KTSW service does in the bench: one event loop per process on both sides.
 
 export const redisOptions = (url: string) => {
@@ -60,13 +63,15 @@ export interface HttpFrontOptions {
   port: number;
 }
 
-const send = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-};
-
+/**
+ * The gateway's own front (its Fastify app, request metrics, spans, problem documents and the very
+ * submit route: token, scope, body, policy, job message) with a BullMQ queue where the gateway
+ * records and publishes: what the peer measures against KTSW is what lies behind the door.
+ */
 export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string; stop(): Promise<void> }> {
+  initTracing();
+  const logger = createLogger("peer-front", process.env.LOG_LEVEL ?? "silent");
+  const registry = createRegistry("peer-front");
   const verify = createVerifier({
     issuer: o.issuer,
     jwksUrl: o.jwksUrl,
@@ -75,40 +80,28 @@ export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string
     jwksCooldownMs: 30_000,
   });
   const queue = new Queue(o.queue, { connection: redisOptions(o.redisUrl) });
-  const server: Server = createServer((req, res) => {
-    if (req.url === "/readyz") return send(res, 200, { ready: true });
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
-      try {
-        const principal = await verify(req.headers.authorization);
-        requireScope(principal, "jobs:write");
-        const parsed = jobRequest.safeParse(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-        if (!parsed.success) return send(res, 400, { title: "Invalid job request" });
-        const { idempotencyKey: _unused, ...spec } = parsed.data;
-        const id = randomUUID();
-        await queue.add(
-          spec.type,
-          { ...spec, submittedBy: ownerOf(principal) },
-          {
-            jobId: id,
-            removeOnComplete: true,
-            removeOnFail: 1000,
-          },
-        );
-        send(res, 202, { id });
-      } catch (err) {
-        if (err instanceof HttpProblem) send(res, err.problem.status, err.problem);
-        else send(res, 503, { title: "Service Unavailable", detail: (err as Error).message });
-      }
-    });
+  const app = createHttpApp(logger);
+  installHttpMetrics(app, registry);
+  installHealth(app, { redis: () => queue.getJobCounts("waiting") });
+  installSubmitRoute(app, {
+    config: {
+      REQUIRED_SCOPE: "jobs:write",
+      JOB_ID_SECRET: randomBytes(32).toString("base64url"),
+      STATUS_BASE_URL: "",
+      SLEEP_JOB_MAX_MS: 0,
+    },
+    verify,
+    metrics: jobMetrics(registry),
+    accept: async ({ type, payload, submittedBy, id }) => {
+      await queue.add(type, { type, payload, submittedBy }, { jobId: id, removeOnComplete: true, removeOnFail: 1000 });
+      return { duplicate: false };
+    },
   });
-  await new Promise<void>((r) => server.listen(o.port, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
+  const url = await app.listen({ port: o.port, host: "127.0.0.1" });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     stop: async () => {
-      await new Promise((r) => server.close(r));
+      await app.close();
       await queue.close();
     },
   };
@@ -116,7 +109,10 @@ export async function startHttpFront(o: HttpFrontOptions): Promise<{ url: string
 
 /** Answers /readyz on `port` (how the bench's process supervisor knows a peer process is up). */
 async function readiness(port: number): Promise<{ stop(): Promise<void> }> {
-  const server = createServer((_req, res) => send(res, 200, { ready: true }));
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"ready":true}');
+  });
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   return { stop: () => new Promise((r) => server.close(() => r())) };
 }

@@ -54,6 +54,35 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (origins.length > 0)
     await app.register(cors, { origin: origins, methods: ["POST"], allowedHeaders: ["authorization", "content-type"] });
 
+  installSubmitRoute(app, { config, verify, metrics, accept: (message) => enqueue({ ...deps, record }, message) });
+  installReplayRoute(app, {
+    nats,
+    pool,
+    verify,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    requiredScope: config.REQUIRED_SCOPE,
+    retryAfterSec: config.RETRY_AFTER_SEC,
+  });
+  return app;
+}
+
+/** Takes an accepted job from the submit route: says whether it was already known (a retry). */
+export type AcceptJob = (message: JobMessage) => Promise<{ duplicate: boolean }>;
+
+export interface SubmitRouteDeps {
+  config: Pick<GatewayConfig, "REQUIRED_SCOPE" | "JOB_ID_SECRET" | "STATUS_BASE_URL" | "SLEEP_JOB_MAX_MS">;
+  verify: Verifier;
+  metrics: Pick<ReturnType<typeof jobMetrics>, "submitted">;
+  accept: AcceptJob;
+}
+
+/**
+ * `POST /v1/jobs`, the door: token, scope, body and policy checked, the job's message made, then
+ * handed to `accept`. The gateway accepts by recording and publishing (enqueue below); the bench's
+ * BullMQ peer installs this same route with a BullMQ queue behind it, so both have the same front.
+ */
+export function installSubmitRoute(app: FastifyInstance, deps: SubmitRouteDeps): void {
+  const { config, verify, metrics, accept } = deps;
   app.post("/v1/jobs", { onRequest: async (req) => requireUtf8(req.headers["content-type"]) }, (req, reply) =>
     traced(TRACER, req, async () => {
       const principal = await verify(req.headers.authorization);
@@ -66,22 +95,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       }
       checkJobPolicy(parsed.data, config);
       const message = toJobMessage(parsed.data, ownerOf(principal), new Date(), config.JOB_ID_SECRET);
-      const { duplicate } = await enqueue({ ...deps, record }, message);
+      const { duplicate } = await accept(message);
       metrics.submitted.inc({ type: message.type, duplicate: String(duplicate) });
       req.log.info({ job_id: message.id, type: message.type, duplicate }, "job accepted");
       const statusUrl = `${config.STATUS_BASE_URL}/v1/jobs/${message.id}`;
       return reply.code(202).header("location", statusUrl).send({ id: message.id, statusUrl, duplicate });
     }),
   );
-  installReplayRoute(app, {
-    nats,
-    pool,
-    verify,
-    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-    requiredScope: config.REQUIRED_SCOPE,
-    retryAfterSec: config.RETRY_AFTER_SEC,
-  });
-  return app;
 }
 
 /**
