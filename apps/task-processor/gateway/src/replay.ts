@@ -38,7 +38,7 @@ export async function replayJob(deps: ReplayDeps, id: string, submittedBy?: stri
       msgID: `${id}.replay.${job.replays}`,
       timeout: deps.publishTimeoutMs,
     });
-    publishJobEvent(deps.nats.nc, { id, type: job.message.type, status: "queued", attempt: 0 });
+    publishJobEvent(deps.nats.nc, { id, type: job.message.type, status: "queued", attempt: 0 }, { reopens: true });
     return { replays: job.replays, duplicate };
   });
   if (reopened) return { kind: "replayed", ...reopened };

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type StackHandle, skipReason, useStack } from "@ktsw/task-devstack/testkit";
+import { Redis } from "ioredis";
 import { describe, expect, test } from "vitest";
 
 // A dead letter is a failed job in Postgres, with its reason, that its owner can send back to the
@@ -51,6 +52,33 @@ describe.skipIf(skipReason)("replaying dead letters", () => {
     expect(await s.waitForStatus(id, "failed")).toMatchObject({ attempts: 1 });
     const { rows } = await s.svc.pool.query("SELECT replays FROM jobs WHERE id = $1", [id]);
     expect(rows).toEqual([{ replays: 1 }]);
+  });
+
+  test("a replay drops the failed job's cached copy even when no living status replica made it", async () => {
+    const id = await submitOk(s, { type: "fail", payload: { reason: "upstream said no" } });
+    // Watched in Postgres, not through the status service: its replica would remember the job.
+    const statusOf = async () =>
+      (await s.svc.pool.query("SELECT status FROM jobs WHERE id = $1", [id])).rows[0]?.status;
+    await expect.poll(statusOf, { timeout: 20_000 }).toBe("failed");
+    // The copy a status replica that has since died left in Redis: no living replica remembers it.
+    const { rows } = await s.svc.pool.query("SELECT submitted_by FROM jobs WHERE id = $1", [id]);
+    const at = new Date().toISOString();
+    const job = { id, type: "fail", status: "failed", attempts: 1, result: null, createdAt: at, updatedAt: at };
+    const redis = new Redis(s.infra.redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const orphan = { owner: rows[0].submitted_by, job: { ...job, error: "copy of a replica that is gone" } };
+      await redis.set(`task-processor:job:${id}`, JSON.stringify(orphan), "EX", 3_600);
+      await expect
+        .poll(async () => ((await (await s.getJob(id)).json()) as { error: string }).error)
+        .toBe("copy of a replica that is gone");
+      expect((await replay(s, id)).status).toBe(202);
+      // Its TTL is an hour: only the replay's event can have dropped it.
+      await expect
+        .poll(async () => ((await (await s.getJob(id)).json()) as { error: string | null }).error, { timeout: 20_000 })
+        .not.toBe("copy of a replica that is gone");
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test("only failed jobs replay: a succeeded job is 409, another owner's or an unknown job 404", async () => {

@@ -107,14 +107,26 @@ export async function consumerDepth(jsm: JetStreamManager, stream: string, durab
 }
 
 /**
+ * The header of a status event that takes a finished job back to work (a replay): a finished job's
+ * copy may sit in the status cache of any replica, dead ones included, so every replica drops it.
+ */
+export const REOPENS_HEADER = "Ktsw-Reopens";
+
+/**
  * Announces a job's status transition on core NATS (`events.jobs.<id>.<status>`), stamped with the time.
  * Status events are a live view only: the database stays the source of truth, so a publish that
- * fails (connection down) is dropped rather than failing the job.
+ * fails (connection down) is dropped rather than failing the job. `reopens`: see REOPENS_HEADER.
  */
-export function publishJobEvent(nc: NatsConnection, event: Omit<JobEvent, "at">, at = new Date()): void {
-  const e: JobEvent = { ...event, at: at.toISOString() };
+export function publishJobEvent(
+  nc: NatsConnection,
+  event: Omit<JobEvent, "at">,
+  opts: { reopens?: boolean } = {},
+): void {
+  const e: JobEvent = { ...event, at: new Date().toISOString() };
   try {
-    nc.publish(SUBJECTS.event(e.id, e.status), JSON.stringify(e));
+    const h = opts.reopens ? headers() : undefined;
+    h?.set(REOPENS_HEADER, "true");
+    nc.publish(SUBJECTS.event(e.id, e.status), JSON.stringify(e), h ? { headers: h } : undefined);
   } catch {
     // live view only; see above
   }

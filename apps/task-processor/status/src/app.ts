@@ -8,7 +8,7 @@ import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import { jobCounts } from "@ktsw/task-shared/job-counts";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
-import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
+import { consumerDepth, type Nats, REOPENS_HEADER } from "@ktsw/task-shared/nats";
 import { problem, unavailable } from "@ktsw/task-shared/problem";
 import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
@@ -68,13 +68,14 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   // Status transitions from the gateway and workers: drop the cached copy, push to subscribers.
   const onEvent = statusEventHandler({
     invalidate: (ids) => cache.invalidate(ids),
+    mayBeCached: (id) => cache.mayHold(id),
     watched: (id) => hub.watches(id),
     publish: (event) => hub.publish(event),
     logger,
   });
   const sub: Subscription = nats.nc.subscribe(SUBJECTS.eventsAll, {
     callback: (err, msg) => {
-      if (!err) onEvent(msg.subject, () => msg.json());
+      if (!err) onEvent(msg.subject, () => msg.json(), msg.headers?.get(REOPENS_HEADER) === "true");
     },
   });
   app.addHook("onClose", async () => {

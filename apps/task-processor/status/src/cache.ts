@@ -6,16 +6,49 @@ import { z } from "zod";
 // Entries carry the job's owner, so a hit is served only to whoever may read the job.
 const entry = z.object({ owner: z.string(), job: jobView });
 
+/** How many entries one replica remembers having cached; past it, it caches nothing new. */
+export const MAX_REMEMBERED_ENTRIES = 100_000;
+
 /**
  * Read-through cache of job views. Redis is an optimisation only: when it is down, every call
  * quietly falls through to Postgres (and says so in the logs), it never fails a request.
+ *
+ * Each replica remembers which jobs it cached, until their entries run out: a status event needs
+ * to drop an entry only where one may exist (`mayHold`), and most jobs are never read at all.
+ * Every replica gets every event, so whoever cached a job drops its copy. An entry whose replica
+ * has died is dropped by its TTL instead: at most ACTIVE_CACHE_TTL_SEC for a job still moving; a
+ * finished job changes only by a replay, whose event every replica acts on (REOPENS_HEADER).
  */
 export class JobCache {
+  private readonly remembered = new Map<string, number>();
+
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
     private readonly ttl: { terminalSec: number; activeSec: number },
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /** Whether this replica may have cached job `id` (an entry it made whose TTL has not run out). */
+  mayHold(id: string): boolean {
+    const until = this.remembered.get(id);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.remembered.delete(id);
+    return false;
+  }
+
+  /** Remembers `id` as cached for `ttlSec` (and a second more: Redis starts its TTL a little later). */
+  private remember(id: string, ttlSec: number): boolean {
+    if (this.remembered.size >= MAX_REMEMBERED_ENTRIES && !this.remembered.has(id)) {
+      const now = this.now();
+      for (const [k, until] of this.remembered) if (until <= now) this.remembered.delete(k);
+      // Full of live entries: an entry nobody remembers could never be dropped, so none is made.
+      if (this.remembered.size >= MAX_REMEMBERED_ENTRIES) return false;
+    }
+    this.remembered.set(id, this.now() + ttlSec * 1_000 + 1_000);
+    return true;
+  }
 
   private key = (id: string) => `task-processor:job:${id}`;
 
@@ -35,7 +68,8 @@ export class JobCache {
   async set(view: JobView, owner: string): Promise<void> {
     // Finished jobs never change again; running ones are cached just long enough to absorb polling.
     const ttl = isTerminal(view.status) ? this.ttl.terminalSec : this.ttl.activeSec;
-    if (ttl <= 0) return;
+    // Remembered before the write: an event that arrives while it is on the wire drops it.
+    if (ttl <= 0 || !this.remember(view.id, ttl)) return;
     try {
       await this.redis.set(this.key(view.id), JSON.stringify({ owner, job: view }), "EX", ttl);
     } catch (err) {

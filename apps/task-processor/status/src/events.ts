@@ -4,40 +4,47 @@ import type { Logger } from "@ktsw/task-shared/logger";
 
 // What the status service does with each status transition the gateway and the workers announce:
 // drop the job's cached copy, then push the event to whoever watches the job live. Every job
-// makes three events, so this runs for every one of them: the id is read from the subject, the
-// cache entries of the events that arrive together are dropped by one command, and only an event
-// somebody watches is parsed at all.
+// makes three events, so this runs for every one of them: the id is read from the subject, a
+// cache entry is dropped only where one may exist (see JobCache), those of the events that arrive
+// together by one command, and only an event somebody watches is parsed at all.
 
 export interface StatusEventDeps {
   /** Drops the cached copies of these jobs (never rejects: the cache is an optimisation). */
   invalidate(ids: string[]): Promise<void>;
+  /** Whether job `id` may have a cached copy to drop (one this replica made). */
+  mayBeCached(id: string): boolean;
   /** Whether a live subscriber watches the job. */
   watched(id: string): boolean;
   publish(event: JobEvent): void;
   logger: Logger;
 }
 
-/** Handles one event message: its subject and a way to read its JSON body. */
-export type StatusEventHandler = (subject: string, body: () => unknown) => void;
+/**
+ * Handles one event message: its subject, a way to read its JSON body, and whether it reopens a
+ * finished job (a replay: its cached copy may be any replica's, so it is dropped whoever made it).
+ */
+export type StatusEventHandler = (subject: string, body: () => unknown, reopens?: boolean) => void;
 
 export function statusEventHandler(deps: StatusEventDeps): StatusEventHandler {
   // One batch at a time: batches then finish in the order they left, so a subscriber gets a
   // job's events in the order they were announced (queued, running, succeeded).
+  // Events with nothing to drop go through the same line, so they never overtake one that has.
   const invalidate = batched(
-    async (ids: string[]) => {
-      await deps.invalidate(ids);
-      return ids.map(() => undefined);
+    async (items: { id: string; drop: boolean }[]) => {
+      const ids = items.filter((i) => i.drop).map((i) => i.id);
+      if (ids.length > 0) await deps.invalidate(ids);
+      return items.map(() => undefined);
     },
     { maxItems: 1_000, maxInFlight: 1 },
   );
-  return (subject, body) => {
+  return (subject, body, reopens = false) => {
     const id = eventSubjectId(subject);
     if (id === undefined) {
       deps.logger.warn({ subject }, "ignored status event on an unexpected subject");
       return;
     }
     // After the cache is dropped: a subscriber that reads the job on this event gets the new state.
-    void invalidate(id).then(() => {
+    void invalidate({ id, drop: reopens || deps.mayBeCached(id) }).then(() => {
       if (!deps.watched(id)) return;
       const event = readEvent(body);
       if (event) deps.publish(event);

@@ -16,7 +16,8 @@ const event = (n: number, status: JobEvent["status"]): JobEvent => ({
 });
 const subject = (e: JobEvent) => `events.jobs.${e.id}.${e.status}`;
 
-function setup(watched: string[] = []) {
+/** `cached`: the ids with a copy to drop (default: every id). */
+function setup(watched: string[] = [], cached?: string[]) {
   const log: string[] = [];
   const invalidations: string[][] = [];
   let release = () => {};
@@ -29,6 +30,7 @@ function setup(watched: string[] = []) {
       });
     }),
     watched: (id: string) => watched.includes(id),
+    mayBeCached: (id: string) => cached === undefined || cached.includes(id),
     publish: (e: JobEvent) => log.push(`publish ${e.id} ${e.status}`),
     logger: { warn: vi.fn() } as unknown as Logger,
   };
@@ -83,5 +85,28 @@ describe("status events", () => {
     release();
     await vi.waitFor(() => expect(deps.logger.warn).toHaveBeenCalledTimes(3));
     expect(log).toEqual(["invalidate 2"]);
+  });
+
+  it("drops only the copies that may exist: an event of a job nobody cached costs no cache command", async () => {
+    const { handle, deps, log, invalidations, release } = setup([ID(2)], [ID(1)]);
+    handle(subject(event(2, "queued")), () => event(2, "queued"));
+    await vi.waitFor(() => expect(log).toEqual([`publish ${ID(2)} queued`]));
+    expect(deps.invalidate).not.toHaveBeenCalled();
+    // A watched job's event waits behind one that drops a copy: the order of events holds.
+    handle(subject(event(1, "running")), () => event(1, "running"));
+    handle(subject(event(2, "running")), () => event(2, "running"));
+    await vi.waitFor(() => expect(invalidations).toEqual([[ID(1)]]));
+    expect(log).toEqual([`publish ${ID(2)} queued`, "invalidate 1"]);
+    release();
+    await vi.waitFor(() =>
+      expect(log).toEqual([`publish ${ID(2)} queued`, "invalidate 1", `publish ${ID(2)} running`]),
+    );
+  });
+
+  it("drops the copy on an event that reopens a finished job (a replay), whoever cached it", async () => {
+    const { handle, invalidations, release } = setup([], []);
+    handle(subject(event(5, "queued")), () => event(5, "queued"), true);
+    await vi.waitFor(() => expect(invalidations).toEqual([[ID(5)]]));
+    release();
   });
 });
