@@ -28,7 +28,8 @@ export type StatusEventHandler = (subject: string, body: () => unknown, reopens?
 export function statusEventHandler(deps: StatusEventDeps): StatusEventHandler {
   // One batch at a time: batches then finish in the order they left, so a subscriber gets a
   // job's events in the order they were announced (queued, running, succeeded).
-  // Events with nothing to drop go through the same line, so they never overtake one that has.
+  // An event with nothing to drop is handled at once, unless events are still waiting in that line:
+  // then it joins the line, so it never overtakes one of them.
   const invalidate = batched(
     async (items: { id: string; drop: boolean }[]) => {
       const ids = items.filter((i) => i.drop).map((i) => i.id);
@@ -37,18 +38,26 @@ export function statusEventHandler(deps: StatusEventDeps): StatusEventHandler {
     },
     { maxItems: 1_000, maxInFlight: 1 },
   );
+  let waiting = 0;
+  const deliver = (id: string, subject: string, body: () => unknown) => {
+    if (!deps.watched(id)) return;
+    const event = readEvent(body);
+    if (event) deps.publish(event);
+    else deps.logger.warn({ subject }, "ignored malformed status event");
+  };
   return (subject, body, reopens = false) => {
     const id = eventSubjectId(subject);
     if (id === undefined) {
       deps.logger.warn({ subject }, "ignored status event on an unexpected subject");
       return;
     }
+    const drop = reopens || deps.mayBeCached(id);
+    if (!drop && waiting === 0) return deliver(id, subject, body);
     // After the cache is dropped: a subscriber that reads the job on this event gets the new state.
-    void invalidate({ id, drop: reopens || deps.mayBeCached(id) }).then(() => {
-      if (!deps.watched(id)) return;
-      const event = readEvent(body);
-      if (event) deps.publish(event);
-      else deps.logger.warn({ subject }, "ignored malformed status event");
+    waiting++;
+    void invalidate({ id, drop }).then(() => {
+      waiting--;
+      deliver(id, subject, body);
     });
   };
 }
