@@ -41,6 +41,18 @@ export interface Worker {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How many messages to pull with `inFlight` of `concurrency` slots busy: 0 (wait for more jobs to
+ * finish) until a quarter of the slots are free. Every pull costs a subscription and a request
+ * (nats.js `fetch`); pulling one message per finished job made them cost as much as the job itself
+ * at full load. While few jobs run (light load) all the free slots are pulled at once, so a job
+ * never waits for a slot that is free.
+ */
+export function pullSize(concurrency: number, inFlight: number): number {
+  const free = concurrency - inFlight;
+  return free >= Math.max(1, Math.floor(concurrency / 4)) ? free : 0;
+}
+
 export function createWorker(deps: WorkerDeps): Worker {
   const { config, logger, nats, pool, registry } = deps;
   const app = createHttpApp(logger);
@@ -64,6 +76,12 @@ export function createWorker(deps: WorkerDeps): Worker {
   let stopping = false;
   let loop: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
+  // The fetch loop sleeps here while too few slots are free; each finished job wakes it.
+  let wakeLoop = () => {};
+  const slotFreed = () =>
+    new Promise<void>((resolve) => {
+      wakeLoop = resolve;
+    });
   const dependencies = {
     nats: async () => nats.jsm.consumers.info(config.JOBS_STREAM, config.CONSUMER_NAME),
     postgres: async () => pool.query("SELECT 1"),
@@ -268,15 +286,18 @@ export function createWorker(deps: WorkerDeps): Worker {
     while (!stopping) {
       await waitForInfrastructure();
       if (stopping) break;
-      const free = config.CONCURRENCY - inflight.size;
-      if (free <= 0) {
-        await Promise.race(inflight);
+      const free = pullSize(config.CONCURRENCY, inflight.size);
+      if (free === 0) {
+        await slotFreed();
         continue;
       }
       try {
         const batch = await consumer.fetch({ max_messages: free, expires: config.FETCH_EXPIRES_MS });
         for await (const m of batch) {
-          const p: Promise<void> = handleSafely(m).finally(() => inflight.delete(p));
+          const p: Promise<void> = handleSafely(m).finally(() => {
+            inflight.delete(p);
+            wakeLoop();
+          });
           inflight.add(p);
         }
       } catch (err) {
