@@ -75,6 +75,10 @@ export const tools = [
       "barman-cloud-check-wal-archive",
     ] as const
   ).map((bin) => ({ bin, from: { python: "barman" }, folders: [pythonBinFolder] }) as const),
+  // The observability proof: VictoriaMetrics single-node scrapes the app's /metrics and answers every dashboard and
+  // alert query; vmalert (same module, same release) evaluates the app's VMRule groups against it.
+  { bin: "victoria-metrics", from: { go: true }, folders: [goBinFolder] },
+  { bin: "vmalert", from: { go: true }, folders: [goBinFolder] },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
