@@ -34,7 +34,14 @@ export class LiveHub {
     private readonly logger: Logger,
     /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
     private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
+    /** What the hub reports to metrics: each close with its code, each snapshot or event sent. */
+    private readonly observe: { closed(code: number): void; pushed(): void } = { closed() {}, pushed() {} },
   ) {}
+
+  /** WebSocket connections open now. */
+  get connections(): number {
+    return this.sockets.size;
+  }
 
   attach(socket: WebSocket): void {
     this.sockets.add(socket);
@@ -106,6 +113,7 @@ export class LiveHub {
           this.byJob.set(id, set);
           set.add(socket);
           send({ type: "snapshot", job });
+          this.observe.pushed();
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
@@ -114,7 +122,8 @@ export class LiveHub {
     socket.on("message", (data) => {
       queue = queue.then(() => onMessage(data)).catch((err) => this.logger.warn({ err }, "websocket message failed"));
     });
-    socket.on("close", () => {
+    socket.on("close", (code: number) => {
+      this.observe.closed(code);
       clearTimeout(deadline);
       clearTimeout(expiry);
       for (const id of [...mine]) this.drop(id, socket, mine);
@@ -130,7 +139,11 @@ export class LiveHub {
 
   publish(event: JobEvent): void {
     const payload = JSON.stringify({ type: "event", event });
-    for (const s of this.byJob.get(event.id) ?? []) if (s.readyState === s.OPEN) s.send(payload);
+    for (const s of this.byJob.get(event.id) ?? [])
+      if (s.readyState === s.OPEN) {
+        s.send(payload);
+        this.observe.pushed();
+      }
   }
 
   closeAll(): void {
