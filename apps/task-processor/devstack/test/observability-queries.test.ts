@@ -37,7 +37,7 @@ describe("Grafana queries", () => {
 
   test("every target of every panel, rows' nested panels included, with its panel and refId", () => {
     const nested = dashboard();
-    (nested.panels?.[0] as { panels: unknown[] }).panels.push({
+    ((nested.panels ?? [])[0] as { panels: unknown[] }).panels.push({
       id: 3,
       type: "stat",
       title: "Inside",
