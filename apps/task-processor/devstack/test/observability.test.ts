@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { whyMissing } from "@ktsw/cli/tools";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
 import {
   dashboardProblems,
@@ -8,6 +9,7 @@ import {
   grafanaExpr,
   templateDefaults,
 } from "../src/observability/grafana.ts";
+import { type Jaeger, startJaeger } from "../src/observability/jaeger.ts";
 import { ruleExprs, vmalertRules } from "../src/observability/rules.ts";
 import { treeDashboards, treeVmRules } from "../src/observability/tree.ts";
 import { startVictoriaMetrics, startVmalert, type Victoria } from "../src/observability/victoria.ts";
@@ -18,10 +20,14 @@ import { skipReason } from "../src/testkit.ts";
 // The observability proof: the app's services run as processes, a real VictoriaMetrics scrapes their /metrics as the
 // cluster's VMServiceScrape does (job = the Service's name, namespace = the app's), a load runs, and then every panel
 // query of the app's dashboards returns data, every dashboard and VMRule query of the whole tree parses, and vmalert
-// running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it.
+// running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it. With Jaeger
+// built (its OTLP receiver standing in for Tempo's), one job's trace crosses gateway → NATS → worker → PostgreSQL and
+// its id is in both services' JSON logs.
 
 const missing = skipReason ?? whyMissing(["victoria-metrics", "vmalert"]);
 if (missing && !skipReason) console.warn(`\n!!! observability proof SKIPPED: ${missing}\n`);
+const jaegerMissing = whyMissing(["jaeger"]);
+if (!missing && jaegerMissing) console.warn(`\n!!! observability proof: the trace test SKIPPED: ${jaegerMissing}\n`);
 
 const NAMESPACE = "task-processor";
 const SCRAPE_SEC = 1;
@@ -40,14 +46,18 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
   let infra: Infra;
   let svc: ServiceProcesses;
   let victoria: Victoria;
+  let jaeger: Jaeger | undefined;
+  const logs: { service: string; line: Record<string, unknown> }[] = [];
   let token: string;
   let trickling = true;
   let trickle: Promise<void> | undefined;
+  /** set while a test needs the app to itself (one job's trace with nothing batched beside it) */
+  let paused: { resume: () => void; idle: Promise<void> } | undefined;
 
-  const submit = async (body: unknown) => {
+  const submit = async (body: unknown, headers: Record<string, string> = {}) => {
     const r = await fetch(`${svc.gateway.url}/v1/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
       body: JSON.stringify(body),
     });
     expect(r.status, await r.clone().text()).toBe(202);
@@ -84,9 +94,16 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
 
   beforeAll(async () => {
     infra = await startInfra();
+    jaeger = jaegerMissing ? undefined : await startJaeger();
     svc = await startServiceProcesses(infraUrls(infra), {
       // Failing jobs reach the dead-letter stream after two quick attempts.
-      env: { MAX_DELIVER: "2", BACKOFF_MS: "200" },
+      env: {
+        MAX_DELIVER: "2",
+        BACKOFF_MS: "200",
+        ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "200" } : {}),
+      },
+      logLevel: "info",
+      onLine: (service, line) => logs.push({ service, line }),
     });
     token = await infra.issuer.issue({ expiresIn: 3_600 });
     victoria = await startVictoriaMetrics(
@@ -113,6 +130,10 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
     // Then a trickle until the end, as a live system has: rates over the last 30 s stay defined.
     trickle = (async () => {
       for (let i = 0; trickling; i++) {
+        if (paused) {
+          const { idle } = paused;
+          await idle;
+        }
         const id = await submit({ type: "wordstats", payload: { text: `trickle ${i}` } }).catch(() => undefined);
         if (id) await jobStatus(id).catch(() => undefined);
         await new Promise((r) => setTimeout(r, 100));
@@ -123,7 +144,9 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
   afterAll(async () => {
     trickling = false;
     await trickle;
+    paused?.resume();
     await victoria?.stop();
+    await jaeger?.stop();
     await svc?.stop();
     await infra?.stop();
   }, 60_000);
@@ -215,4 +238,65 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
       await vmalert.stop();
     }
   }, 180_000);
+
+  test.skipIf(jaegerMissing)(
+    "one job is one trace across gateway → NATS → worker → PostgreSQL in Jaeger, and its id is in both services' logs",
+    async () => {
+      // The app to itself: the worker batches claims and completions of jobs handled together, in one of their traces.
+      let resume = () => {};
+      paused = { resume: () => resume(), idle: new Promise<void>((r) => (resume = r)) };
+      try {
+        // The client starts the trace (as a traced caller would), so its id is known before any span is exported.
+        const traceId = randomBytes(16).toString("hex");
+        const id = await submit(
+          { type: "hash", payload: { data: "one trace", rounds: 1 } },
+          { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+        );
+        await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("succeeded");
+        const services = (t: NonNullable<Awaited<ReturnType<Jaeger["trace"]>>>) =>
+          t.spans.map((s) => `${t.processes[s.processID]?.serviceName}: ${s.operationName}`);
+        // Spans arrive in batches: wait for the worker's last (its completion statement).
+        const trace = await vi.waitFor(
+          async () => {
+            const t = await (jaeger as Jaeger).trace(traceId);
+            if (!t) throw new Error(`Jaeger has no trace ${traceId} yet`);
+            const names = services(t);
+            const want = ["task-gateway: POST /v1/jobs", "task-worker: process job", "task-worker: run hash"];
+            if (!want.every((w) => names.includes(w)) || !names.some((n) => n.startsWith("task-worker: UPDATE")))
+              throw new Error(`trace ${traceId} so far: ${names.join(", ")}`);
+            return t;
+          },
+          { timeout: 30_000, interval: 250 },
+        );
+        const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+        const serviceOf = (s: (typeof trace.spans)[number]) => trace.processes[s.processID]?.serviceName;
+        const tag = (s: (typeof trace.spans)[number], key: string) => s.tags.find((t) => t.key === key)?.value;
+        // NATS: the worker's consumer span is a child of the gateway's request span, through the message's headers.
+        const consumer = trace.spans.find((s) => s.operationName === "process job") as (typeof trace.spans)[number];
+        expect(tag(consumer, "messaging.system")).toBe("nats");
+        const parent = byId.get(consumer.references.find((r) => r.refType === "CHILD_OF")?.spanID ?? "");
+        expect(parent && serviceOf(parent)).toBe("task-gateway");
+        // PostgreSQL from both sides: the gateway records the job, the worker claims and completes it.
+        const dbServices = new Set(trace.spans.filter((s) => tag(s, "db.system") === "postgresql").map(serviceOf));
+        expect([...dbServices].sort()).toEqual(["task-gateway", "task-worker"]);
+        expect(new Set(trace.spans.map((s) => s.traceID))).toEqual(new Set([traceId]));
+
+        // The logs carry the same id: what Loki's trace_id field links to Tempo.
+        const logged = (service: string, msg: string) =>
+          logs.some(
+            (l) => l.service === service && l.line.msg === msg && l.line.job_id === id && l.line.trace_id === traceId,
+          );
+        await expect.poll(() => logged("gateway", "job accepted"), { timeout: 10_000 }).toBe(true);
+        await expect.poll(() => logged("worker", "job succeeded"), { timeout: 10_000 }).toBe(true);
+        console.log(
+          `observability: job ${id} is trace ${traceId}, ${trace.spans.length} spans in Jaeger: ${services(trace).join(", ")}`,
+        );
+      } finally {
+        const p = paused;
+        paused = undefined;
+        p?.resume();
+      }
+    },
+    90_000,
+  );
 });

@@ -79,6 +79,16 @@ export const tools = [
   // alert query; vmalert (same module, same release) evaluates the app's VMRule groups against it.
   { bin: "victoria-metrics", from: { go: true }, folders: [goBinFolder] },
   { bin: "vmalert", from: { go: true }, folders: [goBinFolder] },
+  // The observability proof's OTLP receiver and trace store (Jaeger v2, Apache-2.0). Its module replaces a dependency
+  // (so no `go install`) and its cold build is long; the trace test skips loudly without it.
+  {
+    bin: "jaeger",
+    from: {
+      optional:
+        "a build of github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0 from a module that requires it (its go.mod's replace of github.com/Shopify/sarama copied), put in $(go env GOPATH)/bin",
+    },
+    folders: [goBinFolder],
+  },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
