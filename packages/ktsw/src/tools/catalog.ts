@@ -80,12 +80,13 @@ export const tools = [
   { bin: "victoria-metrics", from: { go: true }, folders: [goBinFolder] },
   { bin: "vmalert", from: { go: true }, folders: [goBinFolder] },
   // The observability proof's OTLP receiver and trace store (Jaeger v2, Apache-2.0). Its module replaces a dependency
-  // (so no `go install`) and its cold build is long; the trace test skips loudly without it.
+  // (so no `go install`; deps/jaeger is the wrapper module that builds it) and its cold build is long, so it is in no
+  // list CI installs: the trace test skips loudly without it.
   {
     bin: "jaeger",
     from: {
       optional:
-        "a build of github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0 from a module that requires it (its go.mod's replace of github.com/Shopify/sarama copied), put in $(go env GOPATH)/bin",
+        'Jaeger v1.76.0 built from its wrapper module: `cd deps/jaeger && CGO_ENABLED=0 go build -trimpath -o "$(go env GOPATH)/bin/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger` (about 18 minutes cold)',
     },
     folders: [goBinFolder],
   },
