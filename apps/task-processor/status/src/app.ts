@@ -7,7 +7,7 @@ import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import { jobCounts } from "@ktsw/task-shared/job-counts";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { installHttpMetrics, queueDepthGauge, type Registry, websocketMetrics } from "@ktsw/task-shared/metrics";
+import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
 import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
 import { problem, unavailable } from "@ktsw/task-shared/problem";
 import type { Subscription } from "@nats-io/transport-node";
@@ -53,9 +53,8 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     },
     logger,
     (id, owner) => findJob(pool, TRACER, id, owner),
-    { closed: (code) => ws.closed.inc({ code: String(code) }), pushed: () => ws.pushed.inc() },
+    registry,
   );
-  const ws = websocketMetrics(registry, () => hub.connections);
   let closing = false;
   installHealth(
     app,

@@ -1,6 +1,7 @@
 import { ownerOf, type Principal } from "@ktsw/task-shared/auth";
 import type { JobEvent, JobView } from "@ktsw/task-shared/contracts";
 import type { Logger } from "@ktsw/task-shared/logger";
+import { type Registry, websocketMetrics } from "@ktsw/task-shared/metrics";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 
@@ -34,14 +35,13 @@ export class LiveHub {
     private readonly logger: Logger,
     /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
     private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
-    /** What the hub reports to metrics: each close with its code, each snapshot or event sent. */
-    private readonly observe: { closed(code: number): void; pushed(): void } = { closed() {}, pushed() {} },
-  ) {}
-
-  /** WebSocket connections open now. */
-  get connections(): number {
-    return this.sockets.size;
+    /** where the hub's metrics go: connections open, closes by code, snapshots and events sent */
+    registry?: Registry,
+  ) {
+    this.metrics = registry && websocketMetrics(registry, () => this.sockets.size);
   }
+
+  private readonly metrics: ReturnType<typeof websocketMetrics> | undefined;
 
   attach(socket: WebSocket): void {
     this.sockets.add(socket);
@@ -113,7 +113,7 @@ export class LiveHub {
           this.byJob.set(id, set);
           set.add(socket);
           send({ type: "snapshot", job });
-          this.observe.pushed();
+          this.metrics?.pushed.inc();
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
@@ -123,7 +123,7 @@ export class LiveHub {
       queue = queue.then(() => onMessage(data)).catch((err) => this.logger.warn({ err }, "websocket message failed"));
     });
     socket.on("close", (code: number) => {
-      this.observe.closed(code);
+      this.metrics?.closed.inc({ code: String(code) });
       clearTimeout(deadline);
       clearTimeout(expiry);
       for (const id of [...mine]) this.drop(id, socket, mine);
@@ -142,7 +142,7 @@ export class LiveHub {
     for (const s of this.byJob.get(event.id) ?? [])
       if (s.readyState === s.OPEN) {
         s.send(payload);
-        this.observe.pushed();
+        this.metrics?.pushed.inc();
       }
   }
 
