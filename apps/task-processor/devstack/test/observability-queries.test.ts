@@ -1,6 +1,10 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { type Dashboard, dashboardProblems, dashboardTargets, grafanaExpr } from "../src/observability/grafana.ts";
 import { scaleQueryWindows, vmalertRules } from "../src/observability/rules.ts";
+import { treeDashboards, treeVmRules } from "../src/observability/tree.ts";
 import { promscrapeConfig } from "../src/observability/victoria.ts";
 
 // The pure halves of the observability proof: how a Grafana query is filled in, how a VMRule becomes vmalert's rules
@@ -117,4 +121,31 @@ test("the scrape config has one job per target, named as the cluster's job label
       },
     ],
   });
+});
+
+test("the tree's dashboards are found as JSON files and as JSON strings in any manifest; VMRules by kind", () => {
+  const root = mkdtempSync(join(tmpdir(), "ktsw-obs-tree-"));
+  try {
+    mkdirSync(join(root, "a", "dashboards"), { recursive: true });
+    const json = (uid: string) => JSON.stringify({ uid, title: uid, panels: [] });
+    writeFileSync(join(root, "a", "dashboards", "file.json"), json("file"));
+    writeFileSync(join(root, "a", "not-a-dashboard.json"), JSON.stringify({ title: "no panels" }));
+    writeFileSync(
+      join(root, "a", "manifests.yaml"),
+      [
+        `kind: ConfigMap\ndata:\n  cm.json: '${json("configmap")}'`,
+        `kind: HelmRelease\nspec:\n  values:\n    dashboards:\n      d:\n        x:\n          json: '${json("values")}'`,
+        "kind: VMRule\nmetadata:\n  name: r\nspec:\n  groups: []",
+      ].join("\n---\n"),
+    );
+    writeFileSync(join(root, "a", "secret.sops.yaml"), "kind: VMRule\nmetadata:\n  name: encrypted");
+    expect(treeDashboards(root).map((d) => `${d.source} ${d.doc.uid}`)).toEqual([
+      "a/dashboards/file.json file",
+      "a/manifests.yaml data.cm.json configmap",
+      "a/manifests.yaml spec.values.dashboards.d.x.json values",
+    ]);
+    expect(treeVmRules(root).map((r) => r.doc.metadata?.name)).toEqual(["r"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -37,21 +37,30 @@ const yamlDocs = (root: string) =>
     })),
   );
 
-/** Dashboards: JSON files that are dashboards, and dashboard JSON inside a ConfigMap's data (the sidecar's form). */
+/** Every string inside a parsed YAML value, with the path of keys to it. */
+function strings(value: unknown, path: string[] = []): { path: string[]; text: string }[] {
+  if (typeof value === "string") return [{ path, text: value }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, [...path, String(i)]));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => strings(v, [...path, k]));
+  return [];
+}
+
+/**
+ * Dashboards: JSON files that are dashboards, and dashboard JSON held in a string anywhere in a manifest (a
+ * ConfigMap's data for Grafana's sidecar, a HelmRelease's values for the Grafana chart).
+ */
 export function treeDashboards(root = treeRoot): Found<Dashboard>[] {
   const files = filesUnder(root, /\.json$/).flatMap((file) => {
     const doc = parseJson(readFileSync(file, "utf8"));
     return isDashboard(doc) ? [{ source: relative(root, file), doc }] : [];
   });
-  const inConfigMaps = yamlDocs(root).flatMap(({ file, obj }) => {
-    const cm = obj as { kind?: string; data?: Record<string, string> } | null;
-    if (cm?.kind !== "ConfigMap") return [];
-    return Object.entries(cm.data ?? {}).flatMap(([key, text]) => {
-      const doc = key.endsWith(".json") ? parseJson(text) : undefined;
-      return isDashboard(doc) ? [{ source: `${file} ${key}`, doc }] : [];
-    });
-  });
-  return [...files, ...inConfigMaps];
+  const inManifests = yamlDocs(root).flatMap(({ file, obj }) =>
+    strings(obj).flatMap(({ path, text }) => {
+      const doc = text.trimStart().startsWith("{") ? parseJson(text) : undefined;
+      return isDashboard(doc) ? [{ source: `${file} ${path.join(".")}`, doc }] : [];
+    }),
+  );
+  return [...files, ...inManifests];
 }
 
 /** VMRule objects of the tree. */
