@@ -117,6 +117,8 @@ export interface ServiceProcesses {
   gateway: Supervised;
   worker: Supervised;
   status: Supervised;
+  /** each service's internal `/metrics` URL (its port is kept across restarts, as a pod's is) */
+  metricsUrls: Record<Parameters<typeof mainOf>[0], string>;
   /** exits nobody asked for, all three together */
   crashes(): number;
   stop(): Promise<void>;
@@ -128,7 +130,10 @@ export interface ServiceProcesses {
  */
 export async function startServiceProcesses(
   urls: ServiceUrls,
-  opts: Pick<ServiceOptions, "env" | "logLevel"> = {},
+  opts: Pick<ServiceOptions, "env" | "logLevel"> & {
+    /** every JSON log line of every service, with the service it came from */
+    onLine?: (service: Parameters<typeof mainOf>[0], line: Record<string, unknown>) => void;
+  } = {},
 ): Promise<ServiceProcesses> {
   const env = serviceEnv(urls, opts);
   const setupPool = createPool(urls.databaseUrl, 1);
@@ -137,8 +142,18 @@ export async function startServiceProcesses(
   const stop = async () => {
     for (const p of started.reverse()) await p.stop().catch(() => {});
   };
+  const metricsUrls = {} as ServiceProcesses["metricsUrls"];
   const start = async (service: Parameters<typeof mainOf>[0]) => {
-    const p = supervise(`task-${service}`, mainOf(service), env, await freePort(), 1_000);
+    const metricsPort = await freePort();
+    metricsUrls[service] = `http://127.0.0.1:${metricsPort}/metrics`;
+    const p = supervise(
+      `task-${service}`,
+      mainOf(service),
+      { ...env, METRICS_PORT: String(metricsPort) },
+      await freePort(),
+      1_000,
+      (line) => opts.onLine?.(service, line),
+    );
     started.push(p);
     await waitReady(p.url, 60_000);
     return p;
@@ -152,6 +167,7 @@ export async function startServiceProcesses(
       gateway,
       worker,
       status,
+      metricsUrls,
       crashes: () => gateway.crashes() + worker.crashes() + status.crashes(),
       stop,
     };

@@ -199,6 +199,24 @@ export async function startRedis(port?: number): Promise<RunningServer> {
   );
 }
 
+/**
+ * A server program of the tool catalog on a free port in a temp dir of its own, ready once the port listens;
+ * `args` says how to start it there. For HTTP servers whose start-up is nothing but their flags.
+ */
+export async function startHttpTool(
+  tool: Parameters<typeof findBinary>[0],
+  args: (port: number, dir: string) => string[],
+): Promise<RunningServer> {
+  const bin = findBinary(tool);
+  const p = await freePort();
+  const dir = await tempDir(tool);
+  return serve(
+    { name: tool, port: p, url: `http://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
+    () => launch(tool, bin, args(p, dir)),
+    () => isListening(p),
+  );
+}
+
 /** An S3 server: where it answers, the bucket it was started with, and the keys its clients use. */
 export interface S3Server extends RunningServer {
   bucket: string;

@@ -78,10 +78,10 @@ describe("task-processor manifests", () => {
       expect(ok, `${d.file} ${d.kind}/${d.metadata.name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
       checked++;
     }
-    // Stream ×2, Consumer, Cluster, Database, ScaledObject, VMServiceScrape, Certificate,
+    // Stream ×2, Consumer, Cluster, Database, ScaledObject, VMServiceScrape, VMRule, Certificate,
     // IngressRoute, KeycloakRealmImport, ScheduledBackup, and the point-in-time recovery Cluster
     // (recovery/). The barman-cloud ObjectStore has no catalog schema: its chart's CRD checks it.
-    expect(checked).toBe(12);
+    expect(checked).toBe(13);
   });
 
   test("no plaintext Secret is committed; the database URL comes from CloudNativePG's secret", () => {
@@ -232,6 +232,23 @@ describe("task-processor manifests", () => {
     const replay = /PathRegexp\(`([^`]+)`\)/.exec(match)?.[1] as string;
     expect(new RegExp(replay).test("/v1/jobs/3f1d7a8e-0000-4000-8000-000000000000/replay")).toBe(true);
     expect(new RegExp(replay).test("/v1/jobs/3f1d7a8e-0000-4000-8000-000000000000")).toBe(false);
+  });
+
+  test("every dashboard in app/dashboards/ goes into the ConfigMap Grafana's sidecar loads, Flux substitution off", () => {
+    const k = parseAllDocuments(readFileSync(join(tree, "app", "kustomization.yaml"), "utf8"))[0]?.toJS() as {
+      configMapGenerator: {
+        files: string[];
+        options: { labels: Record<string, string>; annotations: Record<string, string> };
+      }[];
+    };
+    const [dashboards] = k.configMapGenerator;
+    const files = readdirSync(join(tree, "app", "dashboards")).map((f) => `dashboards/${f}`);
+    expect([...(dashboards?.files ?? [])].sort()).toEqual(files.sort());
+    expect(dashboards?.options.labels.grafana_dashboard).toBe("1");
+    // Grafana's ${datasource} would otherwise be Flux's undefined variable.
+    expect(dashboards?.options.annotations["kustomize.toolkit.fluxcd.io/substitute"]).toBe("disabled");
+    const uids = files.map((f) => (JSON.parse(readFileSync(join(tree, "app", f), "utf8")) as { uid: string }).uid);
+    expect(uids.sort()).toEqual(["ktsw-task-gateway", "ktsw-task-overview", "ktsw-task-status", "ktsw-task-worker"]);
   });
 
   test("each kustomization lists exactly the files beside it", () => {

@@ -117,3 +117,86 @@ export function breakerMetrics(registry: Registry) {
     }),
   };
 }
+
+/** What the pool gauges read of a pg Pool (its own counters), so tests can pass a stand-in. */
+export interface PoolCounts {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  options: { max?: number };
+}
+
+/**
+ * The PostgreSQL pool's saturation, read at scrape time: connections open and idle, queries waiting for a
+ * connection, and the pool's size. Waiting above zero is the Postgres hop's saturation signal.
+ */
+export function poolGauges(registry: Registry, pool: PoolCounts) {
+  return {
+    connections: new Gauge({
+      name: "db_pool_connections",
+      help: "PostgreSQL pool: connections open (state=total), idle (state=idle), and queries waiting for one (state=waiting)",
+      labelNames: ["state"],
+      registers: [registry],
+      collect() {
+        this.set({ state: "total" }, pool.totalCount);
+        this.set({ state: "idle" }, pool.idleCount);
+        this.set({ state: "waiting" }, pool.waitingCount);
+      },
+    }),
+    max: new Gauge({
+      name: "db_pool_max_connections",
+      help: "PostgreSQL pool: the most connections it opens (PG_POOL_MAX or the service's own size)",
+      registers: [registry],
+      collect() {
+        this.set(pool.options.max ?? 10);
+      },
+    }),
+  };
+}
+
+/** The worker's job slots: deliveries being handled now out of CONCURRENCY (its saturation). */
+export function workerSlotGauges(registry: Registry, inFlight: () => number, slots: number) {
+  return {
+    inFlight: new Gauge({
+      name: "worker_jobs_in_flight",
+      help: "Deliveries the worker is handling right now",
+      registers: [registry],
+      collect() {
+        this.set(inFlight());
+      },
+    }),
+    slots: new Gauge({
+      name: "worker_job_slots",
+      help: "Deliveries the worker handles at once at most (CONCURRENCY)",
+      registers: [registry],
+      collect() {
+        this.set(slots);
+      },
+    }),
+  };
+}
+
+/** The status service's live WebSockets: open connections (traffic and saturation), and closes by code. */
+export function websocketMetrics(registry: Registry, open: () => number) {
+  return {
+    connections: new Gauge({
+      name: "status_websocket_connections",
+      help: "WebSocket connections open on this status replica",
+      registers: [registry],
+      collect() {
+        this.set(open());
+      },
+    }),
+    closed: new Counter({
+      name: "status_websocket_closed_total",
+      help: "WebSocket connections closed, by close code (4401 authentication, 1008 policy, 1001 shutdown, 1000/1005 normal)",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    pushed: new Counter({
+      name: "status_websocket_events_pushed_total",
+      help: "Job events and snapshots sent to WebSocket subscribers",
+      registers: [registry],
+    }),
+  };
+}

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { type BaseConfig, loadConfig } from "./config.ts";
 import { createPool, type Pool } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createRegistry, metricsServer, type Registry } from "./metrics.ts";
+import { createRegistry, metricsServer, poolGauges, type Registry } from "./metrics.ts";
 import { connectNats, type Nats } from "./nats.ts";
 import { initTracing } from "./tracing.ts";
 
@@ -94,6 +94,7 @@ export async function startService<C extends BaseConfig, P extends ServiceParts>
   try {
     nats = await connectNats(config.NATS_URL, config.SERVICE_NAME);
     pool = createPool(config.DATABASE_URL, def.poolSize(config));
+    poolGauges(registry, pool);
     parts = await def.build({ config, logger, nats, pool, registry });
     const url = await parts.app.listen({ host: config.HOST, port: config.PORT });
     const metricsUrl = `${await metrics.listen({ host: config.HOST, port: config.METRICS_PORT })}/metrics`;

@@ -11,6 +11,7 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { defaultResource, detectResources, envDetector } from "@opentelemetry/resources";
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -31,7 +32,8 @@ let provider: NodeTracerProvider | undefined;
  * - else OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://tempo.observability:4318): OTLP/HTTP, batched;
  * - else OTEL_TRACES_EXPORTER=console: printed;
  * - else nowhere, but trace ids are still created, propagated, and written in every log line.
- * The service name comes from OTEL_SERVICE_NAME (each main sets it from SERVICE_NAME).
+ * The service name comes from OTEL_SERVICE_NAME (each main sets it from SERVICE_NAME), other resource attributes
+ * from OTEL_RESOURCE_ATTRIBUTES.
  */
 export function initTracing(opts: { exporter?: SpanExporter; otlpEndpoint?: string } = {}): NodeTracerProvider {
   if (provider) return provider;
@@ -42,7 +44,10 @@ export function initTracing(opts: { exporter?: SpanExporter; otlpEndpoint?: stri
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlp.replace(/\/$/, "")}/v1/traces` })));
   else if (process.env.OTEL_TRACES_EXPORTER === "console")
     processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
-  provider = new NodeTracerProvider({ spanProcessors: processors });
+  // The SDK's tracer provider reads no environment for its resource (only the Node SDK package does): without this,
+  // every span's service is `unknown_service:node` and a trace store cannot tell gateway from worker.
+  const resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
+  provider = new NodeTracerProvider({ resource, spanProcessors: processors });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return provider;
 }

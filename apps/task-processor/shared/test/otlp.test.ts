@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 // what really arrives on the wire.
 
 describe("OTLP export", () => {
-  test("a finished span is POSTed to <endpoint>/v1/traces with its name and trace id", async () => {
+  test("a finished span is POSTed to <endpoint>/v1/traces with its name, trace id and the service's name (OTEL_SERVICE_NAME)", async () => {
     const received: { url: string; type: string; body: string }[] = [];
     const collector = createServer((req: IncomingMessage, res) => {
       let body = "";
@@ -21,6 +21,9 @@ describe("OTLP export", () => {
     });
     await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
     const port = (collector.address() as { port: number }).port;
+    // What each service's start-up sets from SERVICE_NAME before it starts tracing.
+    const serviceName = process.env.OTEL_SERVICE_NAME;
+    process.env.OTEL_SERVICE_NAME = "task-otlp-test";
     try {
       const provider = initTracing({ otlpEndpoint: `http://127.0.0.1:${port}` });
       const traceId = await withSpan(
@@ -38,11 +41,19 @@ describe("OTLP export", () => {
         const span = body.resourceSpans[0].scopeSpans[0].spans[0];
         expect(span.name).toBe("exported span");
         expect(span.traceId).toBe(traceId);
+        // The resource names the service: a trace store shows which service each span came from.
+        expect(body.resourceSpans[0].resource.attributes).toContainEqual({
+          key: "service.name",
+          value: { stringValue: "task-otlp-test" },
+        });
       } else {
         expect(received[0]?.body).toContain("exported span");
+        expect(received[0]?.body).toContain("task-otlp-test");
       }
       await provider.shutdown();
     } finally {
+      if (serviceName === undefined) delete process.env.OTEL_SERVICE_NAME;
+      else process.env.OTEL_SERVICE_NAME = serviceName;
       collector.close();
     }
   });

@@ -53,6 +53,7 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     },
     logger,
     (id, owner) => findJob(pool, TRACER, id, owner),
+    registry,
   );
   let closing = false;
   installHealth(

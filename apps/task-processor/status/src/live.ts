@@ -1,6 +1,7 @@
 import { ownerOf, type Principal } from "@ktsw/task-shared/auth";
 import type { JobEvent, JobView } from "@ktsw/task-shared/contracts";
 import type { Logger } from "@ktsw/task-shared/logger";
+import { type Registry, websocketMetrics } from "@ktsw/task-shared/metrics";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 
@@ -34,7 +35,13 @@ export class LiveHub {
     private readonly logger: Logger,
     /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
     private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
-  ) {}
+    /** where the hub's metrics go: connections open, closes by code, snapshots and events sent */
+    registry?: Registry,
+  ) {
+    this.metrics = registry && websocketMetrics(registry, () => this.sockets.size);
+  }
+
+  private readonly metrics: ReturnType<typeof websocketMetrics> | undefined;
 
   attach(socket: WebSocket): void {
     this.sockets.add(socket);
@@ -106,6 +113,7 @@ export class LiveHub {
           this.byJob.set(id, set);
           set.add(socket);
           send({ type: "snapshot", job });
+          this.metrics?.pushed.inc();
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
@@ -114,7 +122,8 @@ export class LiveHub {
     socket.on("message", (data) => {
       queue = queue.then(() => onMessage(data)).catch((err) => this.logger.warn({ err }, "websocket message failed"));
     });
-    socket.on("close", () => {
+    socket.on("close", (code: number) => {
+      this.metrics?.closed.inc({ code: String(code) });
       clearTimeout(deadline);
       clearTimeout(expiry);
       for (const id of [...mine]) this.drop(id, socket, mine);
@@ -130,7 +139,11 @@ export class LiveHub {
 
   publish(event: JobEvent): void {
     const payload = JSON.stringify({ type: "event", event });
-    for (const s of this.byJob.get(event.id) ?? []) if (s.readyState === s.OPEN) s.send(payload);
+    for (const s of this.byJob.get(event.id) ?? [])
+      if (s.readyState === s.OPEN) {
+        s.send(payload);
+        this.metrics?.pushed.inc();
+      }
   }
 
   closeAll(): void {

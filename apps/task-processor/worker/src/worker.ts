@@ -11,6 +11,7 @@ import {
   jobMetrics,
   queueDepthGauge,
   type Registry,
+  workerSlotGauges,
 } from "@ktsw/task-shared/metrics";
 import { consumerDepth, ensureConsumer, type Nats, publishJobEvent } from "@ktsw/task-shared/nats";
 import { extractTrace, SpanKind, withSpan } from "@ktsw/task-shared/tracing";
@@ -82,6 +83,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     new Promise<void>((resolve) => {
       wakeLoop = resolve;
     });
+  workerSlotGauges(registry, () => inflight.size, config.CONCURRENCY);
   const dependencies = {
     nats: async () => nats.jsm.consumers.info(config.JOBS_STREAM, config.CONSUMER_NAME),
     postgres: async () => pool.query("SELECT 1"),

@@ -75,6 +75,21 @@ export const tools = [
       "barman-cloud-check-wal-archive",
     ] as const
   ).map((bin) => ({ bin, from: { python: "barman" }, folders: [pythonBinFolder] }) as const),
+  // The observability proof: VictoriaMetrics single-node scrapes the app's /metrics and answers every dashboard and
+  // alert query; vmalert (same module, same release) evaluates the app's VMRule groups against it.
+  { bin: "victoria-metrics", from: { go: true }, folders: [goBinFolder] },
+  { bin: "vmalert", from: { go: true }, folders: [goBinFolder] },
+  // The observability proof's OTLP receiver and trace store (Jaeger v2, Apache-2.0). Its module replaces a dependency
+  // (so no `go install`; deps/jaeger is the wrapper module that builds it) and its cold build is long, so it is in no
+  // list CI installs: the trace test skips loudly without it.
+  {
+    bin: "jaeger",
+    from: {
+      optional:
+        'Jaeger v1.76.0 built from its wrapper module: `cd deps/jaeger && CGO_ENABLED=0 go build -trimpath -o "$(go env GOPATH)/bin/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger` (about 18 minutes cold)',
+    },
+    folders: [goBinFolder],
+  },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {

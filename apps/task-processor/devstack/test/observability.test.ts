@@ -1,0 +1,302 @@
+import { randomBytes } from "node:crypto";
+import { whyMissing } from "@ktsw/cli/tools";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import WebSocket from "ws";
+import {
+  dashboardProblems,
+  dashboardTargets,
+  type GrafanaVariables,
+  grafanaExpr,
+  templateDefaults,
+} from "../src/observability/grafana.ts";
+import { type Jaeger, startJaeger } from "../src/observability/jaeger.ts";
+import { ruleExprs, vmalertRules } from "../src/observability/rules.ts";
+import { treeDashboards, treeVmRules } from "../src/observability/tree.ts";
+import { startVictoriaMetrics, startVmalert, type Victoria } from "../src/observability/victoria.ts";
+import { type ServiceProcesses, startServiceProcesses } from "../src/processes.ts";
+import { type Infra, infraUrls, startInfra } from "../src/stack.ts";
+import { skipReason } from "../src/testkit.ts";
+
+// The observability proof: the app's services run as processes, a real VictoriaMetrics scrapes their /metrics as the
+// cluster's VMServiceScrape does (job = the Service's name, namespace = the app's), a load runs, and then every panel
+// query of the app's dashboards returns data, every dashboard and VMRule query of the whole tree parses, and vmalert
+// running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it. With Jaeger
+// built (its OTLP receiver standing in for Tempo's), one job's trace crosses gateway → NATS → worker → PostgreSQL and
+// its id is in both services' JSON logs.
+
+const missing = skipReason ?? whyMissing(["victoria-metrics", "vmalert"]);
+if (missing && !skipReason) console.warn(`\n!!! observability proof SKIPPED: ${missing}\n`);
+const jaegerMissing = whyMissing(["jaeger"]);
+if (!missing && jaegerMissing) console.warn(`\n!!! observability proof: the trace test SKIPPED: ${jaegerMissing}\n`);
+
+const NAMESPACE = "task-processor";
+const SCRAPE_SEC = 1;
+/** The rules' durations as the test runs them: a minute of the cluster's rules passes in a second. */
+const TIME_SCALE = 1 / 60;
+/** What Grafana would put in, for a 1 s scrape interval, over the few minutes the test's data spans. */
+const GRAFANA: GrafanaVariables = {
+  rateInterval: "30s",
+  interval: "5s",
+  range: "5m",
+  vars: { namespace: NAMESPACE, datasource: "VictoriaMetrics" },
+};
+const APP_DASHBOARDS = ["ktsw-task-overview", "ktsw-task-gateway", "ktsw-task-worker", "ktsw-task-status"];
+
+describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmalert", () => {
+  let infra: Infra;
+  let svc: ServiceProcesses;
+  let victoria: Victoria;
+  let jaeger: Jaeger | undefined;
+  const logs: { service: string; line: Record<string, unknown> }[] = [];
+  let token: string;
+  let trickling = true;
+  let trickle: Promise<void> | undefined;
+  /** set while a test needs the app to itself (one job's trace with nothing batched beside it) */
+  let paused: { resume: () => void; idle: Promise<void> } | undefined;
+
+  const submit = async (body: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${svc.gateway.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
+      body: JSON.stringify(body),
+    });
+    expect(r.status, await r.clone().text()).toBe(202);
+    return ((await r.json()) as { id: string }).id;
+  };
+  const jobStatus = async (id: string) =>
+    (
+      (await (
+        await fetch(`${svc.status.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { status?: string }
+    ).status;
+
+  /** Watches a job over the status WebSocket until it is done, then closes: opens, pushes and a close to count. */
+  const watchOverWebSocket = (id: string) =>
+    new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`${svc.status.url.replace(/^http/, "ws")}/v1/ws`);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no WebSocket snapshot of job ${id} within 20 s`));
+      }, 20_000);
+      ws.on("open", () => {
+        ws.send(JSON.stringify({ type: "auth", token }));
+        ws.send(JSON.stringify({ type: "subscribe", ids: [id] }));
+      });
+      ws.on("message", (data) => {
+        if ((JSON.parse(String(data)) as { type: string }).type === "snapshot") ws.close(1000, "seen");
+      });
+      ws.on("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.on("error", reject);
+    });
+
+  beforeAll(async () => {
+    infra = await startInfra();
+    jaeger = jaegerMissing ? undefined : await startJaeger();
+    svc = await startServiceProcesses(infraUrls(infra), {
+      // Failing jobs reach the dead-letter stream after two quick attempts.
+      env: {
+        MAX_DELIVER: "2",
+        BACKOFF_MS: "200",
+        ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "200" } : {}),
+      },
+      logLevel: "info",
+      onLine: (service, line) => logs.push({ service, line }),
+    });
+    token = await infra.issuer.issue({ expiresIn: 3_600 });
+    victoria = await startVictoriaMetrics(
+      (["gateway", "worker", "status"] as const).map((s) => ({
+        url: svc.metricsUrls[s],
+        labels: { job: `task-${s}`, namespace: NAMESPACE },
+      })),
+      SCRAPE_SEC,
+    );
+    // The load: a few hundred jobs, ten at a time, each looked up on the status API.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++)
+      ids.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, (_, j) =>
+            submit({ type: "hash", payload: { data: `load ${i}/${j}`, rounds: 1 } }),
+          ),
+        )),
+      );
+    await Promise.all(ids.slice(0, 20).map(jobStatus));
+    await watchOverWebSocket(ids[0] as string);
+    // A refusal, for the 4xx panels.
+    expect((await fetch(`${svc.gateway.url}/v1/jobs`, { method: "POST" })).status).toBe(401);
+    // Then a trickle until the end, as a live system has: rates over the last 30 s stay defined.
+    trickle = (async () => {
+      for (let i = 0; trickling; i++) {
+        if (paused) {
+          const { idle } = paused;
+          await idle;
+        }
+        const id = await submit({ type: "wordstats", payload: { text: `trickle ${i}` } }).catch(() => undefined);
+        if (id) await jobStatus(id).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+  }, 180_000);
+
+  afterAll(async () => {
+    trickling = false;
+    await trickle;
+    paused?.resume();
+    await victoria?.stop();
+    await jaeger?.stop();
+    await svc?.stop();
+    await infra?.stop();
+  }, 60_000);
+
+  test("every panel query of the app's four dashboards returns data", async () => {
+    const dashboards = treeDashboards().filter((d) => APP_DASHBOARDS.includes(String(d.doc.uid)));
+    expect(dashboards.map((d) => d.doc.uid).sort()).toEqual([...APP_DASHBOARDS].sort());
+    const targets = dashboards.flatMap((d) => dashboardTargets(d.doc));
+    for (const t of targets) {
+      const expr = grafanaExpr(t.expr, GRAFANA);
+      await expect
+        .poll(
+          async () => {
+            const a = await victoria.query(expr);
+            if (a.status !== "success") throw new Error(`${a.errorType}: ${a.error}`);
+            return a.data?.result.length ?? 0;
+          },
+          {
+            timeout: 30_000,
+            interval: 500,
+            message: `${t.dashboard} "${t.panel}" ${t.refId} returned no data: ${expr}`,
+          },
+        )
+        .toBeGreaterThan(0);
+    }
+    console.log(`observability: ${targets.length} panel queries of ${dashboards.length} dashboards returned data`);
+  }, 120_000);
+
+  test("every dashboard of the tree is well formed and every panel query parses", async () => {
+    const dashboards = treeDashboards();
+    for (const { source, doc } of dashboards) {
+      expect(dashboardProblems(doc), source).toEqual([]);
+      for (const t of dashboardTargets(doc)) {
+        const expr = grafanaExpr(t.expr, { ...GRAFANA, vars: { ...templateDefaults(doc), ...GRAFANA.vars } });
+        const a = await victoria.query(expr);
+        expect(a.error ?? "", `${source} "${t.panel}" ${t.refId}: ${expr}`).toBe("");
+      }
+    }
+    console.log(`observability: ${dashboards.length} dashboards in the tree, every query parses`);
+  }, 60_000);
+
+  test("every VMRule expression of the tree parses", async () => {
+    const rules = ruleExprs(treeVmRules().map((r) => r.doc));
+    expect(rules.length).toBeGreaterThan(0);
+    for (const r of rules) {
+      const a = await victoria.query(r.expr);
+      expect(a.error ?? "", `${r.name}: ${r.expr}`).toBe("");
+    }
+    console.log(`observability: ${rules.length} VMRule expressions parse`);
+  }, 60_000);
+
+  test("vmalert fires the dead-letter alert when jobs fail during a worker kill, and resolves it afterwards", async () => {
+    const appRules = treeVmRules().filter((r) => r.source.startsWith("apps/task-processor/"));
+    const vmalert = await startVmalert(
+      vmalertRules(
+        appRules.map((r) => r.doc),
+        TIME_SCALE,
+      ),
+      victoria,
+      1,
+    );
+    try {
+      const deadLetterAlert = async () => (await vmalert.alerts()).find((a) => a.name === "TaskJobsDeadLettered");
+      // Nothing has been dead-lettered yet: the alert is not there before the failure.
+      expect(await deadLetterAlert()).toBeUndefined();
+
+      await svc.worker.kill9();
+      const started = Date.now();
+      const failing = await Promise.all(
+        [1, 2, 3].map((i) => submit({ type: "fail", payload: { reason: `observability proof ${i}` } })),
+      );
+      await expect
+        .poll(async () => (await deadLetterAlert())?.state, { timeout: 60_000, interval: 250 })
+        .toBe("firing");
+      const firedAfter = Date.now() - started;
+      expect((await deadLetterAlert())?.labels.namespace).toBe(NAMESPACE);
+      for (const id of failing) await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("failed");
+
+      // No more dead letters: once the (scaled) 10-minute window has passed, the alert resolves.
+      await expect.poll(deadLetterAlert, { timeout: 60_000, interval: 500 }).toBeUndefined();
+      const resolvedAfter = Date.now() - started;
+      console.log(
+        `observability: TaskJobsDeadLettered fired ${(firedAfter / 1000).toFixed(1)} s after the failing jobs ` +
+          `(worker killed just before), resolved ${(resolvedAfter / 1000).toFixed(1)} s after them ` +
+          `(rule durations x${TIME_SCALE.toFixed(4)}: its 10m window is ${600 * TIME_SCALE} s)`,
+      );
+      expect(svc.crashes()).toBe(0);
+    } finally {
+      await vmalert.stop();
+    }
+  }, 180_000);
+
+  test.skipIf(jaegerMissing)(
+    "one job is one trace across gateway → NATS → worker → PostgreSQL in Jaeger, and its id is in both services' logs",
+    async () => {
+      // The app to itself: the worker batches claims and completions of jobs handled together, in one of their traces.
+      let resume = () => {};
+      paused = { resume: () => resume(), idle: new Promise<void>((r) => (resume = r)) };
+      try {
+        // The client starts the trace (as a traced caller would), so its id is known before any span is exported.
+        const traceId = randomBytes(16).toString("hex");
+        const id = await submit(
+          { type: "hash", payload: { data: "one trace", rounds: 1 } },
+          { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+        );
+        await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("succeeded");
+        const services = (t: NonNullable<Awaited<ReturnType<Jaeger["trace"]>>>) =>
+          t.spans.map((s) => `${t.processes[s.processID]?.serviceName}: ${s.operationName}`);
+        // Spans arrive in batches: wait for the worker's last (its completion statement).
+        const trace = await vi.waitFor(
+          async () => {
+            const t = await (jaeger as Jaeger).trace(traceId);
+            if (!t) throw new Error(`Jaeger has no trace ${traceId} yet`);
+            const names = services(t);
+            const want = ["task-gateway: POST /v1/jobs", "task-worker: process job", "task-worker: run hash"];
+            if (!want.every((w) => names.includes(w)) || !names.some((n) => n.startsWith("task-worker: UPDATE")))
+              throw new Error(`trace ${traceId} so far: ${names.join(", ")}`);
+            return t;
+          },
+          { timeout: 30_000, interval: 250 },
+        );
+        const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+        const serviceOf = (s: (typeof trace.spans)[number]) => trace.processes[s.processID]?.serviceName;
+        const tag = (s: (typeof trace.spans)[number], key: string) => s.tags.find((t) => t.key === key)?.value;
+        // NATS: the worker's consumer span is a child of the gateway's request span, through the message's headers.
+        const consumer = trace.spans.find((s) => s.operationName === "process job") as (typeof trace.spans)[number];
+        expect(tag(consumer, "messaging.system")).toBe("nats");
+        const parent = byId.get(consumer.references.find((r) => r.refType === "CHILD_OF")?.spanID ?? "");
+        expect(parent && serviceOf(parent)).toBe("task-gateway");
+        // PostgreSQL from both sides: the gateway records the job, the worker claims and completes it.
+        const dbServices = new Set(trace.spans.filter((s) => tag(s, "db.system") === "postgresql").map(serviceOf));
+        expect([...dbServices].sort()).toEqual(["task-gateway", "task-worker"]);
+        expect(new Set(trace.spans.map((s) => s.traceID))).toEqual(new Set([traceId]));
+
+        // The logs carry the same id: what Loki's trace_id field links to Tempo.
+        const logged = (service: string, msg: string) =>
+          logs.some(
+            (l) => l.service === service && l.line.msg === msg && l.line.job_id === id && l.line.trace_id === traceId,
+          );
+        await expect.poll(() => logged("gateway", "job accepted"), { timeout: 10_000 }).toBe(true);
+        await expect.poll(() => logged("worker", "job succeeded"), { timeout: 10_000 }).toBe(true);
+        console.log(
+          `observability: job ${id} is trace ${traceId}, ${trace.spans.length} spans in Jaeger: ${services(trace).join(", ")}`,
+        );
+      } finally {
+        const p = paused;
+        paused = undefined;
+        p?.resume();
+      }
+    },
+    90_000,
+  );
+});
