@@ -81,7 +81,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
           name: lbPoolAlias,
           type: "host",
           content: config.kubernetes.loadBalancerPool,
-          description: "MetalLB VIP pool",
+          description: "ktsw: MetalLB VIP pool",
         },
       },
     },
@@ -96,7 +96,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
           type: "network",
           // The alias model separates entries with newlines.
           content: internalNetworks(config).join("\n"),
-          description: "every network behind the router: internet-only rules match NOT this",
+          description: "ktsw: every network behind the router: internet-only rules match NOT this",
         },
       },
     },
