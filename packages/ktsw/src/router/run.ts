@@ -1,0 +1,176 @@
+// `router apply` against a router: read what it holds, plan (plan.ts), send the calls in order,
+// and guard the firewall. OPNsense 26.7 removed the filter savepoint/rollback API
+// (opnsense/core#10411), and on 26.1 its timed revert never fired (opnsense/core#10721), so the
+// guard is ours on every version: snapshot KTSW's rules and aliases before, apply, read them back
+// through the same API (which also shows that this machine still reaches the router), and if the
+// read-back is not what was planned, put the snapshot back and apply again.
+import type { ApiCall } from "../render/router/opnsense-api.ts";
+import { type Fields, identities, objectKind, settingsGet } from "./endpoints.ts";
+import type { RouterApi } from "./http.ts";
+import { bodyObject, changesOf, planApply, type RouterObject, type RouterState, type Step } from "./plan.ts";
+
+/** OPNsense's answer to a get: option-like fields are `{ key: { value, selected } }`; their selected keys. */
+export function flatten(node: Record<string, unknown>): Fields {
+  const out: Fields = {};
+  for (const [name, value] of Object.entries(node)) {
+    if (typeof value === "string") out[name] = value;
+    else if (value && typeof value === "object") {
+      out[name] = Object.entries(value as Record<string, { selected?: unknown }>)
+        .filter(([, o]) => Number(o?.selected) === 1)
+        .map(([k]) => k)
+        .join(",");
+    }
+  }
+  return out;
+}
+
+/** What the router holds of every kind the calls touch. */
+export async function readState(api: RouterApi, calls: readonly ApiCall[]): Promise<RouterState> {
+  const state: RouterState = { objects: {}, settings: {} };
+  for (const call of calls) {
+    const object = bodyObject(call);
+    const kind = objectKind(call.path);
+    if (!object) continue;
+    if (kind && identities[call.path] && !state.objects[call.path]) {
+      const found = (await api.post(kind.search, { current: 1, rowCount: -1 })) as { rows?: { uuid: string }[] };
+      const objects: RouterObject[] = [];
+      for (const row of found.rows ?? []) {
+        const got = (await api.get(`${kind.get}/${row.uuid}`)) as Record<string, Record<string, unknown>>;
+        objects.push({ uuid: row.uuid, fields: flatten(got[object[0]] ?? {}) });
+      }
+      state.objects[call.path] = objects;
+    }
+    const get = settingsGet(call.path);
+    if (get && !state.settings[call.path]) {
+      const got = (await api.get(get)) as Record<string, Record<string, unknown>>;
+      state.settings[call.path] = flatten(got[object[0]] ?? {});
+    }
+  }
+  return state;
+}
+
+/** OPNsense refused a value: its own validation messages, per `<body>.<field>`. */
+export class RouterRefused extends Error {
+  constructor(
+    readonly step: Step,
+    readonly validations: Record<string, string>,
+    readonly done: readonly Step[],
+  ) {
+    super(
+      [
+        `the router refused ${step.path} (${step.what}):`,
+        ...Object.entries(validations).map(([field, message]) => `  ${field}: ${message}`),
+        done.length === 0
+          ? "Nothing was changed before it."
+          : `Already applied before it (saved on the router, ${done.some((s) => s.kind === "reload") ? "some of it" : "none of it"} loaded yet):`,
+        ...done.map((s) => `  ${s.method} ${s.path} (${s.what})`),
+        "Fix the value in ktsw.yaml (or the router) and run `ktsw router apply` again: it changes only what still differs.",
+      ].join("\n"),
+    );
+  }
+}
+
+export interface ApplyOptions {
+  /** Values for `{{secret:NAME}}`. */
+  secrets: Record<string, string>;
+  progress: (line: string) => void;
+}
+
+function substitute(body: Record<string, unknown> | undefined, refs: Map<string, string>, o: ApplyOptions) {
+  if (!body) return undefined;
+  return JSON.parse(
+    JSON.stringify(body)
+      .replace(/\{\{ref:([^}]+)\}\}/g, (_, name: string) => refs.get(name) ?? "")
+      .replace(/\{\{secret:([^}]+)\}\}/g, (_, name: string) => JSON.stringify(o.secrets[name] ?? "").slice(1, -1)),
+  ) as Record<string, unknown>;
+}
+
+/** The uuids of KTSW's objects already on the router, by payload ref (for sets that name them). */
+function knownRefs(calls: readonly ApiCall[], state: RouterState): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const call of calls) {
+    const identity = identities[call.path];
+    const object = bodyObject(call);
+    if (!call.ref || !identity || !object) continue;
+    const found = state.objects[call.path]?.find((o) => identity.key(o.fields) === identity.key(object[1]));
+    if (found) refs.set(call.ref, found.uuid);
+  }
+  return refs;
+}
+
+const failed = (answer: unknown) => {
+  const a = answer as { result?: string; validations?: Record<string, string>; status?: string };
+  if (a?.result === "failed") return a.validations ?? { "": "failed without a message" };
+  if (a?.status !== undefined && String(a.status).trim().toLowerCase() !== "ok") return { status: String(a.status) };
+  return undefined;
+};
+
+/** Sends the steps in order; stops at the first refusal with what was done before it. */
+export async function execute(
+  api: RouterApi,
+  steps: readonly Step[],
+  refs: Map<string, string>,
+  o: ApplyOptions,
+  done: Step[] = [],
+): Promise<Step[]> {
+  for (const step of steps) {
+    const answer = await api.post(step.path, substitute(step.body, refs, o));
+    const problems = failed(answer);
+    if (problems) throw new RouterRefused(step, problems, done);
+    if (step.kind === "add" && step.ref) refs.set(step.ref, String((answer as { uuid?: string }).uuid));
+    o.progress(`${step.kind.padEnd(6)} ${step.path} (${step.what})`);
+    done.push(step);
+  }
+  return done;
+}
+
+const firewallPaths = ["/api/firewall/alias/add_item", "/api/firewall/filter/add_rule"];
+
+/** KTSW's firewall objects as calls that would recreate them (the revert's desired state). */
+function snapshotCalls(state: RouterState): ApiCall[] {
+  return firewallPaths.flatMap((path) =>
+    (state.objects[path] ?? [])
+      .filter((o) => identities[path]?.owned(o.fields, new Map()))
+      .map((o) => {
+        const body = path.includes("alias") ? "alias" : "rule";
+        // An alias get lists its entries as options; the alias model takes them one per line.
+        const fields =
+          body === "alias" ? { ...o.fields, content: (o.fields.content ?? "").split(",").join("\n") } : o.fields;
+        return { method: "POST" as const, path, body: { [body]: fields } };
+      }),
+  );
+}
+
+export interface ApplyResult {
+  steps: Step[];
+  changed: number;
+}
+
+/** Applies the calls; throws RouterRefused, RouterUnreachable/RouterAuthFailed or a verify failure. */
+export async function applyToRouter(api: RouterApi, calls: readonly ApiCall[], o: ApplyOptions): Promise<ApplyResult> {
+  const before = await readState(api, calls);
+  const steps = planApply(calls, before);
+  const missing = steps
+    .filter((s) => s.kind === "add")
+    .flatMap((s) => [...JSON.stringify(s.body).matchAll(/\{\{secret:([^}]+)\}\}/g)].map((m) => m[1] ?? ""))
+    .filter((name) => o.secrets[name] === undefined);
+  if (missing.length > 0)
+    throw new Error(`a new object needs the secret(s) ${missing.join(", ")}: pass --secret NAME=FILE`);
+  const refs = knownRefs(calls, before);
+  await execute(api, steps, refs, o);
+  // Verify: the firewall as planned, read back through the API after the filter apply.
+  const firewall = calls.filter((c) => firewallPaths.includes(c.path) || c.path.startsWith("/api/firewall/"));
+  const after = await readState(api, firewall);
+  const drift = changesOf(planApply(firewall, after));
+  if (drift.length > 0) {
+    o.progress(
+      `verify: the router's firewall differs from the plan (${drift.map((s) => s.what).join("; ")}); reverting`,
+    );
+    const revert = planApply([...snapshotCalls(before), ...firewall.filter((c) => !bodyObject(c))], after);
+    await execute(api, revert, new Map(), o);
+    throw new Error(
+      "the firewall read back after the apply differed from the plan; KTSW's rules and aliases were put back as they were",
+    );
+  }
+  return { steps, changed: changesOf(steps).length };
+}
