@@ -112,7 +112,7 @@ export function planApply(calls: readonly ApiCall[], state: RouterState): Step[]
         }
       }
       section = [];
-      steps.push({ kind: "reload", method: "POST", path: call.path, what: call.note ?? call.path });
+      steps.push({ kind: "reload", method: "POST", path: call.path, what: call.note ?? "loads the section" });
     } else {
       throw new Error(`router apply does not know how to apply ${call.path}`);
     }

@@ -6,7 +6,7 @@
 // read-back is not what was planned, put the snapshot back and apply again.
 import type { ApiCall } from "../render/router/opnsense-api.ts";
 import { type Fields, identities, objectKind, settingsGet } from "./endpoints.ts";
-import type { RouterApi } from "./http.ts";
+import { type RouterApi, RouterUnreachable } from "./http.ts";
 import { bodyObject, changesOf, planApply, type RouterObject, type RouterState, type Step } from "./plan.ts";
 
 /** OPNsense's answer to a get: option-like fields are `{ key: { value, selected } }`; their selected keys. */
@@ -62,7 +62,7 @@ export class RouterRefused extends Error {
         ...Object.entries(validations).map(([field, message]) => `  ${field}: ${message}`),
         done.length === 0
           ? "Nothing was changed before it."
-          : `Already applied before it (saved on the router, ${done.some((s) => s.kind === "reload") ? "some of it" : "none of it"} loaded yet):`,
+          : "Applied before it (saved on the router; a section takes effect at its reconfigure/apply, so a section cut short is saved but not loaded):",
         ...done.map((s) => `  ${s.method} ${s.path} (${s.what})`),
         "Fix the value in ktsw.yaml (or the router) and run `ktsw router apply` again: it changes only what still differs.",
       ].join("\n"),
@@ -159,8 +159,15 @@ export async function applyToRouter(api: RouterApi, calls: readonly ApiCall[], o
   const refs = knownRefs(calls, before);
   await execute(api, steps, refs, o);
   // Verify: the firewall as planned, read back through the API after the filter apply.
-  const firewall = calls.filter((c) => firewallPaths.includes(c.path) || c.path.startsWith("/api/firewall/"));
-  const after = await readState(api, firewall);
+  const firewall = calls.filter((c) => c.path.startsWith("/api/firewall/"));
+  const after = await readState(api, firewall).catch((err: unknown) => {
+    if (!(err instanceof RouterUnreachable)) throw err;
+    throw new RouterUnreachable(
+      `${err.message}\nIt answered until the filter apply: the new rules may shut this machine out, and ktsw cannot ` +
+        "reach it to put them back. At the router's console, restore the backup from before this run (the console menu's " +
+        "backup restore) or run `pfctl -d` in its shell to stop the packet filter until the next reload.",
+    );
+  });
   const drift = changesOf(planApply(firewall, after));
   if (drift.length > 0) {
     o.progress(

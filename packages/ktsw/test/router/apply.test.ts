@@ -9,7 +9,7 @@ import type { KtswConfig } from "../../src/config/schema.ts";
 import { routerBgpPlan } from "../../src/network/router-bgp.ts";
 import { opnsenseApiPayload } from "../../src/render/router/opnsense-api.ts";
 import { identities } from "../../src/router/endpoints.ts";
-import { routerApi } from "../../src/router/http.ts";
+import { RouterUnreachable, routerApi } from "../../src/router/http.ts";
 import { bodyObject } from "../../src/router/plan.ts";
 import { applyToRouter, RouterRefused } from "../../src/router/run.ts";
 import { mustParse, siteText } from "../network/helpers.ts";
@@ -149,6 +149,16 @@ describe("router apply", () => {
     expect(lines.some((l) => l.startsWith("verify: the router's firewall differs"))).toBe(true);
     expect(rules()).toEqual(before);
     expect(fake.requests.filter((q) => q.path === "/api/firewall/filter/apply")).toHaveLength(3);
+  });
+
+  test("a router that stops answering after the filter apply is reported as a possible lockout, with the way back", async () => {
+    fake.onFilterApply = () => {
+      fake.unreachable = true;
+    };
+    const error = await apply().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RouterUnreachable);
+    expect((error as Error).message).toMatch(/cannot reach the router at http:\/\/127\.0\.0\.1:\d+/);
+    expect((error as Error).message).toMatch(/may shut this machine out.*\n?.*pfctl -d/s);
   });
 });
 

@@ -27,6 +27,8 @@ export interface FakeOpnsense {
   requests: { method: string; path: string }[];
   /** Runs inside the next filter apply: a test's way to make the router not hold what was saved. */
   onFilterApply?: () => void;
+  /** Set: every later connection is cut, as when new rules shut the client out. */
+  unreachable?: boolean;
   close: () => Promise<void>;
 }
 
@@ -141,6 +143,10 @@ export async function startFakeOpnsense(o: { interfaces: string[] }): Promise<Fa
   }
 
   const server: Server = createServer((req, res) => {
+    if (fake.unreachable) {
+      req.socket.destroy();
+      return;
+    }
     const path = new URL(req.url ?? "/", "http://fake").pathname;
     const method = req.method ?? "GET";
     requests.push({ method, path });
