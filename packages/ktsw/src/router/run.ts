@@ -1,7 +1,7 @@
 // `router apply` against a router: read what it holds, plan (plan.ts), send the calls in order,
 // and guard the firewall. OPNsense 26.7 removed the filter savepoint/rollback API
-// (opnsense/core#10411), and on 26.1 its timed revert never fired (opnsense/core#10721), so the
-// guard is ours on every version: snapshot KTSW's rules and aliases before, apply, read them back
+// (opnsense/core#10411), and on 26.1 its timed revert was reported not to fire (opnsense/core#10721),
+// so the guard is ours on every version: snapshot KTSW's rules and aliases before, apply, read them back
 // through the same API (which also shows that this machine still reaches the router), and if the
 // read-back is not what was planned, put the snapshot back and apply again.
 import type { ApiCall } from "../render/router/opnsense-api.ts";

@@ -137,7 +137,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
   calls.push({
     method: "POST",
     path: "/api/firewall/filter/apply",
-    note: "loads the rules; OPNsense 26.7 removed the API's savepoint/rollback (opnsense/core#10411): keep a console or a second session open",
+    note: "loads the rules; OPNsense 26.7 has no savepoint/rollback (opnsense/core#10411): `ktsw router apply` reads the rules back and puts its old ones back if they differ",
   });
   return calls;
 }
