@@ -63,8 +63,8 @@ function differs(desired: Fields, current: Fields, refs: ReadonlyMap<string, str
 
 const isReload = (call: ApiCall) => call.body === undefined && /\/(reconfigure|apply)$/.test(call.path);
 
-export function planApply(calls: readonly ApiCall[], state: RouterState): Step[] {
-  // Which router object each rendered one is, first: relations need the uuids of all of them.
+/** Which router object each rendered one is (same key), and the uuids of those that carry a payload ref. */
+export function matchObjects(calls: readonly ApiCall[], state: RouterState) {
   const matched = new Map<ApiCall, RouterObject>();
   const refs = new Map<string, string>();
   for (const call of calls) {
@@ -80,6 +80,12 @@ export function planApply(calls: readonly ApiCall[], state: RouterState): Step[]
       if (call.ref) refs.set(call.ref, found.uuid);
     }
   }
+  return { matched, refs };
+}
+
+export function planApply(calls: readonly ApiCall[], state: RouterState): Step[] {
+  // Matched first: relations need the uuids of all of them.
+  const { matched, refs } = matchObjects(calls, state);
   const steps: Step[] = [];
   let section: string[] = [];
   for (const call of calls) {

@@ -7,7 +7,15 @@
 import type { ApiCall } from "../render/router/opnsense-api.ts";
 import { type Fields, identities, objectKind, settingsGet } from "./endpoints.ts";
 import { type RouterApi, RouterUnreachable } from "./http.ts";
-import { bodyObject, changesOf, planApply, type RouterObject, type RouterState, type Step } from "./plan.ts";
+import {
+  bodyObject,
+  changesOf,
+  matchObjects,
+  planApply,
+  type RouterObject,
+  type RouterState,
+  type Step,
+} from "./plan.ts";
 
 /** OPNsense's answer to a get: option-like fields are `{ key: { value, selected } }`; their selected keys. */
 export function flatten(node: Record<string, unknown>): Fields {
@@ -85,19 +93,6 @@ function substitute(body: Record<string, unknown> | undefined, refs: Map<string,
   ) as Record<string, unknown>;
 }
 
-/** The uuids of KTSW's objects already on the router, by payload ref (for sets that name them). */
-function knownRefs(calls: readonly ApiCall[], state: RouterState): Map<string, string> {
-  const refs = new Map<string, string>();
-  for (const call of calls) {
-    const identity = identities[call.path];
-    const object = bodyObject(call);
-    if (!call.ref || !identity || !object) continue;
-    const found = state.objects[call.path]?.find((o) => identity.key(o.fields) === identity.key(object[1]));
-    if (found) refs.set(call.ref, found.uuid);
-  }
-  return refs;
-}
-
 const failed = (answer: unknown) => {
   const a = answer as { result?: string; validations?: Record<string, string>; status?: string };
   if (a?.result === "failed") return a.validations ?? { "": "failed without a message" };
@@ -156,7 +151,7 @@ export async function applyToRouter(api: RouterApi, calls: readonly ApiCall[], o
     .filter((name) => o.secrets[name] === undefined);
   if (missing.length > 0)
     throw new Error(`a new object needs the secret(s) ${missing.join(", ")}: pass --secret NAME=FILE`);
-  const refs = knownRefs(calls, before);
+  const { refs } = matchObjects(calls, before);
   await execute(api, steps, refs, o);
   // Verify: the firewall as planned, read back through the API after the filter apply.
   const firewall = calls.filter((c) => c.path.startsWith("/api/firewall/"));
