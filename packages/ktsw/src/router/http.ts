@@ -64,9 +64,13 @@ export function routerApi(o: ConnectOptions): RouterApi {
         },
       );
       req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", (err) =>
-        fail(new RouterUnreachable(`cannot reach the router at ${base.origin}: ${err.message || String(err)}`)),
-      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        // Node names certificate problems in err.code (SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_VERIFY_LEAF_SIGNATURE, …).
+        const tls = /CERT|SIGNATURE|SELF_SIGNED|ALTNAME/.test(err.code ?? "")
+          ? " (the router's certificate is not trusted: pass --ca-file with its CA, or --insecure)"
+          : "";
+        fail(new RouterUnreachable(`cannot reach the router at ${base.origin}: ${err.message || String(err)}${tls}`));
+      });
       req.end(payload);
     });
   return { get: (path) => send("GET", path), post: (path, body) => send("POST", path, body) };

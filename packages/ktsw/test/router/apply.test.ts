@@ -1,7 +1,7 @@
 // `ktsw router apply` against a local OPNsense stand-in that enforces the model description derived
 // from OPNsense's XML (test/support/fake-opnsense.ts): first run, second run, deletions, dry run,
 // and the bad inputs (unreachable, wrong key, a refused value, a half-applied run).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -11,7 +11,9 @@ import { opnsenseApiPayload } from "../../src/render/router/opnsense-api.ts";
 import { identities } from "../../src/router/endpoints.ts";
 import { RouterUnreachable, routerApi } from "../../src/router/http.ts";
 import { bodyObject } from "../../src/router/plan.ts";
-import { applyToRouter, RouterRefused } from "../../src/router/run.ts";
+import { applyToRouter, RouterRefused, readState } from "../../src/router/run.ts";
+import { makeCerts } from "../../src/sim/certs.ts";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { mustParse, siteText } from "../network/helpers.ts";
 import { runKtsw } from "../support/cli.ts";
 import { type FakeOpnsense, startFakeOpnsense } from "../support/fake-opnsense.ts";
@@ -159,6 +161,29 @@ describe("router apply", () => {
     expect(error).toBeInstanceOf(RouterUnreachable);
     expect((error as Error).message).toMatch(/cannot reach the router at http:\/\/127\.0\.0\.1:\d+/);
     expect((error as Error).message).toMatch(/may shut this machine out.*\n?.*pfctl -d/s);
+  });
+});
+
+const openssl = findTool("openssl");
+if (!openssl) console.warn(`SKIPPING router apply over HTTPS: ${missingToolMessage("openssl")}`);
+
+describe.skipIf(!openssl)("router apply over HTTPS", () => {
+  test("the router's CA is trusted with --ca-file; without it the message says how to trust it", async () => {
+    const certs = await makeCerts(join(dir, "tls"), "10.43.0.1");
+    const tls = { cert: readFileSync(certs.servingCert, "utf8"), key: readFileSync(certs.servingKey, "utf8") };
+    const secure = await startFakeOpnsense({ interfaces, tls });
+    try {
+      const calls = callsOf(site);
+      const api = (o: { ca?: string; insecure?: boolean }) =>
+        routerApi({ url: secure.url, key: secure.key, secret: secure.secret, ...o });
+      await expect(readState(api({ ca: readFileSync(certs.caCert, "utf8") }), calls)).resolves.toBeDefined();
+      await expect(readState(api({ insecure: true }), calls)).resolves.toBeDefined();
+      await expect(readState(api({}), calls)).rejects.toThrow(
+        /cannot reach the router at https:\/\/127\.0\.0\.1:\d+: .+ \(the router's certificate is not trusted: pass --ca-file with its CA, or --insecure\)/,
+      );
+    } finally {
+      await secure.close();
+    }
   });
 });
 

@@ -5,7 +5,8 @@
 // required field is answered in OPNsense's own shape `{ result: "failed", validations: {…} }`.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { EndpointDescription, ModelDescription } from "../../src/render/router/opnsense-model/derive.ts";
 import { validateBody } from "../../src/render/router/opnsense-model/validate.ts";
@@ -61,7 +62,11 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-export async function startFakeOpnsense(o: { interfaces: string[] }): Promise<FakeOpnsense> {
+/** `tls`: PEM certificate and key to serve HTTPS with (the router's own certificate). */
+export async function startFakeOpnsense(o: {
+  interfaces: string[];
+  tls?: { cert: string; key: string };
+}): Promise<FakeOpnsense> {
   const key = "ktsw-test-key";
   const secret = "ktsw-test-secret";
   const objects = new Map<string, Map<string, Fields>>();
@@ -142,7 +147,7 @@ export async function startFakeOpnsense(o: { interfaces: string[] }): Promise<Fa
     return [404, { errorMessage: "Endpoint not found" }];
   }
 
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     if (fake.unreachable) {
       req.socket.destroy();
       return;
@@ -163,11 +168,12 @@ export async function startFakeOpnsense(o: { interfaces: string[] }): Promise<Fa
       ([status, data]) => reply(status, data),
       (err: unknown) => reply(500, { errorMessage: String(err) }),
     );
-  });
+  };
+  const server: Server = o.tls ? createTlsServer(o.tls, handler) : createServer(handler);
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const { port } = server.address() as AddressInfo;
   const fake: FakeOpnsense = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${o.tls ? "https" : "http"}://127.0.0.1:${port}`,
     key,
     secret,
     objects,
