@@ -61,5 +61,9 @@ export const identities: Record<string, Identity> = {
   },
   "/api/quagga/bfd/add_neighbor": { key: (f) => f.address ?? "", owned: marked("description") },
   "/api/firewall/alias/add_item": { key: (f) => f.name ?? "", owned: (f) => (f.name ?? "").startsWith("ktsw_") },
-  "/api/firewall/filter/add_rule": { key: (f) => f.description ?? "", owned: marked("description") },
+  // One policy row becomes a rule per protocol and port, all with the row's description.
+  "/api/firewall/filter/add_rule": {
+    key: (f) => [f.description, f.protocol, f.destination_port].filter(Boolean).join(" "),
+    owned: marked("description"),
+  },
 };

@@ -32,6 +32,8 @@ export function flatten(node: Record<string, unknown>): Fields {
   return out;
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** What the router holds of every kind the calls touch. */
 export async function readState(api: RouterApi, calls: readonly ApiCall[]): Promise<RouterState> {
   const state: RouterState = { objects: {}, settings: {} };
@@ -40,11 +42,13 @@ export async function readState(api: RouterApi, calls: readonly ApiCall[]): Prom
     const kind = objectKind(call.path);
     if (!object) continue;
     if (kind && identities[call.path] && !state.objects[call.path]) {
-      const found = (await api.post(kind.search, { current: 1, rowCount: -1 })) as { rows?: { uuid: string }[] };
+      const found = (await api.post(kind.search, { current: 1, rowCount: -1 })) as { rows?: { uuid?: string }[] };
       const objects: RouterObject[] = [];
-      for (const row of found.rows ?? []) {
-        const got = (await api.get(`${kind.get}/${row.uuid}`)) as Record<string, Record<string, unknown>>;
-        objects.push({ uuid: row.uuid, fields: flatten(got[object[0]] ?? {}) });
+      // Filter searches also list the rules OPNsense generates itself, which have no model uuid.
+      const uuids = (found.rows ?? []).map((r) => r.uuid ?? "").filter((u) => uuidPattern.test(u));
+      for (const uuid of uuids) {
+        const got = (await api.get(`${kind.get}/${uuid}`)) as Record<string, Record<string, unknown>>;
+        objects.push({ uuid, fields: flatten(got[object[0]] ?? {}) });
       }
       state.objects[call.path] = objects;
     }

@@ -70,6 +70,14 @@ describe("router apply", () => {
     ]);
   });
 
+  test("no two rendered objects of a kind share a key (each finds its own object on the router)", () => {
+    const keys = callsOf(site).flatMap((c) => {
+      const fields = bodyObject(c)?.[1];
+      return identities[c.path] && fields ? [`${c.path} ${identities[c.path]?.key(fields)}`] : [];
+    });
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+
   test("a first apply creates every rendered object and loads each section", async () => {
     const calls = callsOf(site);
     const r = await apply();

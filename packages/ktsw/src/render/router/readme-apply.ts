@@ -17,7 +17,7 @@ export function routerApplySection(): string[] {
     "1. Reads the router: every object of each kind the calls create (`search_…`, then `get_…/{uuid}`) and each",
     "   settings model (`…/get`).",
     "2. Plans (`packages/ktsw/src/router/plan.ts`, no I/O): a rendered object the router already has (same key: VLAN",
-    "   parent and tag, alias name, rule description, neighbor address, …) is changed with `set_…/{uuid}` only where a",
+    "   parent and tag, alias name, rule description with protocol and port, neighbor address, …) is changed with `set_…/{uuid}` only where a",
     "   field KTSW sets differs; a missing one is added (its uuid then fills the `{{ref:X}}` of later calls). A KTSW",
     "   object nothing renders any more is deleted with `del_…/{uuid}` just before its section's reconfigure, after the",
     "   changes that may still point at it. KTSW's objects carry `ktsw` at the start of their description (aliases: the",
