@@ -8,6 +8,7 @@ import { registerInit } from "./commands/init.ts";
 import { registerLab } from "./commands/lab.ts";
 import { registerPlan } from "./commands/plan.ts";
 import { registerRender } from "./commands/render.ts";
+import { registerRouter } from "./commands/router.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { exitCodes } from "./commands/shared.ts";
 import { registerSim } from "./commands/sim.ts";
@@ -42,6 +43,7 @@ for (const register of [
   registerLab,
   registerSim,
   registerBootstrap,
+  registerRouter,
 ]) {
   register(program);
 }

@@ -45,7 +45,7 @@ function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
           seqnumber: String((i + 1) * 10),
           action: "permit",
           network,
-          description: "MetalLB VIP pool",
+          description: "ktsw: MetalLB VIP pool",
         },
       },
     });
@@ -62,7 +62,7 @@ function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
           action: "permit",
           id: "10",
           match2: plan.importPrefixes.map((_, i) => `{{ref:prefixlist-${i + 1}}}`).join(","),
-          description: "accept only VIPs of the pool from the nodes",
+          description: "ktsw: accept only VIPs of the pool from the nodes",
         },
       },
     },
@@ -76,7 +76,7 @@ function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
           name: plan.exportRouteMap,
           action: "deny",
           id: "10",
-          description: "announce nothing to the nodes",
+          description: "ktsw: announce nothing to the nodes",
         },
       },
     },
@@ -120,7 +120,8 @@ function bgpCalls(plan: RouterBgpPlan): ApiCall[] {
         body: {
           neighbor: {
             enabled: "1",
-            description: n.name,
+            // `ktsw` marks it KTSW's for `router apply` (frr.conf prints no BFD peer description).
+            description: `ktsw: ${n.name}`,
             address: n.address,
             detect_multiplier: String(plan.bfd.detectMultiplier),
             receive_interval: String(plan.bfd.receiveIntervalMs),
@@ -173,7 +174,7 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
   const calls: ApiCall[] = roles.map((role) => ({
     method: "POST",
     path: "/api/interfaces/vlan_settings/add_item",
-    body: { vlan: { if: trunk, tag: String(config.network.vlans[role].id), pcp: "0", descr: role } },
+    body: { vlan: { if: trunk, tag: String(config.network.vlans[role].id), pcp: "0", descr: `ktsw: ${role}` } },
   }));
   calls.push({ method: "POST", path: "/api/interfaces/vlan_settings/reconfigure" });
   const domain = config.router.dns.localZone ?? config.site.domain;
@@ -188,7 +189,7 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
           domain,
           rr: "A",
           server: config.kubernetes.ingressVip,
-          description: "every *.domain name → the ingress VIP",
+          description: "ktsw: every *.domain name → the ingress VIP",
         },
       },
     },

@@ -81,7 +81,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
           name: lbPoolAlias,
           type: "host",
           content: config.kubernetes.loadBalancerPool,
-          description: "MetalLB VIP pool",
+          description: "ktsw: MetalLB VIP pool",
         },
       },
     },
@@ -96,7 +96,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
           type: "network",
           // The alias model separates entries with newlines.
           content: internalNetworks(config).join("\n"),
-          description: "every network behind the router: internet-only rules match NOT this",
+          description: "ktsw: every network behind the router: internet-only rules match NOT this",
         },
       },
     },
@@ -137,7 +137,7 @@ export function firewallCalls(config: KtswConfig, ifs: Record<Zone, string>): Ap
   calls.push({
     method: "POST",
     path: "/api/firewall/filter/apply",
-    note: "loads the rules; OPNsense 26.7 removed the API's savepoint/rollback (opnsense/core#10411): keep a console or a second session open",
+    note: "loads the rules; OPNsense 26.7 has no savepoint/rollback (opnsense/core#10411): `ktsw router apply` reads the rules back and puts its old ones back if they differ",
   });
   return calls;
 }

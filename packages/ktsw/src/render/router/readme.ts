@@ -6,6 +6,7 @@ import { destinationLabel, expandPolicy, routedZones } from "../../network/polic
 import type { RouterBgpPlan } from "../../network/router-bgp.ts";
 import type { OpnsenseApiPayload } from "./opnsense-api.ts";
 import { internalAlias, internalNetworks } from "./opnsense-filter.ts";
+import { routerApplySection } from "./readme-apply.ts";
 import { wanClientsSection } from "./readme-wan.ts";
 
 const vlanPurpose: Record<(typeof vlanRoles)[number], string> = {
@@ -135,9 +136,9 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "by UUIDs the router assigns, so a value `{{ref:X}}` is the `uuid` returned by the call marked `ref: X`; `{{secret:X}}`",
     "is a value you supply. Needs the os-frr and os-wireguard (built in since 24.1) plugins and an API key (System → Access).",
     "The firewall calls end with `/api/firewall/alias/reconfigure` (the filter apply reloads rules, not alias contents) and",
-    "then `/api/firewall/filter/apply`. OPNsense up to 26.1 could take a savepoint first and revert the rules after 60 s",
-    "unless confirmed; 26.7 removed that API (opnsense/core#10411), so apply with the console or a second session at hand.",
+    "then `/api/firewall/filter/apply`.",
     "",
+    ...routerApplySection(),
     "## pfSense",
     "",
     "pfSense has no REST API for these: enter the same values in the GUI. FRR comes from the `frr` package (Services → FRR",
