@@ -1,0 +1,91 @@
+// The observability layer as the tree wires it (kubernetes/observability): Grafana's datasources
+// point at Services the tree renders and link to each other by uid (metrics -> traces by exemplar,
+// logs -> traces by trace_id, traces -> logs and metrics), and dashboards reach Grafana by one label.
+// Each link is one a typo would break only at run time, on a real cluster.
+import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { findTool, missingToolMessage } from "../../src/tools/find.ts";
+import { arr, get, type Obj, str } from "../../src/validate/flux.ts";
+import type { AppliedTree } from "../../src/validate/index.ts";
+import { appliedTree, dependsOn, theObject } from "../support/tree.ts";
+
+const missing = (["helm"] as const).filter((t) => !findTool(t));
+if (missing.length > 0)
+  console.warn(`SKIPPING the observability layer's wiring: ${missing.map((t) => missingToolMessage(t)).join("; ")}`);
+
+/** Grafana's provisioned datasources, as the chart writes them into its ConfigMap. */
+function grafanaDatasources(tree: AppliedTree): Obj[] {
+  const configMap = theObject(tree, "ConfigMap", "grafana", "observability");
+  const file = parse(str(configMap, "data", "datasources.yaml") ?? "") as Obj;
+  return arr(file, "datasources") as Obj[];
+}
+
+/** The Service an in-cluster URL names (<service>.<namespace>.svc:<port>) exposes that port. */
+function expectServiceBehind(tree: AppliedTree, url: string): void {
+  const { hostname, port } = new URL(url);
+  const [service, namespace, svc] = hostname.split(".");
+  expect(svc, url).toBe("svc");
+  const found = theObject(tree, "Service", service ?? "", namespace);
+  expect(
+    arr(found, "spec", "ports").map((p) => get(p, "port")),
+    url,
+  ).toContain(Number(port || 80));
+}
+
+describe.skipIf(missing.length > 0)("the observability layer", () => {
+  test("Grafana's datasources reach VictoriaMetrics, Loki and Tempo through their Services and link to each other by uid", async () => {
+    const tree = await appliedTree();
+    expect(tree.helm.findings.filter((f) => f.severity === "error")).toEqual([]);
+    const sources = grafanaDatasources(tree);
+    const byUid = new Map(sources.map((d) => [str(d, "uid"), d]));
+    expect([...byUid.keys()].sort()).toEqual(["loki", "tempo", "victoriametrics"]);
+    expect(sources.map((d) => [str(d, "uid"), str(d, "type")])).toEqual(
+      expect.arrayContaining([
+        ["victoriametrics", "prometheus"],
+        ["loki", "loki"],
+        ["tempo", "tempo"],
+      ]),
+    );
+    // VMSingle's Service is made by the operator at run time (vmsingle-<name>), not rendered here.
+    expect(str(byUid.get("victoriametrics"), "url")).toBe("http://vmsingle-vmsingle.observability.svc:8428");
+    theObject(tree, "VMSingle", "vmsingle", "observability");
+
+    const metrics = byUid.get("victoriametrics");
+    expect(arr(metrics, "jsonData", "exemplarTraceIdDestinations")).toEqual([
+      { name: "trace_id", datasourceUid: "tempo" },
+    ]);
+    const [derived] = arr(byUid.get("loki"), "jsonData", "derivedFields") as Obj[];
+    expect(str(derived, "datasourceUid")).toBe("tempo");
+    // The app's JSON log line, as its logger writes it: the regex captures the trace id.
+    const line =
+      '{"level":30,"msg":"job done","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}';
+    expect(new RegExp(str(derived, "matcherRegex") ?? "").exec(line)?.[1]).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    // After Flux's substitution, Grafana's provisioning reads `$$` as a literal `$`: the link is ${__value.raw}.
+    expect(str(derived, "url")).toBe("$${__value.raw}");
+    const tempo = byUid.get("tempo");
+    expect(str(tempo, "jsonData", "tracesToLogsV2", "datasourceUid")).toBe("loki");
+    expect(get(tempo, "jsonData", "tracesToLogsV2", "filterByTraceID")).toBe(true);
+    expect(str(tempo, "jsonData", "tracesToMetrics", "datasourceUid")).toBe("victoriametrics");
+    expect(str(tempo, "jsonData", "serviceMap", "datasourceUid")).toBe("victoriametrics");
+  });
+
+  test('dashboards reach Grafana as ConfigMaps labelled grafana_dashboard: "1" in any namespace', async () => {
+    const tree = await appliedTree();
+    const grafana = theObject(tree, "HelmRelease", "grafana", "observability");
+    const sidecar = get(grafana, "spec", "values", "sidecar", "dashboards") as Obj;
+    expect([
+      get(sidecar, "enabled"),
+      str(sidecar, "label"),
+      str(sidecar, "labelValue"),
+      str(sidecar, "searchNamespace"),
+    ]).toEqual([true, "grafana_dashboard", "1", "ALL"]);
+    // The sidecar lists ConfigMaps in every namespace: the chart grants it cluster-wide.
+    const role = theObject(tree, "ClusterRole", "grafana-clusterrole");
+    expect(JSON.stringify(get(role, "rules"))).toContain("configmaps");
+    expect(dependsOn(tree, "grafana")).toContain("victoria-metrics-operator");
+    // Exposed on the site's domain through Traefik, on the Service the chart renders.
+    const route = theObject(tree, "IngressRoute", "grafana", "observability");
+    const [service] = arr(route, "spec", "routes", 0, "services") as Obj[];
+    expectServiceBehind(tree, `http://${str(service, "name")}.observability.svc:${get(service, "port")}`);
+  });
+});
