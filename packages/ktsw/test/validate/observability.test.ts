@@ -7,11 +7,19 @@ import { parse } from "yaml";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { arr, get, type Obj, str } from "../../src/validate/flux.ts";
 import type { AppliedTree } from "../../src/validate/index.ts";
+import { connectionAllowed, type PodRef } from "../support/network-policies.ts";
 import { appliedTree, dependsOn, theObject } from "../support/tree.ts";
 
 const missing = (["helm"] as const).filter((t) => !findTool(t));
 if (missing.length > 0)
   console.warn(`SKIPPING the observability layer's wiring: ${missing.map((t) => missingToolMessage(t)).join("; ")}`);
+
+const policies = (tree: AppliedTree): Obj[] =>
+  tree.applied.map((a) => a.object).filter((o) => o.kind === "NetworkPolicy");
+const pod = (namespace: string, name: string): PodRef => ({
+  namespace,
+  labels: { "app.kubernetes.io/name": name },
+});
 
 /** Grafana's provisioned datasources, as the chart writes them into its ConfigMap. */
 function grafanaDatasources(tree: AppliedTree): Obj[] {
@@ -50,6 +58,17 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     expect(str(byUid.get("victoriametrics"), "url")).toBe("http://vmsingle-vmsingle.observability.svc:8428");
     theObject(tree, "VMSingle", "vmsingle", "observability");
 
+    for (const uid of ["tempo"]) expectServiceBehind(tree, str(byUid.get(uid), "url") ?? "");
+    // Grafana may query each of them, and they admit it.
+    for (const [name, port] of [
+      ["vmsingle", 8428],
+      ["tempo", 3200],
+    ] as const)
+      expect(
+        connectionAllowed(policies(tree), pod("observability", "grafana"), pod("observability", name), port),
+        name,
+      ).toBe(true);
+
     const metrics = byUid.get("victoriametrics");
     expect(arr(metrics, "jsonData", "exemplarTraceIdDestinations")).toEqual([
       { name: "trace_id", datasourceUid: "tempo" },
@@ -87,5 +106,31 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     const route = theObject(tree, "IngressRoute", "grafana", "observability");
     const [service] = arr(route, "spec", "routes", 0, "services") as Obj[];
     expectServiceBehind(tree, `http://${str(service, "name")}.observability.svc:${get(service, "port")}`);
+  });
+
+  test("the app's services export traces to Tempo's OTLP/HTTP receiver, which only they may reach", async () => {
+    const tree = await appliedTree();
+    const config = theObject(tree, "ConfigMap", "task-processor-config", "task-processor");
+    const endpoint = str(config, "data", "OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
+    const { hostname, port } = new URL(endpoint);
+    expect(hostname).toBe("tempo.observability.svc.cluster.local");
+    expectServiceBehind(tree, `http://tempo.observability.svc:${port}`);
+    const tempo = theObject(tree, "ConfigMap", "tempo", "observability");
+    const receivers = get(parse(str(tempo, "data", "tempo.yaml") ?? "") as Obj, "distributor", "receivers", "otlp");
+    expect(str(receivers, "protocols", "http", "endpoint")).toBe(`0.0.0.0:${port}`);
+    expect(str(receivers, "protocols", "grpc", "endpoint")).toBe("0.0.0.0:4317");
+
+    const all = policies(tree);
+    const tempoPod = pod("observability", "tempo");
+    for (const service of ["task-gateway", "task-worker", "task-status"])
+      expect(connectionAllowed(all, pod("task-processor", service), tempoPod, Number(port)), service).toBe(true);
+    // Nothing else new: not the app's other pods, not other namespaces, not Tempo's Jaeger or query ports.
+    expect(connectionAllowed(all, pod("task-processor", "task-redis"), tempoPod, Number(port))).toBe(false);
+    expect(connectionAllowed(all, pod("keycloak", "keycloak"), tempoPod, Number(port))).toBe(false);
+    expect(connectionAllowed(all, pod("task-processor", "task-gateway"), tempoPod, 14268)).toBe(false);
+    expect(connectionAllowed(all, pod("task-processor", "task-gateway"), tempoPod, 3200)).toBe(false);
+    expect(dependsOn(tree, "tempo")).toEqual(
+      expect.arrayContaining(["victoria-metrics-operator", "longhorn-storageclasses"]),
+    );
   });
 });
