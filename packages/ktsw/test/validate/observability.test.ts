@@ -2,6 +2,8 @@
 // point at Services the tree renders and link to each other by uid (metrics -> traces by exemplar,
 // logs -> traces by trace_id, traces -> logs and metrics), and dashboards reach Grafana by one label.
 // Each link is one a typo would break only at run time, on a real cluster.
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
@@ -10,6 +12,7 @@ import type { AppliedTree } from "../../src/validate/index.ts";
 import { connectionAllowed, type PodRef } from "../support/network-policies.ts";
 import { appliedTree, dependsOn, theObject } from "../support/tree.ts";
 
+const repo = resolve(import.meta.dirname, "../../../..");
 const missing = (["helm"] as const).filter((t) => !findTool(t));
 if (missing.length > 0)
   console.warn(`SKIPPING the observability layer's wiring: ${missing.map((t) => missingToolMessage(t)).join("; ")}`);
@@ -58,10 +61,11 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     expect(str(byUid.get("victoriametrics"), "url")).toBe("http://vmsingle-vmsingle.observability.svc:8428");
     theObject(tree, "VMSingle", "vmsingle", "observability");
 
-    for (const uid of ["tempo"]) expectServiceBehind(tree, str(byUid.get(uid), "url") ?? "");
+    for (const uid of ["loki", "tempo"]) expectServiceBehind(tree, str(byUid.get(uid), "url") ?? "");
     // Grafana may query each of them, and they admit it.
     for (const [name, port] of [
       ["vmsingle", 8428],
+      ["loki", 3100],
       ["tempo", 3200],
     ] as const)
       expect(
@@ -130,6 +134,61 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     expect(connectionAllowed(all, pod("task-processor", "task-gateway"), tempoPod, 14268)).toBe(false);
     expect(connectionAllowed(all, pod("task-processor", "task-gateway"), tempoPod, 3200)).toBe(false);
     expect(dependsOn(tree, "tempo")).toEqual(
+      expect.arrayContaining(["victoria-metrics-operator", "longhorn-storageclasses"]),
+    );
+  });
+
+  test("every node's collector ships pod logs with Kubernetes attributes, and the control planes' audit log, to Loki's OTLP endpoint", async () => {
+    const tree = await appliedTree();
+    const relay = parse(
+      str(
+        theObject(tree, "ConfigMap", "otel-collector-opentelemetry-collector-agent", "otel-collector"),
+        "data",
+        "relay",
+      ) ?? "",
+    ) as Obj;
+    const logs = get(relay, "service", "pipelines", "logs") as Obj;
+    const exporters = arr(logs, "exporters") as string[];
+    expect(exporters).toHaveLength(1);
+    const endpoint = str(relay, "exporters", exporters[0] ?? "", "endpoint") ?? "";
+    expect(new URL(endpoint).pathname).toBe("/otlp");
+    const loki = new URL(endpoint);
+    expect(loki.hostname).toBe("loki.observability.svc.cluster.local");
+    expectServiceBehind(tree, `http://loki.observability.svc:${loki.port}`);
+    expect(
+      connectionAllowed(
+        policies(tree),
+        pod("otel-collector", "opentelemetry-collector"),
+        pod("observability", "loki"),
+        Number(loki.port),
+      ),
+    ).toBe(true);
+    expect(arr(logs, "processors")).toContain("k8s_attributes");
+
+    // Pod logs, and the audit log at the path every control plane's k3s writes it to.
+    const receivers = arr(logs, "receivers") as string[];
+    const includes = receivers.flatMap((r) => arr(relay, "receivers", r, "include") as string[]);
+    expect(includes).toContain("/var/log/pods/*/*/*.log");
+    const nodes = resolve(repo, "infrastructure/nodes");
+    const auditPaths = readdirSync(nodes)
+      .filter((n) => n.startsWith("cp-"))
+      .map((n) => /audit-log-path=(\S+)/.exec(readFileSync(resolve(nodes, n, "user-data.yaml"), "utf8"))?.[1]);
+    expect(auditPaths.length).toBeGreaterThan(0);
+    for (const path of auditPaths) expect(includes).toContain(path);
+
+    // On every node, control planes included, with the audit log's folder mounted read-only.
+    const daemonSet = theObject(tree, "DaemonSet", "otel-collector-opentelemetry-collector-agent", "otel-collector");
+    const podSpec = get(daemonSet, "spec", "template", "spec") as Obj;
+    expect(arr(podSpec, "tolerations")).toContainEqual(
+      expect.objectContaining({ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }),
+    );
+    const mounts = arr(podSpec, "containers", 0, "volumeMounts");
+    for (const path of auditPaths) {
+      const folder = (path ?? "").replace(/\/[^/]+$/, "");
+      expect(mounts).toContainEqual(expect.objectContaining({ mountPath: folder, readOnly: true }));
+    }
+    expect(dependsOn(tree, "otel-collector")).toContain("loki");
+    expect(dependsOn(tree, "loki")).toEqual(
       expect.arrayContaining(["victoria-metrics-operator", "longhorn-storageclasses"]),
     );
   });
