@@ -10,7 +10,8 @@ export interface PodRef {
   labels: Record<string, string>;
 }
 
-function selects(selector: unknown, labels: Record<string, string>): boolean {
+/** Whether a label selector (matchLabels, matchExpressions) selects these labels; a missing selector selects nothing. */
+export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
   if (selector === undefined || selector === null) return false;
   const matchLabels = (get(selector, "matchLabels") ?? {}) as Record<string, string>;
   if (Object.entries(matchLabels).some(([k, v]) => labels[k] !== v)) return false;
@@ -39,8 +40,8 @@ function peerMatches(peer: unknown, policyNamespace: string, pod: PodRef): boole
   const nsOk =
     nsSelector === undefined
       ? pod.namespace === policyNamespace
-      : selects(nsSelector, { "kubernetes.io/metadata.name": pod.namespace });
-  return nsOk && (podSelector === undefined || selects(podSelector, pod.labels));
+      : selectorMatches(nsSelector, { "kubernetes.io/metadata.name": pod.namespace });
+  return nsOk && (podSelector === undefined || selectorMatches(podSelector, pod.labels));
 }
 
 function portMatches(rule: unknown, port: number): boolean {
@@ -54,7 +55,7 @@ function direction(policies: Obj[], self: PodRef, peer: PodRef, port: number, ty
   const mine = policies.filter(
     (p) =>
       namespaceOf(p) === self.namespace &&
-      selects(get(p, "spec", "podSelector"), self.labels) &&
+      selectorMatches(get(p, "spec", "podSelector"), self.labels) &&
       (arr(p, "spec", "policyTypes") as string[]).includes(type),
   );
   if (mine.length === 0) return true;

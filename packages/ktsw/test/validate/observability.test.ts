@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { arr, get, type Obj, str } from "../../src/validate/flux.ts";
 import type { AppliedTree } from "../../src/validate/index.ts";
-import { connectionAllowed, type PodRef } from "../support/network-policies.ts";
+import { connectionAllowed, type PodRef, selectorMatches } from "../support/network-policies.ts";
 import { appliedTree, dependsOn, theObject } from "../support/tree.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
@@ -191,5 +191,68 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     expect(dependsOn(tree, "loki")).toEqual(
       expect.arrayContaining(["victoria-metrics-operator", "longhorn-storageclasses"]),
     );
+  });
+
+  test("every pod scrape of the platform finds pods with the ports it names, and VMAgent may reach them there", async () => {
+    const tree = await appliedTree();
+    const objects = tree.applied.map((a) => a.object);
+    const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind ?? ""));
+    // Pods the tree does not render: Flux's controllers (`flux install`) and CloudNativePG's instances
+    // (made by the operator from a Cluster); their ports are pinned by the upstream names in the scrapes.
+    const notRendered = new Set(["flux-system", "task-processor"]);
+    const vmagentEgress = arr(
+      theObject(tree, "NetworkPolicy", "allow-vmagent-scrape", "observability"),
+      "spec",
+      "egress",
+    );
+    const nodePorts = vmagentEgress
+      .filter((rule) => arr(rule, "to").some((peer) => get(peer, "ipBlock") !== undefined))
+      .flatMap((rule) => arr(rule, "ports").map((p) => get(p, "port")));
+    const scrapes = objects.filter(
+      (o) => o.kind === "VMPodScrape" && str(o, "metadata", "namespace") === "observability",
+    );
+    expect(scrapes.length).toBeGreaterThan(0);
+    for (const scrape of scrapes) {
+      const namespaces = (arr(scrape, "spec", "namespaceSelector", "matchNames") as string[]).filter(
+        (n) => !notRendered.has(n),
+      );
+      if (namespaces.length === 0) continue;
+      const selector = get(scrape, "spec", "selector");
+      const matched = workloads.filter((w) => {
+        const labels = (get(w, "spec", "template", "metadata", "labels") ?? {}) as Record<string, string>;
+        return namespaces.includes(str(w, "metadata", "namespace") ?? "") && selectorMatches(selector, labels);
+      });
+      const name = str(scrape, "metadata", "name");
+      expect(matched.length, `${name} selects rendered pods`).toBeGreaterThan(0);
+      for (const endpoint of arr(scrape, "spec", "podMetricsEndpoints")) {
+        const wanted = str(endpoint, "port") ?? get(endpoint, "portNumber");
+        const hits = matched.flatMap((w) =>
+          arr(w, "spec", "template", "spec", "containers")
+            .flatMap((c) => arr(c, "ports"))
+            .filter((p) => get(p, "name") === wanted || get(p, "containerPort") === wanted)
+            .map((p) => ({ workload: w, port: get(p, "containerPort") as number })),
+        );
+        expect(hits.length, `${name}: a selected pod declares port ${wanted}`).toBeGreaterThan(0);
+        for (const { workload, port } of hits) {
+          const template = get(workload, "spec", "template") as Obj;
+          if (get(template, "spec", "hostNetwork") === true)
+            expect(nodePorts, `${name}: node port ${port}`).toContain(port);
+          else {
+            const target = {
+              namespace: str(workload, "metadata", "namespace") ?? "",
+              labels: (get(template, "metadata", "labels") ?? {}) as Record<string, string>,
+            };
+            expect(
+              connectionAllowed(policies(tree), pod("observability", "vmagent"), target, port),
+              `${name}: ${port}`,
+            ).toBe(true);
+          }
+        }
+      }
+    }
+    // The kubelets (and their cAdvisor) on every node, over the port VMAgent may reach.
+    const nodeScrapes = objects.filter((o) => o.kind === "VMNodeScrape");
+    expect(nodeScrapes.map((o) => str(o, "spec", "path")).sort()).toEqual(["/metrics", "/metrics/cadvisor"]);
+    for (const o of nodeScrapes) expect(nodePorts).toContain(Number(str(o, "spec", "port")));
   });
 });
