@@ -196,7 +196,7 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
   test("every pod scrape of the platform finds pods with the ports it names, and VMAgent may reach them there", async () => {
     const tree = await appliedTree();
     const objects = tree.applied.map((a) => a.object);
-    const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind ?? ""));
+    const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(String(o.kind)));
     // Pods the tree does not render: Flux's controllers (`flux install`) and CloudNativePG's instances
     // (made by the operator from a Cluster); their ports are pinned by the upstream names in the scrapes.
     const notRendered = new Set(["flux-system", "task-processor"]);
