@@ -255,4 +255,77 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
     expect(nodeScrapes.map((o) => str(o, "spec", "path")).sort()).toEqual(["/metrics", "/metrics/cadvisor"]);
     for (const o of nodeScrapes) expect(nodePorts).toContain(Number(str(o, "spec", "port")));
   });
+
+  test("the platform dashboards reach Grafana from Git with golden signals, and the overview links every platform and app dashboard by uid", async () => {
+    const tree = await appliedTree();
+    const configMap = theObject(tree, "ConfigMap", "grafana-dashboards-platform", "observability");
+    expect(str(configMap, "metadata", "labels", "grafana_dashboard")).toBe("1");
+    // Flux must not substitute inside dashboard JSON.
+    expect(str(configMap, "metadata", "annotations", "kustomize.toolkit.fluxcd.io/substitute")).toBe("disabled");
+    const dashboards = Object.values((get(configMap, "data") ?? {}) as Record<string, string>).map(
+      (j) => JSON.parse(j) as Obj,
+    );
+    const uids = dashboards.map((d) => str(d, "uid"));
+    expect(uids.sort()).toEqual([
+      "ktsw-platform-apiserver",
+      "ktsw-platform-cilium",
+      "ktsw-platform-flux",
+      "ktsw-platform-overview",
+    ]);
+    for (const d of dashboards) {
+      const panels = arr(d, "panels");
+      const rows = panels.filter((p) => get(p, "type") === "row").map((p) => str(p, "title"));
+      const queries = panels.flatMap((p) => arr(p, "targets"));
+      expect(queries.length, str(d, "uid")).toBeGreaterThan(0);
+      for (const q of queries) {
+        expect(get(q, "datasource")).toEqual({ type: "prometheus", uid: "victoriametrics" });
+        expect(str(q, "expr")?.trim()).toBeTruthy();
+      }
+      const exprs = queries.map((q) => str(q, "expr") ?? "");
+      for (const quantile of ["0.5", "0.95", "0.99"])
+        expect(
+          exprs.some((e) => e.startsWith(`histogram_quantile(${quantile},`)),
+          `${str(d, "uid")} p${quantile}`,
+        ).toBe(true);
+      if (str(d, "uid") !== "ktsw-platform-overview")
+        expect(rows).toEqual(["Latency", "Traffic", "Errors", "Saturation"]);
+    }
+    const overview = dashboards.find((d) => str(d, "uid") === "ktsw-platform-overview");
+    const linked = arr(overview, "links").map((l) => str(l, "url"));
+    for (const uid of [
+      "ktsw-task-overview",
+      "ktsw-task-gateway",
+      "ktsw-task-worker",
+      "ktsw-task-status",
+      "ktsw-platform-apiserver",
+      "ktsw-platform-flux",
+      "ktsw-platform-cilium",
+    ])
+      expect(linked).toContain(`/d/${uid}`);
+  });
+
+  test("VMAlert evaluates every VMRule; Flux, certificate and BGP alerts each carry a runbook", async () => {
+    const tree = await appliedTree();
+    const vmalert = theObject(tree, "VMAlert", "vmalert", "observability");
+    expect(get(vmalert, "spec", "selectAllByDefault")).toBe(true);
+    expect(str(vmalert, "spec", "datasource", "url")).toBe("http://vmsingle-vmsingle.observability.svc:8428");
+    expect(
+      connectionAllowed(policies(tree), pod("observability", "vmalert"), pod("observability", "vmsingle"), 8428),
+    ).toBe(true);
+    const rules = arr(theObject(tree, "VMRule", "platform-alerts", "observability"), "spec", "groups").flatMap((g) =>
+      arr(g, "rules"),
+    );
+    const byName = new Map(rules.map((r) => [str(r, "alert"), r]));
+    const expected = {
+      FluxReconciliationFailing: "controller_runtime_reconcile_errors_total",
+      CertificateExpiringSoon: "certmanager_certificate_expiration_timestamp_seconds",
+      BGPSessionDown: "metallb_bgp_session_up",
+    };
+    for (const [alert, metric] of Object.entries(expected)) {
+      const rule = byName.get(alert);
+      expect(str(rule, "expr"), alert).toContain(metric);
+      expect(str(rule, "annotations", "runbook")?.length ?? 0, alert).toBeGreaterThan(50);
+      expect(str(rule, "labels", "severity"), alert).toMatch(/^(warning|critical)$/);
+    }
+  });
 });
