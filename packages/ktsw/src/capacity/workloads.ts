@@ -193,15 +193,16 @@ function operatorPods(o: Obj): PodSource | undefined {
       }),
     };
   }
-  // VictoriaMetrics operator: VMSingle is one pod; VMAgent `replicaCount` pods (default 1) with the
-  // config-reloader beside vmagent, sized by spec.configReloaderResources.
-  if (group === "operator.victoriametrics.com" && (o.kind === "VMSingle" || o.kind === "VMAgent")) {
+  // VictoriaMetrics operator: VMSingle is one pod; VMAgent and VMAlert `replicaCount` pods (default 1)
+  // with the config-reloader beside them, sized by spec.configReloaderResources.
+  const vmKind = String(o.kind);
+  if (group === "operator.victoriametrics.com" && ["VMSingle", "VMAgent", "VMAlert"].includes(vmKind)) {
     const spec = get(o, "spec");
-    const containers = [{ name: o.kind.toLowerCase(), resources: get(spec, "resources") }];
-    if (o.kind === "VMAgent")
-      containers.push({ name: "config-reloader", resources: get(spec, "configReloaderResources") });
+    const reloaded = vmKind !== "VMSingle";
+    const containers = [{ name: vmKind.toLowerCase(), resources: get(spec, "resources") }];
+    if (reloaded) containers.push({ name: "config-reloader", resources: get(spec, "configReloaderResources") });
     return {
-      replicas: o.kind === "VMAgent" ? count(get(spec, "replicaCount"), 1) : 1,
+      replicas: reloaded ? count(get(spec, "replicaCount"), 1) : 1,
       labels: get(spec, "podMetadata", "labels"),
       annotations: get(spec, "podMetadata", "annotations"),
       spec: operatorPod(containers, {
@@ -228,6 +229,7 @@ export const coveredKinds = [
   "k8s.keycloak.org Keycloak",
   "operator.victoriametrics.com VMSingle",
   "operator.victoriametrics.com VMAgent",
+  "operator.victoriametrics.com VMAlert",
 ] as const;
 
 export function workloadsOf(applied: readonly AppliedObject[]): Workload[] {

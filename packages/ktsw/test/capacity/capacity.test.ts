@@ -229,7 +229,7 @@ describe("operators' custom resources", () => {
     expect(required.unplaced).toHaveLength(1);
   });
 
-  test("Keycloak, VMSingle and VMAgent (with its config-reloader) are sized from the resource", () => {
+  test("Keycloak, VMSingle, VMAgent and VMAlert (with their config-reloader) are sized from the resource", () => {
     const keycloak = at({
       apiVersion: "k8s.keycloak.org/v2alpha1",
       kind: "Keycloak",
@@ -248,11 +248,20 @@ describe("operators' custom resources", () => {
       metadata: { name: "single", namespace: "demo" },
       spec: { resources: requests("100m", "512Mi") },
     });
+    const vmalert = at({
+      apiVersion: "operator.victoriametrics.com/v1beta1",
+      kind: "VMAlert",
+      metadata: { name: "alert", namespace: "demo" },
+      spec: { resources: requests("50m", "64Mi"), configReloaderResources: requests("10m", "32Mi") },
+    });
     const p = plan(
-      [keycloak, vmagent, vmsingle],
+      [keycloak, vmagent, vmsingle, vmalert],
       [node("a", { allocatable: { cpu: 4000, memory: 8 * GiB, pods: 110 } })],
     );
-    expect(p.nodes[0]).toMatchObject({ pods: 4, requests: { cpu: 710, memory: (768 * 2 + 256 + 32 + 512) * MiB } });
+    expect(p.nodes[0]).toMatchObject({
+      pods: 5,
+      requests: { cpu: 770, memory: (768 * 2 + 256 + 32 + 512 + 64 + 32) * MiB },
+    });
   });
 });
 

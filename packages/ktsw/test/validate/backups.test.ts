@@ -7,12 +7,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { defaultValidateOptions, treeSources } from "../../src/commands/validate.ts";
-import { loadConfig } from "../../src/config/load.ts";
 import { sopsDecrypt } from "../../src/secrets/sops.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { arr, get, nameOf, namespaceOf, type Obj, str } from "../../src/validate/flux.ts";
-import { type AppliedTree, buildAppliedTree } from "../../src/validate/index.ts";
+import type { AppliedTree } from "../../src/validate/index.ts";
+import { appliedTree, dependsOn, theObject } from "../support/tree.ts";
 
 const repo = resolve(import.meta.dirname, "../../../..");
 const exampleKey = resolve(repo, "test-support/example-age.key");
@@ -20,26 +19,6 @@ const PLUGIN = "barman-cloud.cloudnative-pg.io";
 const missing = (["helm", "sops"] as const).filter((t) => !findTool(t));
 if (missing.length > 0)
   console.warn(`SKIPPING the tree's backup wiring: ${missing.map((t) => missingToolMessage(t)).join("; ")}`);
-
-let built: Promise<AppliedTree> | undefined;
-/** The tree as Flux applies it, charts rendered; built once for the file (the tests only read it). */
-function appliedTree(): Promise<AppliedTree> {
-  built ??= (async () => {
-    const { config } = await loadConfig(`${repo}/ktsw.yaml`);
-    if (!config) throw new Error("ktsw.yaml does not load");
-    return buildAppliedTree(treeSources(repo, config, defaultValidateOptions));
-  })();
-  return built;
-}
-
-/** The one applied object of that kind, name and namespace; fails the test when there is none. */
-function theObject(tree: AppliedTree, kind: string, name: string, namespace?: string): Obj {
-  const found = tree.applied
-    .map((a) => a.object)
-    .filter((o) => o.kind === kind && nameOf(o) === name && (namespace === undefined || namespaceOf(o) === namespace));
-  expect(found.length, `${kind} ${namespace ?? "*"}/${name}`).toBe(1);
-  return found[0] as Obj;
-}
 
 /** A SOPS file's decrypted stringData, with the example key. */
 async function decryptedStringData(file: string): Promise<Record<string, string>> {
@@ -76,9 +55,6 @@ function bucketsMade(tree: AppliedTree): string[] {
 
 /** Read, write and list on one bucket, as SeaweedFS names the actions. */
 const bucketActions = (bucket: string) => [`Read:${bucket}`, `Write:${bucket}`, `List:${bucket}`];
-
-const dependsOn = (tree: AppliedTree, ks: string) =>
-  arr(tree.walk.nodes.get(`flux-system/${ks}`)?.object, "spec", "dependsOn").map((d) => str(d, "name"));
 
 describe.skipIf(missing.length > 0)("the app database's backups", () => {
   test("task-db archives WAL through the plugin to an ObjectStore on a bucket and Service of the S3 server, with its own keys, and a nightly base backup", async () => {

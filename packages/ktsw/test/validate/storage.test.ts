@@ -122,11 +122,13 @@ describe.skipIf(!helm)("the real tree's StorageClasses", () => {
     );
     expect(claims.sort()).toEqual([
       "flux-system/keycloak Cluster keycloak-db: longhorn-single",
+      "flux-system/loki StatefulSet loki: longhorn",
       "flux-system/nats StatefulSet nats: longhorn-single",
       "flux-system/seaweedfs StatefulSet seaweedfs-filer: longhorn",
       "flux-system/seaweedfs StatefulSet seaweedfs-master: longhorn",
       "flux-system/seaweedfs StatefulSet seaweedfs-volume: longhorn",
       "flux-system/task-processor Cluster task-db: longhorn-single",
+      "flux-system/tempo StatefulSet tempo: longhorn",
       "flux-system/victoria-metrics-operator-config VMSingle vmsingle: longhorn",
     ]);
     const dependsOn = (ks: string) =>
