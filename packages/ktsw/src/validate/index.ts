@@ -117,6 +117,7 @@ export async function buildAppliedTree(
   const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index, {
     ...(manifestsDir ? { manifestsDir } : {}),
     buildCacheDir: join(opts.root, ".cache", "ktsw", "kustomize-builds"),
+    substitutionCacheDir: join(opts.root, ".cache", "ktsw", "substitutions"),
   });
   lap("build+substitute");
   const helm = await renderHelmReleases(walk.objects, {
