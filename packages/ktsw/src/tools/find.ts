@@ -58,9 +58,12 @@ export function searchFolders(spec: ToolSpec, env: LookupEnv): string[] {
 
 /** Absolute path of the tool, or undefined when it is not installed. */
 export function findTool(bin: ToolName, env: LookupEnv = machine()): string | undefined {
-  return searchFolders(toolSpec(bin), env)
-    .map((folder) => join(folder, bin))
-    .find((file) => env.exists(file));
+  const spec = toolSpec(bin);
+  const at = (folders: readonly string[]) =>
+    folders.map((folder) => join(folder, bin)).find((file) => env.exists(file));
+  // PATH and the sbin folders come first anyway: found there, the tool's own folders (one of them
+  // asks `go env`, a process) are not needed.
+  return ("python" in spec.from ? undefined : at([...env.path, ...systemFolders])) ?? at(searchFolders(spec, env));
 }
 
 /** How to install a tool, from the deps list that names it. */

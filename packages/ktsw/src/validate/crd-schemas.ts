@@ -6,9 +6,12 @@
 import { arr, get, type Obj, str } from "./flux.ts";
 import { isCrd } from "./helm/api-versions.ts";
 
-/** `group/version/kind` -> JSON schema, for every served version with a schema. */
-export function crdSchemas(objects: readonly Obj[]): Map<string, object> {
-  const out = new Map<string, object>();
+/**
+ * `group/version/kind` -> its JSON schema, for every served version with a schema. Each is made
+ * when asked for: the charts' CRDs define hundreds of kinds, the tree uses a few of them.
+ */
+export function crdSchemas(objects: readonly Obj[]): Map<string, () => object> {
+  const out = new Map<string, () => object>();
   for (const crd of objects.filter(isCrd)) {
     const group = str(crd, "spec", "group");
     const kind = str(crd, "spec", "names", "kind");
@@ -16,7 +19,7 @@ export function crdSchemas(objects: readonly Obj[]): Map<string, object> {
       const schema = get(v, "schema", "openAPIV3Schema");
       const version = str(v, "name");
       if (!group || !kind || !version || !schema || typeof schema !== "object") continue;
-      out.set(`${group}/${version}/${kind}`, strictSchema(schema as Obj, true));
+      out.set(`${group}/${version}/${kind}`, () => strictSchema(schema as Obj, true));
     }
   }
   return out;

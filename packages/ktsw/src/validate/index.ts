@@ -117,6 +117,7 @@ export async function buildAppliedTree(
   const walk = await walkFluxGraph(opts.root, opts.clusterPath, tree, index, {
     ...(manifestsDir ? { manifestsDir } : {}),
     buildCacheDir: join(opts.root, ".cache", "ktsw", "kustomize-builds"),
+    substitutionCacheDir: join(opts.root, ".cache", "ktsw", "substitutions"),
   });
   lap("build+substitute");
   const helm = await renderHelmReleases(walk.objects, {
@@ -141,11 +142,11 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
   const { tree, walk, helm, applied } = await buildAppliedTree(opts, lap);
   const objects = walk.objects;
   // Checks about Git itself (SOPS files, the Flux graph, schema headers) stay on the plain manifests.
-  const treeKinds = new Map<string, object>([
+  const treeKinds = new Map<string, () => object>([
     ...crdSchemas(applied.map((a) => a.object)),
-    ...[...constraintSchemas(objects)].map(([kind, schema]): [string, object] => [
+    ...[...constraintSchemas(objects)].map(([kind, schema]): [string, () => object] => [
       `${CONSTRAINTS_GROUP}/${kind}`,
-      schema,
+      () => schema,
     ]),
   ]);
   const store = new SchemaStore(opts.schemas, treeKinds);

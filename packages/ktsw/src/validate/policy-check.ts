@@ -39,9 +39,24 @@ export async function runPolicies(
     const origin = originOf(a);
     if (origin) {
       // A chart's or upstream copy's object has no place in the repository: the finding points at
-      // its HelmRelease or Kustomization.
-      const at = locate(src.doc, src.lines, origin.at, true);
-      return { file: src.file, line: at.line, col: at.col, object: a.object as unknown, origin: origin.label };
+      // its HelmRelease or Kustomization. Found only when a finding asks (getters): locating needs
+      // the source's YAML syntax tree, which a run without findings never has to make.
+      let at: { line: number; col: number } | undefined;
+      const position = () => {
+        at ??= locate(src.doc, src.lines, origin.at, true);
+        return at;
+      };
+      return {
+        file: src.file,
+        get line() {
+          return position().line;
+        },
+        get col() {
+          return position().col;
+        },
+        object: a.object as unknown,
+        origin: origin.label,
+      };
     }
     return {
       file: src.file,

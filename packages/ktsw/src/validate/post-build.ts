@@ -4,7 +4,9 @@
 // YAML, substituted (substitute.ts) and parsed back. Working per object, not on the file text,
 // matters: comments never reach Flux, so a `${X}` in a comment is neither substituted nor an error.
 // Every reader of substituted manifests (validate, the MetalLB and policy readers) goes through here.
+import { isDeepStrictEqual } from "node:util";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { cacheKey, readCached, writeCached } from "./disk-cache.ts";
 import { type Obj, str } from "./flux.ts";
 import { substituteVars } from "./substitute.ts";
 
@@ -63,6 +65,30 @@ export function substituteResource(o: Obj, vars: Readonly<Record<string, string>
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     return { undefinedVars, problems: [...problems, `after substitution the object is not valid YAML: ${reason}`] };
   }
+}
+
+/** Bumped when what substituteResource returns for the same object and variables changes. */
+const KEPT_FORMAT = 1;
+
+/**
+ * substituteResource, kept on disk between runs under a digest of the object and the variables
+ * (all it depends on): the YAML round trip of the objects that do reference variables is most of
+ * a warm build otherwise. Objects that skip the round trip are not worth a file each.
+ */
+export function keptSubstitution(
+  o: Obj,
+  vars: Readonly<Record<string, string>>,
+  dir: string | undefined,
+): ResourceSubstitution {
+  if (!dir || substitutionDisabled(o) || !mayReferenceVars(o)) return substituteResource(o, vars);
+  const key = `${cacheKey([KEPT_FORMAT, o, vars])}.json`;
+  const kept = readCached(dir, key);
+  if (kept !== undefined) return JSON.parse(kept) as ResourceSubstitution;
+  const result = substituteResource(o, vars);
+  const text = JSON.stringify(result);
+  // Only what JSON gives back unchanged is kept (YAML can also say .inf or .nan).
+  if (isDeepStrictEqual(JSON.parse(text), result)) writeCached(dir, key, text);
+  return result;
 }
 
 /** Every object of a multi-document YAML text, substituted; the problems of all of them. */

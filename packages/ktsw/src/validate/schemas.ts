@@ -74,8 +74,11 @@ export class SchemaStore {
 
   constructor(
     private readonly sources: SchemaSources,
-    /** Schemas of kinds defined inside the tree: CRDs by `group/version/kind`, Gatekeeper constraints by `group/kind`. */
-    private readonly treeKinds: ReadonlyMap<string, object> = new Map(),
+    /**
+     * Schemas of kinds defined inside the tree: CRDs by `group/version/kind`, Gatekeeper constraints
+     * by `group/kind`; each made when its kind is first looked up.
+     */
+    private readonly treeKinds: ReadonlyMap<string, () => object> = new Map(),
   ) {}
 
   async lookup(apiVersion: string, kind: string): Promise<SchemaLookup> {
@@ -92,12 +95,14 @@ export class SchemaStore {
     // A CRD the tree (or a chart of it) installs is the schema the cluster will use: before the catalog.
     const fromTree = this.treeKinds.get(`${group}/${version}/${kind}`) ?? this.treeKinds.get(`${group}/${kind}`);
     // Kept compiled like the catalog's: a chart's CRDs (VictoriaMetrics', Cilium's) take seconds to compile.
-    if (fromTree)
+    if (fromTree) {
+      const schema = fromTree();
       return {
         found: true,
-        validate: this.cachedCompile(JSON.stringify(fromTree), false, () => fromTree),
+        validate: this.cachedCompile(JSON.stringify(schema), false, () => schema),
         source: "the tree",
       };
+    }
     if (isBuiltinGroup(group)) {
       const file = join(this.sources.builtinDir, builtinSchemaFile(group, version, kind));
       if (!existsSync(file)) return { found: false, tried: [file] };

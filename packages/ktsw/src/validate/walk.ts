@@ -10,8 +10,8 @@ import { type BuildCache, buildKey, type FluxBuildOptions, fluxBuildOptions, kus
 import { type OfflineSource, readOfflineSources, resolveOffline } from "./offline-sources.ts";
 import {
   invalidNameMessage,
+  keptSubstitution,
   mayReferenceVars,
-  substituteResource,
   substitutionDisabled,
   substitutionRuns,
 } from "./post-build.ts";
@@ -68,6 +68,8 @@ export interface WalkOptions {
   manifestsDir?: string;
   /** Where kustomize builds are kept between runs (by the files of their source); none: always built. */
   buildCacheDir?: string;
+  /** Where postBuild substitutions are kept between runs (by object and variables); none: always made. */
+  substitutionCacheDir?: string;
 }
 
 export interface WalkResult {
@@ -274,7 +276,7 @@ export async function walkFluxGraph(
         node.findings.push(
           findingAt(node.source, ["spec", "path"], `kustomize build ${node.path} failed: ${error}`, "flux.build"),
         );
-      node.objects = applyPostBuild(node, built.get(key) ?? [], tree, index, objects);
+      node.objects = applyPostBuild(node, built.get(key) ?? [], tree, index, objects, opts.substitutionCacheDir);
       // The root Kustomization re-applies the cluster folder: its objects replace wave 0's ownerless ones.
       if (node.path === clusterDir) objects = objects.filter((o) => o.owner !== "");
       objects.push(...node.objects);
@@ -343,6 +345,7 @@ function applyPostBuild(
   tree: SourceTree,
   index: Map<string, SourceDoc[]>,
   known: AppliedObject[],
+  keptIn: string | undefined,
 ): AppliedObject[] {
   const hasPostBuild = get(node.object, "spec", "postBuild") !== undefined;
   const { vars, findings, invalidNames } = hasPostBuild
@@ -383,7 +386,7 @@ function applyPostBuild(
       continue;
     }
     substituted = true;
-    const result = substituteResource(o, vars);
+    const result = keptSubstitution(o, vars, keptIn);
     for (const name of result.undefinedVars) {
       node.findings.push(
         variableFinding(

@@ -1,13 +1,13 @@
 // checkPolicies end to end with the real gator: a deliberately bad Deployment is denied by each
 // relevant policy with a message saying what to fix, at the right line; a good app passes clean.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Finding } from "../../src/diagnostics.ts";
 import { checkPolicies, pathInMessage, severityOf } from "../../src/policy/check.ts";
 import { policyInputsFromFiles } from "../../src/policy/inputs.ts";
-import { readPolicySources } from "../../src/policy/templates.ts";
+import { GATEKEEPER_DIR, readPolicySources } from "../../src/policy/templates.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
 
@@ -171,27 +171,54 @@ describe("pure helpers", () => {
 });
 
 describe.skipIf(!gator)("gator's results kept between runs", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ktsw-policy-cache-"));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A gator that counts its runs, then runs the real one; the bad Deployment as input. */
+  function countingSetup() {
+    const calls = join(dir, "calls");
+    const counting = join(dir, "gator");
+    writeFileSync(counting, `#!/bin/sh\necho run >> "${calls}"\nexec "${gator}" "$@"\n`, { mode: 0o755 });
+    const inputs = policyInputsFromFiles([join(fixturesDir, "bad-deployment.yaml")]).map((i) => ({
+      ...i,
+      file: relative(repoRoot, i.file),
+    }));
+    const runs = () => readFileSync(calls, "utf8").trim().split("\n").length;
+    return { counting, inputs, runs };
+  }
+
   test("the same policies and objects are not evaluated again; the findings are the same", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ktsw-policy-cache-"));
-    try {
-      // A gator that counts its runs, then runs the real one.
-      const calls = join(dir, "calls");
-      const counting = join(dir, "gator");
-      writeFileSync(counting, `#!/bin/sh\necho run >> "${calls}"\nexec "${gator}" "$@"\n`, { mode: 0o755 });
-      const inputs = policyInputsFromFiles([join(fixturesDir, "bad-deployment.yaml")]).map((i) => ({
-        ...i,
-        file: relative(repoRoot, i.file),
-      }));
-      const opts = { root: repoRoot, siteVars, gator: counting, cacheDir: join(dir, "cache") };
-      const first = await checkPolicies(inputs, opts);
-      const second = await checkPolicies(inputs, opts);
-      expect(first.length).toBeGreaterThan(0);
-      expect(second).toEqual(first);
-      expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(1);
-      await checkPolicies(inputs, { ...opts, siteVars: { SITE_DOMAIN: "other.example" } });
-      expect(readFileSync(calls, "utf8").trim().split("\n")).toHaveLength(2);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { counting, inputs, runs } = countingSetup();
+    const opts = { root: repoRoot, siteVars, gator: counting, cacheDir: join(dir, "cache") };
+    const first = await checkPolicies(inputs, opts);
+    const second = await checkPolicies(inputs, opts);
+    expect(first.length).toBeGreaterThan(0);
+    expect(second).toEqual(first);
+    expect(runs()).toBe(1);
+    await checkPolicies(inputs, { ...opts, siteVars: { SITE_DOMAIN: "other.example" } });
+    expect(runs()).toBe(2);
+  });
+
+  test("an edit to a template or constraint file evaluates again", async () => {
+    const { counting, inputs, runs } = countingSetup();
+    // A repository of its own holding a copy of the policies, so they can be edited.
+    const root = join(dir, "repo");
+    for (const sub of ["templates", "constraints"])
+      cpSync(join(repoRoot, GATEKEEPER_DIR, sub), join(root, GATEKEEPER_DIR, sub), { recursive: true });
+    const opts = { root, siteVars, gator: counting, cacheDir: join(dir, "cache") };
+    const first = await checkPolicies(inputs, opts);
+    await checkPolicies(inputs, opts);
+    expect(runs()).toBe(1);
+    appendFileSync(join(root, GATEKEEPER_DIR, "constraints", "k8srequiredlabels.yaml"), "# edited\n");
+    expect(await checkPolicies(inputs, opts)).toEqual(first);
+    expect(runs()).toBe(2);
+    appendFileSync(join(root, GATEKEEPER_DIR, "templates", "k8srequiredlabels.yaml"), "# edited\n");
+    await checkPolicies(inputs, opts);
+    expect(runs()).toBe(3);
   });
 });

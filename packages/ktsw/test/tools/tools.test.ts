@@ -49,6 +49,16 @@ describe("tool lookup", () => {
     expect(findTool("zebra", env)).toBe("/opt/empty/zebra");
   });
 
+  test("a tool on PATH is found without asking Go where its bin folder is", () => {
+    const env = {
+      ...machineWith("/opt/empty/sops"),
+      goBin: () => {
+        throw new Error("go env asked");
+      },
+    };
+    expect(findTool("sops", env)).toBe("/opt/empty/sops");
+  });
+
   test("FRR's daemons are found in /usr/lib/frr, off PATH", () => {
     expect(findTool("bgpd", machineWith("/usr/lib/frr/bgpd"))).toBe("/usr/lib/frr/bgpd");
   });

@@ -1,6 +1,9 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { imageProblem, isExactVersion } from "../../src/validate/pins.ts";
-import { substituteManifests, substituteResource } from "../../src/validate/post-build.ts";
+import { keptSubstitution, substituteManifests, substituteResource } from "../../src/validate/post-build.ts";
 import { isValidVarName, referencedVars, substituteVars } from "../../src/validate/substitute.ts";
 
 // Expected values are envsubst's own (fluxcd/pkg envsubst/eval_test.go, strict lookups as
@@ -132,6 +135,46 @@ describe("Flux postBuild on whole objects", () => {
     const notYaml = substituteResource({ kind: "ConfigMap", data: { a: "${A}" } }, { A: "[unclosed" });
     expect(notYaml.object).toBeUndefined();
     expect(notYaml.problems[0]).toMatch(/^after substitution the object is not valid YAML/);
+  });
+});
+
+describe("substitutions kept between runs", () => {
+  test("a kept result is read back; another object or other variables substitute again", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktsw-substitutions-"));
+    try {
+      const o = { kind: "ConfigMap", metadata: { name: "x" }, data: { a: "${A}", b: "${B:=2}" } };
+      const fresh = substituteResource(o, { A: "1" });
+      expect(keptSubstitution(o, { A: "1" }, dir)).toEqual(fresh);
+      const [entry] = readdirSync(dir);
+      expect(readdirSync(dir)).toHaveLength(1);
+      // What comes back is the kept entry itself: changed behind its back, the change shows.
+      const kept = { object: { kind: "ConfigMap", data: { a: "kept" } }, undefinedVars: [], problems: [] };
+      writeFileSync(join(dir, entry as string), JSON.stringify(kept));
+      expect(keptSubstitution(o, { A: "1" }, dir)).toEqual(kept);
+      expect(keptSubstitution(o, { A: "3" }, dir).object?.data).toEqual({ a: 3, b: 2 });
+      expect(keptSubstitution({ ...o, data: { a: "${A}" } }, { A: "1" }, dir).object?.data).toEqual({ a: 1 });
+      expect(keptSubstitution(o, {}, dir).undefinedVars).toEqual(["A"]);
+      expect(readdirSync(dir)).toHaveLength(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("objects without a variable, and results JSON cannot hold, are not kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktsw-substitutions-"));
+    try {
+      expect(keptSubstitution({ kind: "ConfigMap", data: { a: "1" } }, { A: "1" }, dir).object).toEqual({
+        kind: "ConfigMap",
+        data: { a: "1" },
+      });
+      expect(keptSubstitution({ kind: "ConfigMap", data: { a: "${A}" } }, { A: ".inf" }, dir).object).toEqual({
+        kind: "ConfigMap",
+        data: { a: Number.POSITIVE_INFINITY },
+      });
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { cacheKey, fileDigest, readCached, writeCached } from "../disk-cache.ts";
 import { arr, get, groupOf, type Obj, str } from "../flux.ts";
 
 export function isCrd(o: Obj): boolean {
@@ -33,4 +34,17 @@ export function crdApiVersions(objects: readonly Obj[]): string[] {
 export function chartReadsApiVersions(chartFile: string): boolean {
   const tar = gunzipSync(readFileSync(chartFile));
   return tar.includes("APIVersions") || tar.includes(".tgz\0");
+}
+
+/** Bumped when chartReadsApiVersions answers differently for the same archive. */
+const READS_FORMAT = 1;
+
+/** chartReadsApiVersions, kept under the archive's digest: answering unpacks the whole archive. */
+export function keptChartReadsApiVersions(chartFile: string, cacheDir: string | undefined): boolean {
+  const key = `reads-apis-${cacheKey([READS_FORMAT, fileDigest(chartFile)])}.json`;
+  const kept = readCached(cacheDir, key);
+  if (kept !== undefined) return JSON.parse(kept) === true;
+  const reads = chartReadsApiVersions(chartFile);
+  writeCached(cacheDir, key, JSON.stringify(reads));
+  return reads;
 }

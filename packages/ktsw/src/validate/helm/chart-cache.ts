@@ -4,7 +4,9 @@
 // chart resolves here by exact name and version, or fails naming the versions the cache holds.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
+import { cacheKey, readCached, writeCached } from "../disk-cache.ts";
 
 export interface CachedChart {
   name: string;
@@ -18,11 +20,23 @@ export type ChartIndex = ReadonlyMap<string, readonly CachedChart[]>;
 
 export type ChartResolution = { found: true; chart: CachedChart } | { found: false; available: string[] };
 
-/** Reads index.yaml of a Helm repository folder; an empty index when the folder has none. */
-export function readChartIndex(dir: string): ChartIndex {
+/**
+ * Reads index.yaml of a Helm repository folder; an empty index when the folder has none. With
+ * `keptIn`, its parse is kept there under a digest of its text (a YAML parse of every chart's
+ * entry costs more than the rest of a warm chart phase).
+ */
+export function readChartIndex(dir: string, keptIn?: string): ChartIndex {
   const file = join(dir, "index.yaml");
   if (!existsSync(file)) return new Map();
-  return chartIndexFrom(parse(readFileSync(file, "utf8")) as unknown, dir);
+  const text = readFileSync(file, "utf8");
+  const key = `index-${cacheKey(text)}.json`;
+  const kept = readCached(keptIn, key);
+  if (kept !== undefined) return chartIndexFrom(JSON.parse(kept) as unknown, dir);
+  const index = parse(text) as unknown;
+  const json = JSON.stringify(index);
+  // Only what JSON gives back unchanged is kept.
+  if (isDeepStrictEqual(JSON.parse(json), index)) writeCached(keptIn, key, json);
+  return chartIndexFrom(index, dir);
 }
 
 /** The parsed index.yaml as name -> versions (files resolved against the repository folder). */

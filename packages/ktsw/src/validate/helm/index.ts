@@ -12,7 +12,7 @@ import { get, groupOf, isHelmHook, nameOf, namespaceOf, type Obj, str } from "..
 import { kustomizeCommand } from "../kustomize.ts";
 import { findingAt } from "../sources.ts";
 import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
-import { chartReadsApiVersions, crdApiVersions, isCrd } from "./api-versions.ts";
+import { crdApiVersions, isCrd, keptChartReadsApiVersions } from "./api-versions.ts";
 import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
 import { readChartFiles } from "./chart-files.ts";
 import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
@@ -94,7 +94,7 @@ export async function renderHelmReleases(
   const cacheName = relative(opts.root, opts.chartsDir) || opts.chartsDir;
   if (!existsSync(join(opts.chartsDir, "index.yaml")))
     throw new Error(`the chart cache ${cacheName} is not a Helm repository (no index.yaml)`);
-  const index = readChartIndex(opts.chartsDir);
+  const index = readChartIndex(opts.chartsDir, opts.cacheDir);
   const helm = requireTool("helm");
   const jobs: Job[] = [];
   const decrypt = secretDecrypter(opts.root);
@@ -150,6 +150,8 @@ export async function renderHelmReleases(
     });
   }
   const kubeVersion = /^v?\d+\.\d+\.\d+/.exec(opts.kubeVersion)?.[0] ?? opts.kubeVersion;
+  // Looked up once (a search of PATH and more), when the first chart renders.
+  let kustomize: string | undefined;
   const render = (job: Job, apiVersions: readonly string[]) => {
     const request = {
       release: job.release,
@@ -165,7 +167,12 @@ export async function renderHelmReleases(
       commonMetadata: get(job.hr.object, "spec", "commonMetadata") ?? null,
       origin: [nameOf(job.hr.object), namespaceOf(job.hr.object)],
     };
-    const key = renderKey([helm, kustomizeCommand().bin], job.chart.file, { ...request, chartFile: undefined, flux });
+    kustomize ??= kustomizeCommand().bin;
+    const key = renderKey([helm, kustomize], job.chart.file, {
+      ...request,
+      chartFile: undefined,
+      flux,
+    });
     return cachedObjects(job.secret ? undefined : opts.cacheDir, key, () => renderOnce(job, request));
   };
   const renderOnce = async (job: Job, request: TemplateRequest) => {
@@ -194,7 +201,7 @@ export async function renderHelmReleases(
   ];
   if (allApis.length > plainApis.length) {
     results = await inParallel(jobs, (job, i) =>
-      chartReadsApiVersions(job.chart.file)
+      keptChartReadsApiVersions(job.chart.file, opts.cacheDir)
         ? render(job, allApis)
         : Promise.resolve(results[i] as (typeof results)[number]),
     );

@@ -38,8 +38,20 @@ describe("CRD schemas", () => {
   test("keyed by group/version/kind, with apiVersion, kind and metadata allowed at the top", () => {
     const schemas = crdSchemas([crd]);
     expect([...schemas.keys()]).toEqual(["probe.example.com/v1/Widget"]);
-    const top = schemas.get("probe.example.com/v1/Widget") as { properties: Record<string, unknown> };
+    const top = schemas.get("probe.example.com/v1/Widget")?.() as { properties: Record<string, unknown> };
     expect(Object.keys(top.properties)).toEqual(["apiVersion", "kind", "metadata", "spec"]);
+  });
+
+  test("a kind's schema is made only when asked for", () => {
+    const unreadable = {
+      get properties(): never {
+        throw new Error("read");
+      },
+    };
+    const lazy = { ...crd, spec: { ...crd.spec, versions: [{ name: "v1", schema: { openAPIV3Schema: unreadable } }] } };
+    const schemas = crdSchemas([lazy]);
+    expect([...schemas.keys()]).toEqual(["probe.example.com/v1/Widget"]);
+    expect(() => schemas.get("probe.example.com/v1/Widget")?.()).toThrow("read");
   });
 
   test("unknown fields refused, preserved ones kept open, int-or-string untyped, nullable adds null", () => {
