@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { type Document, isMap, isScalar, isSeq, type Node, parseAllDocuments } from "yaml";
 import type { Obj } from "../flux.ts";
 
 export interface TemplateRequest {
@@ -37,7 +37,40 @@ export function templateArgs(req: TemplateRequest, valuesFile: string): string[]
   ];
 }
 
-export async function helmTemplate(helm: string, req: TemplateRequest): Promise<{ objects: Obj[]; error?: string }> {
+/** A rendered object in which a mapping holds the same key twice, and where (`metadata.labels.app`). */
+export interface DuplicateKeys {
+  object: Obj;
+  paths: string[];
+}
+
+/**
+ * The paths of the keys a document's mappings hold twice. YAML forbids it; a parser that keeps the
+ * last value hides it, but kustomize's (helm-controller's post-render) refuses the whole release.
+ */
+export function duplicateKeyPaths(doc: Document): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown, path: string) => {
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const at = path ? `${path}.${key}` : key;
+        if (seen.has(key)) found.push(at);
+        seen.add(key);
+        walk(pair.value, at);
+      }
+    } else if (isSeq(node)) {
+      for (const [i, item] of node.items.entries()) walk(item, `${path}[${i}]`);
+    }
+  };
+  walk(doc.contents as Node | null, "");
+  return found;
+}
+
+export async function helmTemplate(
+  helm: string,
+  req: TemplateRequest,
+): Promise<{ objects: Obj[]; duplicateKeys?: DuplicateKeys[]; error?: string }> {
   const dir = mkdtempSync(join(tmpdir(), "ktsw-helm-"));
   try {
     const valuesFile = join(dir, "values.json");
@@ -52,10 +85,16 @@ export async function helmTemplate(helm: string, req: TemplateRequest): Promise<
       },
     );
     if (failed) return { objects: [], error: stderr.trim().replace(/^Error: /, "") || "helm template failed" };
-    const objects = parseAllDocuments(stdout)
-      .map((d) => d.toJS() as unknown)
-      .filter((o): o is Obj => typeof o === "object" && o !== null && !Array.isArray(o));
-    return { objects };
+    const objects: Obj[] = [];
+    const duplicateKeys: DuplicateKeys[] = [];
+    for (const doc of parseAllDocuments(stdout)) {
+      const o = doc.toJS() as unknown;
+      if (typeof o !== "object" || o === null || Array.isArray(o)) continue;
+      objects.push(o as Obj);
+      const paths = duplicateKeyPaths(doc);
+      if (paths.length > 0) duplicateKeys.push({ object: o as Obj, paths });
+    }
+    return { objects, duplicateKeys };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

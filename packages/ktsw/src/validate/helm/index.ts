@@ -15,7 +15,7 @@ import { type AppliedObject, SECRET_PLACEHOLDER } from "../walk.ts";
 import { crdApiVersions, isCrd, keptChartReadsApiVersions } from "./api-versions.ts";
 import { type CachedChart, readChartIndex, resolveChart } from "./chart-cache.ts";
 import { readChartFiles } from "./chart-files.ts";
-import { helmTemplate, type TemplateRequest } from "./helm-template.ts";
+import { type DuplicateKeys, helmTemplate, type TemplateRequest } from "./helm-template.ts";
 import { defaultNamespaces } from "./namespaces.ts";
 import { kustomizePostRenderers, runKustomizePostRenderer, withReleaseMetadata } from "./post-render.ts";
 import {
@@ -181,6 +181,9 @@ export async function renderHelmReleases(
     // Helm hands its post-renderer the release manifest without the hooks, and helm-controller's
     // postRenderers, commonMetadata and origin labels all run as that post-renderer: hooks are
     // applied as the chart wrote them.
+    // kustomize (that post-renderer) refuses a mapping with a key twice; Helm alone keeps the last.
+    const refused = (out.duplicateKeys ?? []).find((d) => !isHelmHook(d.object));
+    if (refused) return { objects: [], error: duplicateKeyError(refused) };
     const hooks = out.objects.filter(isHelmHook);
     let objects = out.objects.filter((o) => !isHelmHook(o));
     for (const step of kustomizePostRenderers(job.hr.object)) {
@@ -335,3 +338,6 @@ async function inParallel<T, R>(items: readonly T[], fn: (item: T, i: number) =>
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+const duplicateKeyError = ({ object, paths }: DuplicateKeys) =>
+  `${str(object.kind)} ${[namespaceOf(object), nameOf(object)].filter(Boolean).join("/")} holds a key twice at ${paths.join(", ")}: helm-controller's post-render (kustomize) refuses the release; write each key once in the values`;

@@ -5,7 +5,7 @@
 import { cacheKey, fileDigest, programDigest } from "../disk-cache.ts";
 
 /** Bumped when what is cached (or how it is made) changes meaning. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** `programs`: helm and kustomize (post-renderers), whose versions shape the output too. */
 export function renderKey(programs: readonly string[], chartFile: string, inputs: unknown): string {

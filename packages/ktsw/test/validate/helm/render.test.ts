@@ -279,6 +279,30 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     ]);
   });
 
+  test("a rendered object holding a key twice is an error naming it: helm-controller's post-render (kustomize) refuses it", async () => {
+    const report = await withEdit(
+      "kubernetes/apps/probe/helmrelease.yaml",
+      "replicas: 3",
+      'replicas: 3\n    podLabels: {"app.kubernetes.io/name": "probe"}',
+      validate,
+    );
+    const hits = report.findings.filter((f) => f.rule === "helm.render");
+    expect(hits.map((f) => [f.file, f.severity])).toEqual([["kubernetes/apps/probe/helmrelease.yaml", "error"]]);
+    expect(hits[0]?.message).toContain(
+      "Deployment probe-target-probe-probe holds a key twice at spec.template.metadata.labels.app.kubernetes.io/name: helm-controller's post-render (kustomize) refuses the release",
+    );
+  });
+
+  test("a Helm hook holding a key twice renders: Helm keeps the last, and no post-render reaches a hook", async () => {
+    const report = await withEdit(
+      "kubernetes/apps/probe/helmrelease.yaml",
+      "replicas: 3",
+      'replicas: 3\n    hookLabels: {"app.kubernetes.io/name": "probe"}',
+      validate,
+    );
+    expect(report.findings.filter((f) => f.rule === "helm.render")).toEqual([]);
+  });
+
   test("a rendered image on the moving tag latest is a pin error naming the chart and object", async () => {
     const report = await withEdit(
       "kubernetes/apps/probe/helmrelease.yaml",
