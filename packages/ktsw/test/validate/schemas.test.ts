@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, normalize, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ensureBuiltinSchemas } from "../../src/validate/builtin-schemas.ts";
 import { defaultSchemaSources } from "../../src/validate/index.ts";
 import { builtinSchemaFile, isBuiltinGroup, SchemaStore } from "../../src/validate/schemas.ts";
 
@@ -93,6 +94,9 @@ describe("built-in kinds", () => {
 });
 
 describe("validators kept between runs", () => {
+  // The built-in kinds' schemas are extracted on first use by `validate`; this file must not rely on
+  // another test having run it first.
+  beforeAll(() => ensureBuiltinSchemas(offline.builtinDir, "v1.33.5+k3s1"), 120_000);
   // Each run a process of its own, as each `ktsw validate` is: within one process V8 reuses what it
   // compiled already and never consults a code cache.
   const verdicts = (dir: string): boolean[] => {
