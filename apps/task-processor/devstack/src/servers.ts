@@ -5,6 +5,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { gofakes3Args, standInKeys } from "@ktsw/cli/s3";
 import { requireTool } from "@ktsw/cli/tools";
 
 // Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
@@ -234,13 +235,12 @@ export async function startS3(bucket: string): Promise<S3Server> {
   const bin = findBinary("gofakes3");
   const p = await freePort();
   const dir = await tempDir("s3");
-  const args = ["-host", `127.0.0.1:${p}`, "-backend", "fs", "-fs.path", dir, "-fs.create", "-initialbucket", bucket];
   const server = await serve(
     { name: "s3", port: p, url: `http://127.0.0.1:${p}`, dir, stopSignal: "SIGTERM" },
-    () => launch("s3", bin, [...args, "-quiet"]),
+    () => launch("s3", bin, gofakes3Args(p, dir, bucket)),
     () => isListening(p),
   );
-  return Object.assign(server, { bucket, accessKeyId: "drill", secretAccessKey: "drill-secret-key" });
+  return Object.assign(server, { bucket, ...standInKeys });
 }
 
 /** `-c` settings of a PostgreSQL server, over the lab's defaults. */

@@ -6,6 +6,8 @@ import { loadConfig } from "../config/load.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { Interrupted, interruptible } from "../interrupt.ts";
 import { stateOf } from "../sim/cluster.ts";
+import { drillBackup } from "../sim/drills/backup.ts";
+import { backupPassed, formatBackup } from "../sim/drills/backup-report.ts";
 import { drillDr } from "../sim/drills/dr.ts";
 import { drPassed, formatDr } from "../sim/drills/dr-report.ts";
 import { nodeLoss } from "../sim/drills/node-loss.ts";
@@ -65,7 +67,7 @@ async function attempt(what: string, drill: (signal: AbortSignal) => Promise<voi
 }
 
 export function registerDrills(sim: Command, where: Where): void {
-  const drill = sim.command("drill").description("recovery drills on a bootstrapped sim: dr, node-loss");
+  const drill = sim.command("drill").description("recovery drills on a bootstrapped sim: dr, node-loss, backup");
 
   withBootstrapOptions(
     drill
@@ -139,6 +141,42 @@ export function registerDrills(sim: Command, where: Where): void {
             : report.interrupted
               ? `sim drill node-loss: interrupted; ${report.node} restored`
               : `sim drill node-loss: not whole again without ${report.node}: ${stuck.join(", ")}; ${report.node} restored`,
+        );
+        process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
+      });
+    });
+
+  drill
+    .command("backup")
+    .description(
+      "the tree's nightly Velero backup, run now by the real Velero server against a local S3 server; then the namespaces it covers are deleted and restored from it, and every object nobody owns must be back unchanged",
+    )
+    .option("--namespace <name...>", "the namespaces to back up (default: those of the tree's Velero schedule)")
+    .option("--timeout <seconds>", "how long each of backup, deletion and restore may take", "300")
+    .action(async (opts: { namespace?: string[]; timeout: string }) => {
+      const { dir, bin } = where();
+      const timeout = seconds("backup", opts.timeout);
+      if (timeout === undefined) return;
+      await attempt("backup", async (signal) => {
+        const state = await stateOf(simLayout(dir));
+        if (!state?.ready) throw new Error(`no sim runs from ${dir} (\`ktsw sim up\` then \`ktsw sim bootstrap\`)`);
+        const report = await drillBackup({
+          kubectl: simKubectl(bin, state.kubeconfig),
+          kubeconfig: state.kubeconfig,
+          binFolder: bin,
+          ...(opts.namespace ? { namespaces: opts.namespace } : {}),
+          progress: say,
+          timeoutMs: timeout * 1000,
+          signal,
+        });
+        print(formatBackup(report));
+        const ok = backupPassed(report);
+        const c = report.comparison;
+        summary(
+          ok,
+          ok
+            ? `sim drill backup: ${c?.same.length} objects of ${report.namespaces.join(", ")} restored unchanged`
+            : `sim drill backup: not restored whole${c ? ` (${c.missing.length} missing, ${c.changed.length} changed)` : ""}`,
         );
         process.exitCode = ok ? exitCodes.ok : exitCodes.findings;
       });

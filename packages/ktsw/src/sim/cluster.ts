@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import { defaultValidateOptions, treeSources } from "../commands/validate.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "../render/nodes/control-plane-policies.ts";
-import { type SimToolName, simTools } from "../tools/catalog.ts";
+import { type SimClusterToolName, simClusterTools } from "../tools/catalog.ts";
 import { depsFolder } from "../tools/deps.ts";
 import { MissingTool, missingSimTools, requireSimTool, simBuildStep, simToolVersion } from "../tools/find.ts";
 import { buildAppliedTree } from "../validate/index.ts";
@@ -62,7 +62,11 @@ const writeState = (layout: SimLayout, state: SimState) =>
   writeFile(layout.state, `${JSON.stringify(state, null, 2)}\n`);
 
 /** Runs scripts/build-sim-tools.sh for the missing programs, its progress lines passed on. */
-async function buildSimTools(names: readonly SimToolName[], binFolder: string, progress: Progress): Promise<void> {
+async function buildSimTools(
+  names: readonly SimClusterToolName[],
+  binFolder: string,
+  progress: Progress,
+): Promise<void> {
   const script = join(depsFolder, "..", "scripts", "build-sim-tools.sh");
   const child = spawn("bash", [script, "--out", binFolder, ...names], { stdio: ["ignore", "pipe", "pipe"] });
   let errors = "";
@@ -98,13 +102,13 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
   if (previous?.processes.some(isRunning)) {
     throw new Error(`a sim already runs from ${o.dir} (\`ktsw sim down\` stops it)`);
   }
-  const missing = missingSimTools(simTools, o.binFolder);
+  const missing = missingSimTools(simClusterTools, o.binFolder);
   if (missing.length > 0 && o.build) {
     o.progress(`building ${missing.join(", ")} (once; later runs reuse ${o.binFolder})`);
     await buildSimTools(missing, o.binFolder, o.progress);
   }
-  const bins = Object.fromEntries(simTools.map((t) => [t, requireSimTool(t, o.binFolder)])) as Record<
-    SimToolName,
+  const bins = Object.fromEntries(simClusterTools.map((t) => [t, requireSimTool(t, o.binFolder)])) as Record<
+    SimClusterToolName,
     string
   >;
 
@@ -161,7 +165,7 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
       { mode: 0o600 },
     );
     const kubectl = simKubectl(o.binFolder, layout.kubeconfig);
-    const readiness: Partial<Record<SimToolName, [string, () => Promise<boolean>]>> = {
+    const readiness: Partial<Record<SimClusterToolName, [string, () => Promise<boolean>]>> = {
       etcd: [
         "etcd to report healthy",
         async () => (await (await fetch(`http://127.0.0.1:${ports.etcdClient}/health`)).json()).health === "true",

@@ -12,7 +12,7 @@
 import { parseCidr, toAddress } from "../config/ipv4.ts";
 import type { KtswConfig } from "../config/schema.ts";
 import { firstControlPlane, k3sConfig, k3sPaths } from "../render/nodes/k3s-config.ts";
-import type { SimToolName } from "../tools/catalog.ts";
+import type { SimClusterToolName } from "../tools/catalog.ts";
 import type { SimCerts } from "./certs.ts";
 import type { SimLayout } from "./layout.ts";
 import { kwokNodeAnnotation } from "./nodes.ts";
@@ -24,7 +24,7 @@ export interface SimPorts {
 }
 
 export interface Component {
-  name: SimToolName;
+  name: SimClusterToolName;
   args: string[];
 }
 

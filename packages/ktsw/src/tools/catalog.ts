@@ -119,7 +119,7 @@ export function toolSpec(bin: ToolName): ToolSpec {
  * pinned build `<name>-<version>` in the sim's cache folder, never on PATH: a PATH etcd is Debian's 3.4, and a
  * control plane of mixed releases is not the one the tree was checked against.
  */
-export const simTools = [
+export const simClusterTools = [
   "etcd",
   "kube-apiserver",
   "kube-controller-manager",
@@ -133,7 +133,13 @@ export const simTools = [
   "metallb-controller",
 ] as const;
 
+/** Programs only a drill runs (`ktsw sim drill backup`), so `ktsw sim up` neither needs nor builds them. */
+export const simDrillTools = ["velero", "velero-plugin-for-aws"] as const;
+
+export const simTools = [...simClusterTools, ...simDrillTools] as const;
+
 export type SimToolName = (typeof simTools)[number];
+export type SimClusterToolName = (typeof simClusterTools)[number];
 
 /** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */
 export const simBinFolder = ".cache/ktsw/sim/bin";

@@ -138,11 +138,11 @@ export function simBuildStep(folder = defaultSimBin): string {
 }
 
 /** The sim programs not built yet in `folder`, in the list's order. */
-export function missingSimTools(
-  names: readonly SimToolName[],
+export function missingSimTools<T extends SimToolName>(
+  names: readonly T[],
   folder = defaultSimBin,
   exists: (file: string) => boolean = existsSync,
-): SimToolName[] {
+): T[] {
   const deps = readDepLists();
   return names.filter((name) => !exists(simToolFile(name, folder, deps)));
 }

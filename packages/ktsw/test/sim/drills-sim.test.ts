@@ -1,15 +1,16 @@
 // The recovery drills on one bootstrapped sim (a bootstrap is minutes of CPU, so the drills share it; each leaves
 // the sim whole, so they pass in any order): node-loss deletes a worker's Node, its Deployments and StatefulSets
 // come back on the remaining nodes and the Node is put back; dr wipes the control plane and everything Ready
-// before is Ready again after a fresh bootstrap, with the recovery time printed.
+// before is Ready again after a fresh bootstrap, with the recovery time printed; backup runs the real Velero.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readFlux, rowId } from "../../src/bootstrap/run.ts";
 import { nodeRows } from "../../src/sim/status.ts";
+import { simTools } from "../../src/tools/catalog.ts";
 import { type CliResult, repo } from "../support/cli.ts";
 import { simCli, simFolder, simUnavailable, type TestSim, testSim } from "./sim-support.ts";
 
-const why = simUnavailable();
+const why = simUnavailable(simTools);
 if (why) console.warn(`SKIPPING the sim drill tests: ${why}`);
 
 const exampleKey = join(repo, "test-support", "example-age.key");
@@ -83,5 +84,32 @@ describe.skipIf(why)("the recovery drills on a bootstrapped sim", () => {
     expect(r.stdout).toMatch(/RTO: everything Ready before is Ready again [\d.]+ s after the wipe/);
     const after = new Set((await readFlux(sim.kubectl)).filter((x) => x.ready).map(rowId));
     expect(before.filter((id) => !after.has(id))).toEqual([]);
+  }, 1_200_000);
+
+  test("backup: the real Velero backs up the schedule's namespaces, they are deleted, and the restore brings every declared object back unchanged", async () => {
+    const r = await simCli(sim.dir, ["drill", "backup", "--timeout", "300"]);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toContain("namespaces task-processor (the tree's schedule velero/");
+    expect(r.stdout).toMatch(/backup: Completed, \d+ items/);
+    expect(r.stdout).toMatch(/restore: Completed, \d+ items/);
+    expect(r.stdout).toMatch(/\d+ declared objects back unchanged/);
+    // The sim is left whole: Flux runs the app's Kustomization again, and the drill's own namespace is going.
+    const ks = JSON.parse(
+      await sim.kubectl([
+        "get",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "task-processor",
+        "-n",
+        "flux-system",
+        "-o",
+        "json",
+      ]),
+    );
+    expect(ks.spec.suspend ?? false).toBe(false);
+    const drillNs = await sim.kubectl(["get", "namespace", "velero-drill", "--ignore-not-found", "-o", "name"]);
+    const phase = drillNs
+      ? JSON.parse(await sim.kubectl(["get", "namespace", "velero-drill", "-o", "json"])).status.phase
+      : "gone";
+    expect(["gone", "Terminating"]).toContain(phase);
   }, 1_200_000);
 });

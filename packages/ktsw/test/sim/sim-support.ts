@@ -7,13 +7,13 @@ import { run } from "../../src/lab/net/shell.ts";
 import type { SimState } from "../../src/sim/cluster.ts";
 import { simLayout } from "../../src/sim/layout.ts";
 import { isRunning } from "../../src/sim/processes.ts";
-import { simTools } from "../../src/tools/catalog.ts";
+import { type SimToolName, simClusterTools } from "../../src/tools/catalog.ts";
 import { findTool, missingSimTools, requireSimTool, simBuildStep } from "../../src/tools/find.ts";
 import { runKtsw } from "../support/cli.ts";
 
-/** Why the sim cannot run here, or undefined. */
-export function simUnavailable(): string | undefined {
-  const missing = missingSimTools(simTools);
+/** Why a sim test cannot run here: a program it needs not built (by default the cluster's own), or openssl. */
+export function simUnavailable(needs: readonly SimToolName[] = simClusterTools): string | undefined {
+  const missing = missingSimTools(needs);
   if (missing.length > 0) return `${missing.join(", ")} not built: ${simBuildStep()}`;
   if (!findTool("openssl")) return "openssl not found (apt-get install openssl)";
   return undefined;
