@@ -1,5 +1,5 @@
-// The app database's backups as the tree wires them (kubernetes/data/seaweedfs, kubernetes/data/barman-cloud,
-// kubernetes/apps/task-processor): the Cluster archives its WAL through the barman-cloud plugin to an ObjectStore
+// The databases' backups as the tree wires them (kubernetes/data/seaweedfs, kubernetes/data/barman-cloud,
+// kubernetes/apps/task-processor, kubernetes/data/keycloak): each Cluster archives its WAL through the barman-cloud plugin to an ObjectStore
 // beside it, that store points at a bucket the S3 server creates and at the S3 Service the chart renders, its keys
 // are an identity of the S3 server limited to that bucket, a nightly base backup is scheduled, and everything is
 // ordered after what it needs. Each link is one a typo would break only at run time, on a real cluster.
@@ -56,67 +56,98 @@ function bucketsMade(tree: AppliedTree): string[] {
 /** Read, write and list on one bucket, as SeaweedFS names the actions. */
 const bucketActions = (bucket: string) => [`Read:${bucket}`, `Write:${bucket}`, `List:${bucket}`];
 
-describe.skipIf(missing.length > 0)("the app database's backups", () => {
-  test("task-db archives WAL through the plugin to an ObjectStore on a bucket and Service of the S3 server, with its own keys, and a nightly base backup", async () => {
-    const tree = await appliedTree();
-    expect(tree.helm.findings.filter((f) => f.severity === "error")).toEqual([]);
+/** Every CloudNativePG database of the tree, where its Secrets are written and the Kustomization that applies it. */
+const databases = [
+  {
+    cluster: "task-db",
+    namespace: "task-processor",
+    folder: "kubernetes/apps/task-processor/app",
+    ks: "task-processor",
+  },
+  { cluster: "keycloak-db", namespace: "keycloak", folder: "kubernetes/data/keycloak/app", ks: "keycloak" },
+];
 
-    const cluster = theObject(tree, "Cluster", "task-db", "task-processor");
+describe.skipIf(missing.length > 0)("the databases' backups", () => {
+  test("the tree's CloudNativePG databases are exactly the ones checked below", async () => {
+    const tree = await appliedTree();
+    const clusters = tree.applied.map((a) => a.object).filter((o) => o.kind === "Cluster");
+    expect(clusters.map((c) => `${namespaceOf(c)}/${nameOf(c)}`).sort()).toEqual(
+      databases.map((d) => `${d.namespace}/${d.cluster}`).sort(),
+    );
+  });
+
+  test("task-db runs three instances, one per node, behind a PodDisruptionBudget", async () => {
+    const cluster = theObject(await appliedTree(), "Cluster", "task-db", "task-processor");
     expect(get(cluster, "spec", "instances")).toBe(3);
     expect(get(cluster, "spec", "enablePDB")).toBe(true);
     expect(get(cluster, "spec", "affinity", "podAntiAffinityType")).toBe("required");
-    const plugins = arr(cluster, "spec", "plugins");
-    expect(plugins.map((p) => [str(p, "name"), get(p, "isWALArchiver")])).toEqual([[PLUGIN, true]]);
-    const storeName = str(plugins[0], "parameters", "barmanObjectName") ?? "";
-
-    const store = theObject(tree, "ObjectStore", storeName, "task-processor");
-    expect(str(store, "spec", "retentionPolicy")).toMatch(/^[1-9][0-9]*[dwm]$/);
-    expect(str(store, "spec", "configuration", "wal", "compression")).toBeTruthy();
-    // serverName stays empty (the plugin's docs): barman-cloud then writes under s3://<bucket>/<Cluster name>.
-    expect(get(store, "spec", "configuration", "serverName")).toBeUndefined();
-    const destination = /^s3:\/\/([a-z0-9.-]+)\/$/.exec(str(store, "spec", "configuration", "destinationPath") ?? "");
-    expect(destination, "destinationPath is the root of a bucket").not.toBeNull();
-    const bucket = destination?.[1] ?? "";
-
-    // The bucket is one the S3 server's bucket Job makes.
-    expect(bucketsMade(tree)).toContain(bucket);
-    const seaweedfs = theObject(tree, "HelmRelease", "seaweedfs", "seaweedfs");
-
-    // The endpoint is the S3 Service the chart renders, on its S3 port.
-    const endpoint = new URL(str(store, "spec", "configuration", "endpointURL") ?? "");
-    const [service, namespace, svc] = endpoint.hostname.split(".");
-    expect(svc).toBe("svc");
-    const s3Service = theObject(tree, "Service", service ?? "", namespace);
-    expect(arr(s3Service, "spec", "ports").map((p) => get(p, "port"))).toContain(Number(endpoint.port));
-
-    // The keys the store reads are an identity of the S3 server that may read, write and list that bucket.
-    const credentials = get(store, "spec", "configuration", "s3Credentials") as Obj;
-    const secretName = str(credentials, "accessKeyId", "name") ?? "";
-    expect(str(credentials, "secretAccessKey", "name")).toBe(secretName);
-    theObject(tree, "Secret", secretName, "task-processor");
-    const keys = await decryptedStringData(`kubernetes/apps/task-processor/app/${secretName}.sops.yaml`);
-    const accessKey = keys[str(credentials, "accessKeyId", "key") ?? ""];
-    const secretKey = keys[str(credentials, "secretAccessKey", "key") ?? ""];
-    const configSecret = str(seaweedfs, "spec", "values", "s3", "existingConfigSecret") ?? "";
-    theObject(tree, "Secret", configSecret, "seaweedfs");
-    const identity = await s3IdentityWithKeys(accessKey, secretKey);
-    expect(identity, "the ObjectStore's keys are an identity of the S3 server").toBeDefined();
-    expect(identity?.actions).toEqual(expect.arrayContaining(bucketActions(bucket)));
-
-    const nightly = tree.applied
-      .map((a) => a.object)
-      .filter((o) => o.kind === "ScheduledBackup" && str(o, "spec", "cluster", "name") === "task-db");
-    expect(nightly.map((o) => [str(o, "spec", "method"), str(o, "spec", "pluginConfiguration", "name")])).toEqual([
-      ["plugin", PLUGIN],
-    ]);
-
-    expect(dependsOn(tree, "task-processor")).toEqual(expect.arrayContaining(["barman-cloud", "seaweedfs-buckets"]));
-    expect(dependsOn(tree, "barman-cloud")).toEqual(expect.arrayContaining(["cloudnative-pg", "cert-manager"]));
-    expect(dependsOn(tree, "seaweedfs")).toContain("longhorn-storageclasses");
-    expect(dependsOn(tree, "seaweedfs-buckets")).toEqual(["seaweedfs"]);
-    // The plugin runs beside the operator, which finds it by its Service there.
-    expect(namespaceOf(theObject(tree, "Deployment", "plugin-barman-cloud"))).toBe("cnpg-system");
   });
+
+  test.each(databases)(
+    "$cluster archives WAL through the plugin to an ObjectStore on a bucket and Service of the S3 server, with its own keys, and a nightly base backup",
+    async (db) => {
+      const tree = await appliedTree();
+      expect(tree.helm.findings.filter((f) => f.severity === "error")).toEqual([]);
+
+      const cluster = theObject(tree, "Cluster", db.cluster, db.namespace);
+      const plugins = arr(cluster, "spec", "plugins");
+      expect(plugins.map((p) => [str(p, "name"), get(p, "isWALArchiver")])).toEqual([[PLUGIN, true]]);
+      const storeName = str(plugins[0], "parameters", "barmanObjectName") ?? "";
+
+      const store = theObject(tree, "ObjectStore", storeName, db.namespace);
+      expect(str(store, "spec", "retentionPolicy")).toMatch(/^[1-9][0-9]*[dwm]$/);
+      expect(str(store, "spec", "configuration", "wal", "compression")).toBeTruthy();
+      // serverName stays empty (the plugin's docs): barman-cloud then writes under s3://<bucket>/<Cluster name>.
+      expect(get(store, "spec", "configuration", "serverName")).toBeUndefined();
+      const destination = /^s3:\/\/([a-z0-9.-]+)\/$/.exec(str(store, "spec", "configuration", "destinationPath") ?? "");
+      expect(destination, "destinationPath is the root of a bucket").not.toBeNull();
+      const bucket = destination?.[1] ?? "";
+
+      // The bucket is one the S3 server's bucket Job makes.
+      expect(bucketsMade(tree)).toContain(bucket);
+      const seaweedfs = theObject(tree, "HelmRelease", "seaweedfs", "seaweedfs");
+
+      // The endpoint is the S3 Service the chart renders, on its S3 port.
+      const endpoint = new URL(str(store, "spec", "configuration", "endpointURL") ?? "");
+      const [service, namespace, svc] = endpoint.hostname.split(".");
+      expect(svc).toBe("svc");
+      const s3Service = theObject(tree, "Service", service ?? "", namespace);
+      expect(arr(s3Service, "spec", "ports").map((p) => get(p, "port"))).toContain(Number(endpoint.port));
+
+      // The keys the store reads are an identity of the S3 server that may read, write and list that bucket.
+      const credentials = get(store, "spec", "configuration", "s3Credentials") as Obj;
+      const secretName = str(credentials, "accessKeyId", "name") ?? "";
+      expect(str(credentials, "secretAccessKey", "name")).toBe(secretName);
+      theObject(tree, "Secret", secretName, db.namespace);
+      const keys = await decryptedStringData(`${db.folder}/${secretName}.sops.yaml`);
+      const accessKey = keys[str(credentials, "accessKeyId", "key") ?? ""];
+      const secretKey = keys[str(credentials, "secretAccessKey", "key") ?? ""];
+      const configSecret = str(seaweedfs, "spec", "values", "s3", "existingConfigSecret") ?? "";
+      theObject(tree, "Secret", configSecret, "seaweedfs");
+      const identity = await s3IdentityWithKeys(accessKey, secretKey);
+      expect(identity, "the ObjectStore's keys are an identity of the S3 server").toBeDefined();
+      expect(identity?.actions).toEqual(expect.arrayContaining(bucketActions(bucket)));
+
+      const nightly = tree.applied
+        .map((a) => a.object)
+        .filter(
+          (o) =>
+            o.kind === "ScheduledBackup" &&
+            namespaceOf(o) === db.namespace &&
+            str(o, "spec", "cluster", "name") === db.cluster,
+        );
+      expect(nightly.map((o) => [str(o, "spec", "method"), str(o, "spec", "pluginConfiguration", "name")])).toEqual([
+        ["plugin", PLUGIN],
+      ]);
+
+      expect(dependsOn(tree, db.ks)).toEqual(expect.arrayContaining(["barman-cloud", "seaweedfs-buckets"]));
+      expect(dependsOn(tree, "barman-cloud")).toEqual(expect.arrayContaining(["cloudnative-pg", "cert-manager"]));
+      expect(dependsOn(tree, "seaweedfs")).toContain("longhorn-storageclasses");
+      expect(dependsOn(tree, "seaweedfs-buckets")).toEqual(["seaweedfs"]);
+      // The plugin runs beside the operator, which finds it by its Service there.
+      expect(namespaceOf(theObject(tree, "Deployment", "plugin-barman-cloud"))).toBe("cnpg-system");
+    },
+  );
 
   test("the committed recovery Cluster restores task-db from its ObjectStore to a target time, and archives to a folder of its own", async () => {
     const tree = await appliedTree();
