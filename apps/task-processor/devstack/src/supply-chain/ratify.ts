@@ -1,0 +1,68 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { run } from "@ktsw/cli/run";
+import { requireTool } from "@ktsw/cli/tools";
+
+// Ratify's own verification, run as its CLI (`ratify verify`, built from its Go module at the release the chart in
+// kubernetes/platform/ratify deploys) with a configuration equivalent to what that chart renders into the cluster:
+// the ORAS store finding cosign signatures by their `.sig` tag, the cosign verifier with one trust policy (the
+// site's public key, no transparency log), and the config policy requiring every verifier report to pass.
+
+/** The cosign signature's artifact type, as Ratify's store reports it and its verifier claims it. */
+export const COSIGN_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
+
+/** The CLI's config.json (pure): trust `publicKeyFile` for every scope; `useHttp` for a plain-HTTP registry. */
+export function ratifyConfig(publicKeyFile: string, opts: { useHttp: boolean; cacheDir: string }) {
+  return {
+    store: {
+      version: "1.0.0",
+      plugins: [{ name: "oras", useHttp: opts.useHttp, cosignEnabled: true, localCachePath: opts.cacheDir }],
+    },
+    policy: {
+      version: "1.0.0",
+      // The chart's Policy: config-policy, default "all" (every report of every artifact must succeed, and an
+      // image with no signature at all has no report, which fails).
+      plugin: { name: "configPolicy", artifactVerificationPolicies: { default: "all" } },
+    },
+    verifier: {
+      version: "1.0.0",
+      plugins: [
+        {
+          name: "cosign",
+          artifactTypes: COSIGN_ARTIFACT_TYPE,
+          trustPolicies: [
+            { name: "default", version: "1.0.0", scopes: ["*"], keys: [{ file: publicKeyFile }], tLogVerify: false },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export interface RatifyAnswer {
+  /** Ratify's overall verdict (what its Gatekeeper provider hands the policy) */
+  isSuccess: boolean;
+  /** the whole JSON answer, for failure messages */
+  raw: string;
+}
+
+/** Runs `ratify verify` on `subject` in `dir` (its config and cache live there) and returns its verdict. */
+export async function ratifyVerify(
+  subject: string,
+  publicKeyFile: string,
+  dir: string,
+  opts: { useHttp: boolean },
+): Promise<RatifyAnswer> {
+  await mkdir(join(dir, "cache"), { recursive: true });
+  const config = join(dir, "config.json");
+  await writeFile(config, JSON.stringify(ratifyConfig(publicKeyFile, { ...opts, cacheDir: join(dir, "cache") })));
+  // RATIFY_CONFIG and HOME: its plugin folder and defaults under the temp dir, never the user's ~/.ratify.
+  const res = await run(requireTool("ratify"), ["verify", "--config", config, "--subject", subject], {
+    env: { RATIFY_CONFIG: dir, HOME: dir },
+  });
+  if (res.code !== 0) throw new Error(`ratify verify ${subject} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  const answer = JSON.parse(res.stdout) as { isSuccess?: unknown };
+  if (typeof answer.isSuccess !== "boolean")
+    throw new Error(`ratify verify ${subject}: no isSuccess in its answer: ${res.stdout}`);
+  return { isSuccess: answer.isSuccess, raw: res.stdout };
+}
