@@ -19,7 +19,7 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
 import { type Finding, finding, type Severity } from "../diagnostics.ts";
 import { requireTool } from "../tools/find.ts";
@@ -216,13 +216,14 @@ export function offlinePolicies<T extends { sub: "templates" | "constraints"; te
   sources: readonly T[],
 ): T[] {
   type Doc = { kind?: unknown; spec?: { crd?: { spec?: { names?: { kind?: unknown } } } } } | null;
+  const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Doc);
   const online = new Set(
     sources
       .filter((s) => s.sub === "templates" && usesExternalData(s.text))
-      .map((s) => (parse(s.text) as Doc)?.spec?.crd?.spec?.names?.kind),
+      .flatMap((s) => docs(s.text).map((d) => d?.spec?.crd?.spec?.names?.kind)),
   );
   return sources.filter((s) =>
-    s.sub === "templates" ? !usesExternalData(s.text) : !online.has((parse(s.text) as Doc)?.kind),
+    s.sub === "templates" ? !usesExternalData(s.text) : !docs(s.text).some((d) => online.has(d?.kind)),
   );
 }
 

@@ -11,8 +11,15 @@ import { requireTool } from "@ktsw/cli/tools";
 /** The cosign signature's artifact type, as Ratify's store reports it and its verifier claims it. */
 export const COSIGN_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
 
-/** The CLI's config.json (pure): trust `publicKeyFile` for every scope; `useHttp` for a plain-HTTP registry. */
-export function ratifyConfig(publicKeyFile: string, opts: { useHttp: boolean; cacheDir: string }) {
+export interface RatifyOptions {
+  /** image prefixes the trust policy covers, each ending in `*` (the chart's cosign.scopes) */
+  scopes: string[];
+  /** plain HTTP to the registry (a loopback test registry; Harbor is HTTPS) */
+  useHttp: boolean;
+}
+
+/** The CLI's config.json (pure): trust `publicKeyFile` for images under `scopes`. */
+export function ratifyConfig(publicKeyFile: string, opts: RatifyOptions & { cacheDir: string }) {
   return {
     store: {
       version: "1.0.0",
@@ -31,7 +38,14 @@ export function ratifyConfig(publicKeyFile: string, opts: { useHttp: boolean; ca
           name: "cosign",
           artifactTypes: COSIGN_ARTIFACT_TYPE,
           trustPolicies: [
-            { name: "default", version: "1.0.0", scopes: ["*"], keys: [{ file: publicKeyFile }], tLogVerify: false },
+            // As the chart's values set it: the site's key, no transparency log (signed with --tlog-upload=false).
+            {
+              name: "default",
+              version: "1.0.0",
+              scopes: opts.scopes,
+              keys: [{ file: publicKeyFile }],
+              tLogVerify: false,
+            },
           ],
         },
       ],
@@ -51,7 +65,7 @@ export async function ratifyVerify(
   subject: string,
   publicKeyFile: string,
   dir: string,
-  opts: { useHttp: boolean },
+  opts: RatifyOptions,
 ): Promise<RatifyAnswer> {
   await mkdir(join(dir, "cache"), { recursive: true });
   const config = join(dir, "config.json");

@@ -1,14 +1,19 @@
 # Images built by the site's pipeline (the `registries` prefixes: harbor.<domain>/ktsw/) run only when signed by the
 # site's cosign key. Ratify, a Gatekeeper external data provider (platform/ratify), verifies each such image and
-# answers per image; anything but a clear success denies: unsigned, signed by another key, signed for other content,
-# an error for that image, or no answer at all (Ratify down or slower than its provider timeout). Failing closed is
-# safe here because only these images depend on Ratify: it runs in an exempt namespace from upstream images, so it
-# never needs itself to start. Other images are never sent to Ratify; k8simageprovenance says where they may come from.
+# answers per image. Two outcomes count, each reported by the constraints whose `report` names it:
+#   refused     Ratify verified and said no: unsigned, signed by another key, or a signature for other content
+#   unanswered  no verdict: Ratify down or slower than its provider timeout, or an error for that image
+# so a constraint can deny refusals outright while an outage of the verifier is handled apart (platform/ratify's
+# README says how the tree does it). Other images are never sent to Ratify; k8simageprovenance says where they may
+# come from.
 package k8ssignedimages
 
 import data.lib.workloads
 
-params := object.union({"registries": [], "provider": "ratify-provider", "exemptImages": []}, object.get(input, "parameters", {}))
+params := object.union(
+	{"registries": [], "provider": "ratify-provider", "exemptImages": [], "report": ["refused", "unanswered"]},
+	object.get(input, "parameters", {}),
+)
 
 checked contains entry if {
 	some entry in workloads.all_containers(input.review.object)
@@ -40,17 +45,30 @@ system_error := err if {
 	err != ""
 }
 
-reason(image) := "the signature verifier gave no answer" if not answer
+outcome(image) := "verified" if verified(image)
+
+else := "unanswered" if not answer
+
+else := "unanswered" if system_error
+
+else := "unanswered" if image_error(image)
+
+else := "refused"
+
+explain(image, "refused") := sprintf("image %q is denied: it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content); deploy the digest the pipeline signed", [image])
+
+explain(image, "unanswered") := sprintf("image %q was not verified: %s", [image, no_verdict(image)])
+
+no_verdict(image) := "the signature verifier gave no answer" if not answer
 
 else := sprintf("the signature verifier could not answer (%v)", [system_error]) if system_error
 
-else := sprintf("the signature verifier failed on it (%v)", [image_error(image)]) if image_error(image)
-
-else := "it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content)"
+else := sprintf("the signature verifier failed on it (%v)", [image_error(image)])
 
 violation contains {"msg": msg} if {
 	some entry in checked
 	image := entry.container.image
-	not verified(image)
-	msg := sprintf("%s: image %q is denied: %s; the pipeline signs what it pushes, deploy the digest it signed", [workloads.describe(entry), image, reason(image)])
+	result := outcome(image)
+	result in params.report
+	msg := sprintf("%s: %s", [workloads.describe(entry), explain(image, result)])
 }

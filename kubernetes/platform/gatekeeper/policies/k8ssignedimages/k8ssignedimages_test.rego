@@ -2,7 +2,7 @@ package k8ssignedimages_test
 
 import data.k8ssignedimages
 
-params := {"registries": ["harbor.home.example/ktsw/"], "provider": "ratify-provider", "exemptImages": []}
+params := {"registries": ["harbor.home.example/ktsw/"], "provider": "ratify-provider", "exemptImages": [], "report": ["refused", "unanswered"]}
 
 signed := "harbor.home.example/ktsw/task-gateway@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
@@ -71,8 +71,8 @@ test_allows_exempt_image if {
 
 test_denies_unsigned_image if {
 	with_ratify(deployment([unsigned])) == {
-		sprintf(`init container "migrate" (spec.template.spec.initContainers[0]): image %q is denied: it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content); the pipeline signs what it pushes, deploy the digest it signed`, [unsigned]),
-		sprintf(`container "c0" (spec.template.spec.containers[0]): image %q is denied: it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content); the pipeline signs what it pushes, deploy the digest it signed`, [unsigned]),
+		sprintf(`init container "migrate" (spec.template.spec.initContainers[0]): image %q is denied: it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content); deploy the digest the pipeline signed`, [unsigned]),
+		sprintf(`container "c0" (spec.template.spec.containers[0]): image %q is denied: it has no valid signature by the site's key (unsigned, signed by another key, or its signature is for other content); deploy the digest the pipeline signed`, [unsigned]),
 	}
 }
 
@@ -84,18 +84,36 @@ test_denies_only_the_unsigned_one_of_two if {
 	contains(msg, unsigned)
 }
 
-test_denies_when_ratify_is_down if {
+test_reports_when_ratify_is_down if {
 	msgs := with_ratify_down(deployment([signed]))
 	count(msgs) == 2
 	every msg in msgs {
-		contains(msg, "the signature verifier could not answer (dial tcp 10.43.0.10:6001: connect: connection refused)")
+		contains(msg, "was not verified: the signature verifier could not answer (dial tcp 10.43.0.10:6001: connect: connection refused)")
 	}
 }
 
-test_denies_on_an_image_error if {
+test_reports_an_image_error_as_unanswered if {
 	msgs := with_image_error(deployment([signed]))
 	count(msgs) == 2
 	every msg in msgs {
 		contains(msg, "the signature verifier failed on it (failed to resolve the subject)")
 	}
+}
+
+# The tree's two constraints split the outcomes: one reports refusals only, the other no verdict only.
+only(report, review) := object.union(review, {"parameters": {"report": report}})
+
+test_denies_refusal_only_where_refused_is_reported if {
+	count(with_ratify(only(["refused"], deployment([unsigned])))) == 2
+	count(with_ratify(only(["unanswered"], deployment([unsigned])))) == 0
+}
+
+test_allows_an_outage_where_only_refused_is_reported if {
+	count(with_ratify_down(only(["refused"], deployment([signed])))) == 0
+	count(with_ratify_down(only(["unanswered"], deployment([signed])))) == 2
+}
+
+test_allows_signed_image_under_both_constraints if {
+	count(with_ratify(only(["refused"], deployment([signed])))) == 0
+	count(with_ratify(only(["unanswered"], deployment([signed])))) == 0
 }
