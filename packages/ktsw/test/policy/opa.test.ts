@@ -1,8 +1,8 @@
 // Every policy's Rego unit tests (suite samples, the YAML next to them, are not OPA data: --ignore), run by the real `opa test` (the OPA release Gatekeeper embeds).
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
 import { writeGatekeeperCapabilities } from "../../src/policy/capabilities.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { policiesDir } from "./paths.ts";
@@ -30,7 +30,14 @@ interface OpaTestResult {
 
 describe.skipIf(!opa)("opa test", () => {
   // Gatekeeper's external_data builtin declared, so the policy that calls Ratify compiles (its tests mock the call).
-  const capabilities = () => writeGatekeeperCapabilities(opa as string);
+  let capabilitiesFile: string | undefined;
+  const capabilities = () => {
+    capabilitiesFile ??= writeGatekeeperCapabilities(opa as string);
+    return capabilitiesFile;
+  };
+  afterAll(() => {
+    if (capabilitiesFile) rmSync(dirname(capabilitiesFile), { recursive: true, force: true });
+  });
 
   test("the policies directory has eight policies", () => {
     expect(policyNames.sort()).toEqual([
