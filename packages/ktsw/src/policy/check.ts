@@ -19,14 +19,14 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import type { PathSegment } from "../config/locate.ts";
 import { type Finding, finding, type Severity } from "../diagnostics.ts";
 import { requireTool } from "../tools/find.ts";
 import { cacheKey, programDigest, readCached, writeCached } from "../validate/disk-cache.ts";
 import { substituteManifests } from "../validate/post-build.ts";
 import { readClusterSettings } from "./site.ts";
-import { GATEKEEPER_DIR } from "./templates.ts";
+import { GATEKEEPER_DIR, usesExternalData } from "./templates.ts";
 
 export interface PolicyInput {
   /** As it should appear in findings (relative to the repository). */
@@ -196,7 +196,7 @@ interface PolicySourceFile {
   text: string;
 }
 
-/** The templates' and constraints' files as written. */
+/** The templates' and constraints' files as written, but for the policies gator cannot run (offlinePolicies). */
 async function policySources(root: string): Promise<PolicySourceFile[]> {
   const out: PolicySourceFile[] = [];
   for (const sub of ["templates", "constraints"] as const) {
@@ -204,7 +204,27 @@ async function policySources(root: string): Promise<PolicySourceFile[]> {
     for (const name of (await readdir(from)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort())
       out.push({ sub, name, text: await readFile(join(from, name), "utf8") });
   }
-  return out;
+  return offlinePolicies(out);
+}
+
+/**
+ * The sources without the templates that call an external data provider, and without those templates' constraints
+ * (pure): gator cannot compile them (usesExternalData), and their verdict needs the provider, which only the cluster
+ * runs. Admission and audit enforce them; their unit tests mock the provider.
+ */
+export function offlinePolicies<T extends { sub: "templates" | "constraints"; text: string }>(
+  sources: readonly T[],
+): T[] {
+  type Doc = { kind?: unknown; spec?: { crd?: { spec?: { names?: { kind?: unknown } } } } } | null;
+  const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Doc);
+  const online = new Set(
+    sources
+      .filter((s) => s.sub === "templates" && usesExternalData(s.text))
+      .flatMap((s) => docs(s.text).map((d) => d?.spec?.crd?.spec?.names?.kind)),
+  );
+  return sources.filter((s) =>
+    s.sub === "templates" ? !usesExternalData(s.text) : !docs(s.text).some((d) => online.has(d?.kind)),
+  );
 }
 
 /** Writes the policy sources into `dir`, substituting site variables in them. */

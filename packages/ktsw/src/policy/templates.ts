@@ -25,6 +25,15 @@ export interface PolicySource {
   libs: string[];
 }
 
+/**
+ * Whether Rego asks a Gatekeeper external data provider (the `external_data` builtin, e.g. Ratify's signature
+ * verification). Only the running Gatekeeper has that builtin: gator (`gator verify`, `ktsw validate`) refuses to
+ * compile such a template, and offline there is nobody to ask anyway. Its unit tests mock the call instead.
+ */
+export function usesExternalData(text: string): boolean {
+  return /\bexternal_data\s*\(/.test(text);
+}
+
 /** Names of the `lib.*` packages a module imports, in order of appearance. */
 export function importedLibs(rego: string): string[] {
   return [...rego.matchAll(/^import data\.lib\.([A-Za-z0-9_]+)/gm)].map((m) => m[1] as string);

@@ -1,32 +1,11 @@
 // Thin shells around the real `sops` and `age-keygen`: encryption is never re-implemented here.
 // sops finds its rules in the repository's .sops.yaml (creation_rules) and the private key through
 // SOPS_AGE_KEY_FILE (or its default ~/.config/sops/age/keys.txt).
-import { execFile } from "node:child_process";
+
 import { requireTool } from "../tools/find.ts";
+import { type RunResult, run } from "../tools/run.ts";
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(
-  bin: string,
-  args: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(
-      bin,
-      [...args],
-      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+export type { RunResult };
 
 function keyEnv(keyFile: string | undefined): NodeJS.ProcessEnv {
   return keyFile ? { SOPS_AGE_KEY_FILE: keyFile } : {};

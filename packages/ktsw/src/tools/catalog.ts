@@ -90,6 +90,13 @@ export const tools = [
     },
     folders: [goBinFolder],
   },
+  // The signing proof (apps/task-processor/devstack/test/sign-verify.test.ts): a local OCI registry, crane to build
+  // and push images without a container engine, cosign to sign and verify, and Ratify's CLI, the verifier the
+  // cluster's admission check (kubernetes/platform/ratify) runs.
+  { bin: "registry", from: { go: true }, folders: [goBinFolder] },
+  { bin: "crane", from: { go: true }, folders: [goBinFolder] },
+  { bin: "cosign", from: { go: true }, folders: [goBinFolder] },
+  { bin: "ratify", from: { go: true }, folders: [goBinFolder] },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {

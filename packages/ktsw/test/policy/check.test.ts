@@ -1,13 +1,13 @@
 // checkPolicies end to end with the real gator: a deliberately bad Deployment is denied by each
 // relevant policy with a message saying what to fix, at the right line; a good app passes clean.
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Finding } from "../../src/diagnostics.ts";
-import { checkPolicies, pathInMessage, severityOf } from "../../src/policy/check.ts";
+import { checkPolicies, offlinePolicies, pathInMessage, severityOf } from "../../src/policy/check.ts";
 import { policyInputsFromFiles } from "../../src/policy/inputs.ts";
-import { GATEKEEPER_DIR, readPolicySources } from "../../src/policy/templates.ts";
+import { GATEKEEPER_DIR, readPolicySources, usesExternalData } from "../../src/policy/templates.ts";
 import { findTool, missingToolMessage } from "../../src/tools/find.ts";
 import { fixturesDir, repoRoot } from "./paths.ts";
 
@@ -123,7 +123,8 @@ describe.skipIf(!gator)("checkPolicies on compliant and referential inputs", () 
     const files = readPolicySources(repoRoot).flatMap((p) => [
       p.templateFile,
       join(gatekeeper, "constraints", `${p.name}.yaml`),
-      join(gatekeeper, "policies", p.name, "suite.yaml"),
+      // a policy that asks a provider has no gator suite (gator cannot compile it)
+      ...(usesExternalData(p.rego) ? [] : [join(gatekeeper, "policies", p.name, "suite.yaml")]),
     ]);
     const samples = join(gatekeeper, "policies/k8shostisolation/samples/disallowed-host-path.yaml");
     const inputs = policyInputsFromFiles([...files, samples]).map((i) => ({ ...i, file: relative(repoRoot, i.file) }));
@@ -167,6 +168,40 @@ describe("pure helpers", () => {
     expect(severityOf(scoped("deny", "gator.gatekeeper.sh"))).toBe("error");
     expect(severityOf(scoped("warn", "gator.gatekeeper.sh"))).toBe("warning");
     expect(severityOf(scoped("deny", "*"))).toBe("error");
+  });
+});
+
+describe("policies gator cannot run", () => {
+  const source = (sub: "templates" | "constraints", text: string) => ({ sub, name: "x.yaml", text });
+  const template = (kind: string, rego: string) =>
+    source(
+      "templates",
+      `kind: ConstraintTemplate\nspec:\n  crd:\n    spec:\n      names:\n        kind: ${kind}\n  targets:\n    - rego: |\n        ${rego}\n`,
+    );
+  const constraint = (kind: string) => source("constraints", `kind: ${kind}\nmetadata:\n  name: c\n`);
+
+  test("a template that calls external data is left out with its constraints; the others stay", () => {
+    const kept = offlinePolicies([
+      template("K8sSigned", 'x := external_data({"provider": "p", "keys": []})'),
+      template("K8sOther", "violation contains {} if false"),
+      constraint("K8sSigned"),
+      constraint("K8sOther"),
+    ]);
+    expect(kept.map((s) => `${s.sub}:${s.text.match(/kind: (K8s\w+)/)?.[1]}`)).toEqual([
+      "templates:K8sOther",
+      "constraints:K8sOther",
+    ]);
+  });
+
+  test("the tree's signed-images policy is the one left out", async () => {
+    const gatekeeper = join(repoRoot, "kubernetes/platform/gatekeeper");
+    const read = (sub: "templates" | "constraints") =>
+      readdirSync(join(gatekeeper, sub))
+        .filter((f) => f !== "kustomization.yaml")
+        .map((f) => ({ sub, name: f, text: readFileSync(join(gatekeeper, sub, f), "utf8") }));
+    const all = [...read("templates"), ...read("constraints")];
+    const left = all.filter((s) => !offlinePolicies(all).includes(s)).map((s) => `${s.sub}/${s.name}`);
+    expect(left).toEqual(["templates/k8ssignedimages.yaml", "constraints/k8ssignedimages.yaml"]);
   });
 });
 

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { embeddedSource, importedLibs, readPolicySources, syncTemplate } from "../../src/policy/templates.ts";
 import { gatekeeperDir, repoRoot } from "./paths.ts";
 
@@ -24,8 +24,12 @@ describe("ConstraintTemplates generated from .rego", () => {
       expect(template.metadata.name).toBe(name);
       expect(template.spec.crd.spec.names.kind.toLowerCase()).toBe(name);
       expect(s.rego).toMatch(new RegExp(`^package ${name}$`, "m"));
-      const constraint = parse(readFileSync(join(gatekeeperDir, "constraints", `${name}.yaml`), "utf8"));
-      expect(constraint.kind).toBe(template.spec.crd.spec.names.kind);
+      // One file per template; it may hold several constraints of that kind (k8ssignedimages: one per outcome).
+      const constraints = parseAllDocuments(
+        readFileSync(join(gatekeeperDir, "constraints", `${name}.yaml`), "utf8"),
+      ).map((d) => d.toJS());
+      expect(constraints.length).toBeGreaterThan(0);
+      for (const constraint of constraints) expect(constraint.kind).toBe(template.spec.crd.spec.names.kind);
     },
   );
 
