@@ -15,6 +15,9 @@ import { installScriptPath, k3sInstallerUrl } from "../../src/render/nodes/insta
 import { k3sPaths, nodeTokenFiles } from "../../src/render/nodes/k3s-config.ts";
 import { kubeVipManifestPath } from "../../src/render/nodes/kube-vip.ts";
 import { k3sAgentTokenPlaceholder, k3sTokenPlaceholder, secureToken } from "../../src/render/nodes/token.ts";
+import { ensureBuiltinSchemas } from "../../src/validate/builtin-schemas.ts";
+import { defaultSchemaSources } from "../../src/validate/index.ts";
+import { SchemaStore } from "../../src/validate/schemas.ts";
 import { allValidConfigs, exampleConfig } from "./support.ts";
 
 type K3s = Record<string, unknown>;
@@ -441,6 +444,19 @@ describe("the API VIP's holder (kube-vip static pod)", () => {
       for (const w of byRole(c, "worker")) expect(fileAt(r.userData(w), kubeVipManifestPath), w.name).toBeUndefined();
     }
   });
+
+  test("it is a valid Pod for the cluster's Kubernetes version (the built-in schema, strict)", async () => {
+    const c = await exampleConfig();
+    const repo = join(import.meta.dirname, "..", "..", "..", "..");
+    const sources = defaultSchemaSources(repo, undefined, undefined, c.kubernetes.k3sVersion);
+    ensureBuiltinSchemas(sources.builtinDir, c.kubernetes.k3sVersion);
+    const lookup = await new SchemaStore({ ...sources, validatorCacheDir: undefined }).lookup("v1", "Pod");
+    if (!lookup.found) throw new Error(`no Pod schema (tried ${lookup.tried.join(", ")})`);
+    const pod = parse(renderNodes(c)["infrastructure/nodes/kube-vip.yaml"] ?? "");
+    expect(lookup.validate(pod), JSON.stringify(lookup.validate.errors)).toBe(true);
+    // The schema is strict: a misspelt field is refused, so the pass above means something.
+    expect(lookup.validate({ ...pod, spec: { ...pod.spec, hostNetwrok: true } })).toBe(false);
+  }, 120_000);
 
   test("it announces the site's API VIP by ARP, elected through its own server's API, with a pinned image", async () => {
     for (const [name, c] of await allValidConfigs()) {
