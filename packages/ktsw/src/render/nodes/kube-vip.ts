@@ -26,8 +26,8 @@ export const kubeVipManifestPath = "/var/lib/rancher/k3s/agent/pod-manifests/kub
 export const k3sAdminKubeconfig = "/etc/rancher/k3s/k3s.yaml";
 
 /** Leader election, seconds: a holder that stops renewing loses the VIP after at most
- * leaseDuration + retryPeriod (kube-vip's own defaults are 15/10/2; these are the values its docs
- * generate manifests with). */
+ * leaseDuration + retryPeriod. Shorter than kube-vip's defaults (15/10/2, its v1.2.3 flags) so a
+ * takeover takes seconds; the renew deadline still leaves a holder three retries before it lets go. */
 export const kubeVipLease = { durationSeconds: 5, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 } as const;
 
 export function kubeVipPod(c: KtswConfig): Record<string, unknown> {
