@@ -133,10 +133,15 @@ const kubernetes = z
       .refine(isPool, { message: "must be a CIDR or a range like 10.40.0.100-10.40.0.199" })
       .describe("VIPs MetalLB may hand out; inside the public VLAN"),
     ingressVip: ipv4.describe("The VIP Traefik takes; inside loadBalancerPool"),
+    apiVip: ipv4.describe(
+      "The Kubernetes API's virtual address: a free host address of the nodes VLAN, outside loadBalancerPool, that kube-vip moves to a live control plane (ARP). Cilium, every join and the kubeconfig use it (infrastructure/nodes/README.md)",
+    ),
     apiEndpoint: z
       .string()
       .optional()
-      .describe("Name or address clients and Cilium use for the API server; defaults to the first control-plane node"),
+      .describe(
+        "An extra DNS name for the API (e.g. one Unbound resolves to apiVip), added to every server certificate",
+      ),
     clusterCaHash: z
       .string()
       .regex(/^[0-9a-f]{64}$/, "must be the 64 hex digits between K10 and :: in the first server's token file")

@@ -250,6 +250,33 @@ function checkLoadBalancerPool(c: KtswConfig): SemanticProblem[] {
   return problems;
 }
 
+/** The API VIP lives in the nodes VLAN (kube-vip answers ARP for it there, so joining nodes reach it
+ * on-link and the router reaches it like any node), on an address nothing else may ever take. A node
+ * holding it twice, or MetalLB handing it to a Service, would split the API's traffic silently. */
+function checkApiVip(c: KtswConfig): SemanticProblem[] {
+  const vip = c.kubernetes.apiVip;
+  const path = ["kubernetes", "apiVip"];
+  const problem = (message: string) => [{ path, rule: "config.api-vip", message }];
+  const nodes = c.network.vlans.nodes;
+  const block = parseCidr(nodes.cidr);
+  if (!contains(block, vip) || !isHostAddress(block, vip)) {
+    return problem(
+      `${vip} is not a host address of the nodes ${vlanLabel(c, "nodes")}: kube-vip announces the API VIP by ARP on that VLAN`,
+    );
+  }
+  if (vip === nodes.gateway || vip === c.router.addresses.nodes) {
+    return problem(`${vip} is the router's address on the nodes ${vlanLabel(c, "nodes")}; pick a free one`);
+  }
+  const node = c.nodes.find((n) => n.addresses.nodes === vip);
+  if (node) return problem(`${vip} is ${node.name}'s own address; the API VIP must be a free address`);
+  if (contains(parsePool(c.kubernetes.loadBalancerPool), vip)) {
+    return problem(
+      `${vip} is inside loadBalancerPool ${c.kubernetes.loadBalancerPool}: MetalLB could hand it to a Service`,
+    );
+  }
+  return [];
+}
+
 function checkKubernetesAddresses(c: KtswConfig): SemanticProblem[] {
   const service = parseCidr(c.kubernetes.serviceCidr);
   if (!contains(service, c.kubernetes.clusterDns) || toNumber(c.kubernetes.clusterDns) === service.first) {
@@ -317,6 +344,7 @@ export function semanticProblems(config: KtswConfig): SemanticProblem[] {
     ...checkAsns(config),
     ...checkQuorum(config),
     ...checkLoadBalancerPool(config),
+    ...checkApiVip(config),
     ...checkKubernetesAddresses(config),
     ...checkNodes(config),
     ...checkWireguard(config),

@@ -6,11 +6,11 @@ import type { KtswConfig } from "../config/schema.ts";
 
 export const kubeApiPort = 6443;
 
-/** First control-plane node's address unless the site names an endpoint (a DNS name or VIP). */
+/** The API VIP: Cilium's k8sServiceHost. Not k3s' client-side load balancer on 127.0.0.1:6444: k3s
+ * runs that on agents only (a server's agent talks to its own API server on 6443), and Cilium takes
+ * one address for every node. Not a DNS name either: Cilium starts before the cluster's DNS. */
 export function kubeApiHost(c: KtswConfig): string {
-  if (c.kubernetes.apiEndpoint) return c.kubernetes.apiEndpoint;
-  const first = c.nodes.find((n) => n.role === "control-plane");
-  return first?.addresses.nodes ?? "";
+  return c.kubernetes.apiVip;
 }
 
 export function clusterSettingsData(c: KtswConfig): Record<string, string> {

@@ -15,9 +15,11 @@ function vlanPlan(c: KtswConfig): string {
     const members =
       role === "mgmt"
         ? c.proxmox.hosts.map((h) => `${h.name} ${h.address}`)
-        : role === "nodes" || role === "storage"
-          ? c.nodes.map((n) => `${n.name} ${n.addresses[role]}`)
-          : [`VIP pool ${c.kubernetes.loadBalancerPool}`, `ingress ${c.kubernetes.ingressVip}`];
+        : role === "nodes"
+          ? [...c.nodes.map((n) => `${n.name} ${n.addresses.nodes}`), `API VIP ${c.kubernetes.apiVip} (kube-vip)`]
+          : role === "storage"
+            ? c.nodes.map((n) => `${n.name} ${n.addresses.storage}`)
+            : [`VIP pool ${c.kubernetes.loadBalancerPool}`, `ingress ${c.kubernetes.ingressVip}`];
     return [
       String(v.id),
       v.name ?? role,

@@ -51,6 +51,7 @@ export const tools = [
   { bin: "vtysh", from: { apt: "frr" } },
   { bin: "nft", from: { apt: "nftables" } },
   { bin: "ip", from: { apt: "iproute2" } },
+  { bin: "arping", from: { apt: "iputils-arping" } },
   { bin: "age-keygen", from: { apt: "age" } },
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },

@@ -113,13 +113,28 @@ describe("OPNsense API payload", () => {
     for (const r of rules.filter((r) => r.interface !== "wan")) expect(r.disablereplyto).toBeUndefined();
   });
 
-  test("one BGP and one BFD neighbor per node, one host override, one WireGuard client per peer", () => {
+  test("one BGP and one BFD neighbor per node, two host overrides, one WireGuard client per peer", () => {
     const count = (path: string) => api.calls.filter((c) => c.path === path).length;
     expect(count("/api/quagga/bgp/add_neighbor")).toBe(config.nodes.length);
     expect(count("/api/quagga/bfd/add_neighbor")).toBe(config.nodes.length);
-    expect(count("/api/unbound/settings/add_host_override")).toBe(1);
+    expect(count("/api/unbound/settings/add_host_override")).toBe(2);
     expect(count("/api/wireguard/client/add_client")).toBe(config.router.wireguard.peers.length);
     expect(JSON.stringify(api)).not.toMatch(/privkey":"[A-Za-z0-9+/]{43}=/);
+  });
+
+  test("api.<domain> is the API VIP: a wildcard of its own zone, which Unbound prefers to the domain's redirect zone", () => {
+    const hosts = api.calls
+      .filter((c) => c.path === "/api/unbound/settings/add_host_override")
+      .map((c) => (c.body as { host: { hostname: string; domain: string; server: string } }).host);
+    const domain = config.router.dns.localZone ?? config.site.domain;
+    // OPNsense renders a `*` override as `local-zone: "<domain>" redirect`, and Unbound answers every
+    // name inside a redirect zone with the zone's own data: a plain `api` host there would be ignored.
+    expect(hosts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ hostname: "*", domain, server: config.kubernetes.ingressVip }),
+        expect.objectContaining({ hostname: "*", domain: `api.${domain}`, server: config.kubernetes.apiVip }),
+      ]),
+    );
   });
 
   test("the README names every node, VLAN and flow reason", () => {

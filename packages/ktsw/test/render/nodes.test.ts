@@ -13,7 +13,11 @@ import { hostFileContent, hostFiles, kernelModules, kubeletSysctls } from "../..
 import { k3sConfigPath, renderNodes, userDataPath } from "../../src/render/nodes/index.ts";
 import { installScriptPath, k3sInstallerUrl } from "../../src/render/nodes/install-script.ts";
 import { k3sPaths, nodeTokenFiles } from "../../src/render/nodes/k3s-config.ts";
+import { kubeVipManifestPath } from "../../src/render/nodes/kube-vip.ts";
 import { k3sAgentTokenPlaceholder, k3sTokenPlaceholder, secureToken } from "../../src/render/nodes/token.ts";
+import { ensureBuiltinSchemas } from "../../src/validate/builtin-schemas.ts";
+import { defaultSchemaSources } from "../../src/validate/index.ts";
+import { SchemaStore } from "../../src/validate/schemas.ts";
 import { allValidConfigs, exampleConfig } from "./support.ts";
 
 type K3s = Record<string, unknown>;
@@ -53,31 +57,29 @@ const byRole = (c: KtswConfig, role: KtswNode["role"]) => c.nodes.filter((n) => 
 const fileAt = (ud: UserData, path: string) => ud.write_files.find((f) => f.path === path);
 
 describe("k3s config", () => {
-  test("the first control plane initialises etcd; every other node joins it", async () => {
+  test("the first control plane initialises etcd; every other node joins through the API VIP", async () => {
     const c = await exampleConfig();
     const r = rendered(c);
     const [first, ...otherServers] = byRole(c, "control-plane");
     if (!first) throw new Error("example has no control plane");
     expect(r.k3s(first)["cluster-init"]).toBe(true);
     expect(r.k3s(first)).not.toHaveProperty("server");
-    const join = `https://${first.addresses.nodes}:6443`;
+    const join = `https://${c.kubernetes.apiVip}:6443`;
     expect(otherServers.length + byRole(c, "worker").length).toBeGreaterThan(0);
     for (const n of [...otherServers, ...byRole(c, "worker")]) {
       expect(r.k3s(n).server, n.name).toBe(join);
       expect(r.k3s(n), n.name).not.toHaveProperty("cluster-init");
     }
+    // No node's address is a join target: losing any one server leaves every join working.
+    for (const n of c.nodes) expect(r.k3sText(n), n.name).not.toContain(`https://${first.addresses.nodes}`);
   });
 
-  test("once the cluster exists (its CA hash is set), no server initialises etcd: the first rejoins through the next", async () => {
+  test("once the cluster exists (its CA hash is set), no server initialises etcd: a rebuilt first server joins through the VIP", async () => {
     const c = structuredClone(await exampleConfig());
     c.kubernetes.clusterCaHash = "ab".repeat(32);
     const r = rendered(c);
-    const [first, second] = byRole(c, "control-plane");
-    if (!(first && second)) throw new Error("example has fewer than two control planes");
-    const at = (n: KtswNode) => `https://${n.addresses.nodes}:6443`;
     for (const n of c.nodes) expect(r.k3s(n), n.name).not.toHaveProperty("cluster-init");
-    expect(r.k3s(first).server).toBe(at(second));
-    for (const n of c.nodes.filter((n) => n !== first)) expect(r.k3s(n).server, n.name).toBe(at(first));
+    for (const n of c.nodes) expect(r.k3s(n).server, n.name).toBe(`https://${c.kubernetes.apiVip}:6443`);
   });
 
   test("a single server keeps cluster-init even with the CA hash set: there is no other server to rejoin", async () => {
@@ -175,14 +177,25 @@ describe("k3s config", () => {
     }
   });
 
-  test("a named API endpoint is in every server certificate, but nodes still join through the first server", async () => {
+  test("the API VIP and a named API endpoint are in every server certificate; joins still use the VIP", async () => {
     const c = structuredClone(await exampleConfig());
     c.kubernetes.apiEndpoint = `k8s.${c.site.domain}`;
     const r = rendered(c);
-    const first = byRole(c, "control-plane")[0] as KtswNode;
-    for (const n of byRole(c, "control-plane")) expect(r.k3s(n)["tls-san"]).toContain(c.kubernetes.apiEndpoint);
-    for (const n of c.nodes.filter((n) => n !== first)) {
-      expect(r.k3s(n).server).toBe(`https://${first.addresses.nodes}:6443`);
+    for (const n of byRole(c, "control-plane")) {
+      expect(r.k3s(n)["tls-san"]).toEqual(expect.arrayContaining([c.kubernetes.apiVip, c.kubernetes.apiEndpoint]));
+    }
+    for (const n of c.nodes.filter((n) => r.k3s(n).server !== undefined)) {
+      expect(r.k3s(n).server).toBe(`https://${c.kubernetes.apiVip}:6443`);
+    }
+  });
+
+  test("Cilium's API host (KUBE_API_HOST) is the VIP, never a node's address", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      expect(kubeApiHost(c), name).toBe(c.kubernetes.apiVip);
+      expect(
+        c.nodes.map((n) => n.addresses.nodes),
+        name,
+      ).not.toContain(kubeApiHost(c));
     }
   });
 
@@ -381,7 +394,8 @@ describe("rendering is pure and deterministic", () => {
     for (const [name, c] of await allValidConfigs()) {
       const once = renderNodes(c);
       expect(renderNodes(structuredClone(c)), name).toEqual(once);
-      expect(Object.keys(once).length).toBe(2 * c.nodes.length + 2);
+      // Two files per node, plus the two control-plane policy files and the kube-vip manifest.
+      expect(Object.keys(once).length).toBe(2 * c.nodes.length + 3);
     }
   });
 
@@ -396,5 +410,81 @@ describe("rendering is pure and deterministic", () => {
     const after = renderNodes(changed);
     const differs = Object.keys(before).filter((p) => before[p] !== after[p]);
     expect(differs.sort()).toEqual([k3sConfigPath(last.name), userDataPath(last.name)].sort());
+  });
+});
+
+describe("the API VIP's holder (kube-vip static pod)", () => {
+  interface Pod {
+    kind: string;
+    metadata: { namespace: string };
+    spec: {
+      hostNetwork: boolean;
+      containers: {
+        image: string;
+        args: string[];
+        env: { name: string; value?: string }[];
+        securityContext: { capabilities: { add: string[]; drop: string[] } };
+        volumeMounts: { mountPath: string }[];
+      }[];
+      volumes: { hostPath: { path: string; type: string } }[];
+    };
+  }
+
+  test("every control plane writes it into k3s' static-pod folder before k3s starts; workers do not", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const r = rendered(c);
+      const committed = r.files["infrastructure/nodes/kube-vip.yaml"];
+      expect(committed, name).toBeDefined();
+      for (const n of byRole(c, "control-plane")) {
+        const ud = r.userData(n);
+        expect(fileAt(ud, kubeVipManifestPath)?.content, `${name} ${n.name}`).toBe(committed);
+        // write_files runs before runcmd, whose last step installs and starts k3s.
+        expect(ud.runcmd.at(-1)).toBe(installScriptPath);
+      }
+      for (const w of byRole(c, "worker")) expect(fileAt(r.userData(w), kubeVipManifestPath), w.name).toBeUndefined();
+    }
+  });
+
+  test("it is a valid Pod for the cluster's Kubernetes version (the built-in schema, strict)", async () => {
+    const c = await exampleConfig();
+    const repo = join(import.meta.dirname, "..", "..", "..", "..");
+    const sources = defaultSchemaSources(repo, undefined, undefined, c.kubernetes.k3sVersion);
+    ensureBuiltinSchemas(sources.builtinDir, c.kubernetes.k3sVersion);
+    const lookup = await new SchemaStore({ ...sources, validatorCacheDir: undefined }).lookup("v1", "Pod");
+    if (!lookup.found) throw new Error(`no Pod schema (tried ${lookup.tried.join(", ")})`);
+    const pod = parse(renderNodes(c)["infrastructure/nodes/kube-vip.yaml"] ?? "");
+    expect(lookup.validate(pod), JSON.stringify(lookup.validate.errors)).toBe(true);
+    // The schema is strict: a misspelt field is refused, so the pass above means something.
+    expect(lookup.validate({ ...pod, spec: { ...pod.spec, hostNetwrok: true } })).toBe(false);
+  }, 120_000);
+
+  test("it announces the site's API VIP by ARP, elected through its own server's API, with a pinned image", async () => {
+    for (const [name, c] of await allValidConfigs()) {
+      const pod = parse(renderNodes(c)["infrastructure/nodes/kube-vip.yaml"] ?? "") as Pod;
+      const container = pod.spec.containers[0];
+      if (!container) throw new Error(`${name}: no container`);
+      const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+      expect(pod.kind).toBe("Pod");
+      expect(pod.metadata.namespace).toBe("kube-system");
+      expect(pod.spec.hostNetwork).toBe(true);
+      expect(container.image).toMatch(/^ghcr\.io\/kube-vip\/kube-vip:v\d+\.\d+\.\d+$/);
+      expect(container.args).toEqual(["manager"]);
+      expect(env).toMatchObject({
+        address: c.kubernetes.apiVip,
+        port: "6443",
+        vip_arp: "true",
+        cp_enable: "true",
+        vip_leaderelection: "true",
+        k8s_config_file: "/etc/rancher/k3s/k3s.yaml",
+      });
+      // No BGP: the node's one BGP session to the router belongs to MetalLB.
+      expect(Object.keys(env).filter((k) => k.startsWith("bgp_"))).toEqual([]);
+      expect(Number(env.vip_leaseduration)).toBeGreaterThan(Number(env.vip_renewdeadline));
+      expect(Number(env.vip_renewdeadline)).toBeGreaterThan(Number(env.vip_retryperiod));
+      expect(container.securityContext.capabilities).toEqual({ add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] });
+      // The kubeconfig k3s writes is mounted as a file that must exist (never created as a directory).
+      expect(container.volumeMounts.map((m) => m.mountPath)).toEqual([env.k8s_config_file]);
+      expect(pod.spec.volumes).toEqual([{ name: "kubeconfig", hostPath: { path: env.k8s_config_file, type: "File" } }]);
+    }
   });
 });

@@ -4,10 +4,14 @@
 // `finally`), so any check can run alone or after any other.
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
+import { kubeVipLease } from "../../render/nodes/kube-vip.ts";
 import { renderRouter, routerDir } from "../../render/router/index.ts";
 import {
+  apiAnswer,
   bfdPeerStates,
   bgpPeerStates,
+  neighbourMac,
+  nodeMac,
   runFlowMatrix,
   setNodeLink,
   vipAnswers,
@@ -17,7 +21,7 @@ import {
 } from "./checks.ts";
 import { daemonPid, killDaemon } from "./frr.ts";
 import { readRenderedRouter } from "./inputs.ts";
-import { restartBgpd } from "./lab.ts";
+import { releaseApiVip, restartBgpd, takeApiVip } from "./lab.ts";
 import { poll } from "./poll.ts";
 import type { SiteLab } from "./site-lab.ts";
 import type { LabNode } from "./topology.ts";
@@ -218,6 +222,88 @@ const bgpdKilled: LabCheck = {
   },
 };
 
+/** Waits until the API VIP's traffic goes to `node`, seen from both sides that must agree: first
+ *  the router's neighbour table (the MAC it sends the VIP to), then who answers :6443 from the mgmt
+ *  VLAN (routed through the router and its firewall) and from a plain nodes-VLAN host (on-link, as
+ *  a joining node is). Returns when each became true, in ms from the call. */
+async function expectApiVipAt(
+  site: SiteLab,
+  node: string,
+  timeoutMs: number,
+): Promise<{ routerMs: number; answersMs: number }> {
+  const { lab } = site;
+  const started = performance.now();
+  const deadline = started + timeoutMs;
+  const left = () => Math.max(1, deadline - performance.now());
+  const host = (zone: string) => {
+    const h = lab.topology.hosts.find((x) => x.zone === zone);
+    if (!h) throw new Error(`no ${zone} host in the lab`);
+    return h.ns;
+  };
+  const mac = await nodeMac(lab, node);
+  const vip = lab.topology.apiVip;
+  await poll(
+    `the router's neighbour entry for ${vip} to be ${node}'s MAC ${mac}`,
+    async () => {
+      const m = await neighbourMac(lab.topology.routerNs, vip);
+      // No entry: the router has not needed one yet (a gratuitous ARP only updates entries that exist).
+      // A connection from mgmt makes it resolve the VIP, like the first kubectl of the day would.
+      if (m === undefined) await apiAnswer(lab, host("mgmt"), 200);
+      return m;
+    },
+    (m) => m === mac,
+    { timeoutMs: left(), everyMs: 10 },
+  );
+  const routerMs = performance.now() - started;
+  await poll(
+    `${vip}:6443 answered by ${node} from the mgmt VLAN and from the nodes VLAN`,
+    async () => Promise.all([apiAnswer(lab, host("mgmt"), 500), apiAnswer(lab, host("nodes"), 500)]),
+    (answers) => answers.every((a) => a === node),
+    { timeoutMs: left(), everyMs: 10 },
+  );
+  return { routerMs, answersMs: performance.now() - started };
+}
+
+const apiVipMoves: LabCheck = {
+  name: "the API VIP moves when its holder is lost: another control plane's gratuitous ARP moves the router's path, :6443 answers from it",
+  timeoutMs: 90_000,
+  async run(site) {
+    const { lab } = site;
+    const [holder, next] = lab.topology.nodes.filter((n) => n.role === "control-plane");
+    if (!holder) throw new Error("no control plane in the lab");
+    await expectApiVipAt(site, holder.name, 10_000);
+    if (!next) return `one control plane: the VIP answers on ${holder.name} and has nowhere to move`;
+    // The lease: on real nodes kube-vip on `next` takes over at most leaseDuration + retryPeriod after
+    // the holder stops renewing; the router side must then follow well inside one lease.
+    const boundMs = kubeVipLease.durationSeconds * 1000;
+    let moved: { routerMs: number; answersMs: number };
+    try {
+      // The holder's node is lost: its link goes, and with it kube-vip; the VIP stays configured on a
+      // dead box, which can neither answer nor give the address back.
+      await setNodeLink(lab, holder.name, "down");
+      const dark = await apiAnswer(lab, lab.topology.hosts.find((h) => h.zone === "mgmt")?.ns ?? "");
+      expectEqual(dark.startsWith("<"), true, `an answer (${dark}) while the holder is lost and nobody took over`);
+      // The gratuitous ARPs go out while we watch: the clock runs from the first one.
+      const takeover = takeApiVip(lab.topology, next.name);
+      try {
+        moved = await expectApiVipAt(site, next.name, boundMs);
+      } finally {
+        await takeover;
+      }
+    } finally {
+      // Back as it was: the old holder returns as a follower (kube-vip holds nothing until it wins
+      // the lease), then takes the VIP back so every check starts from the same holder.
+      await releaseApiVip(lab.topology, holder.name);
+      await setNodeLink(lab, holder.name, "up");
+      await releaseApiVip(lab.topology, next.name);
+      await takeApiVip(lab.topology, holder.name);
+    }
+    await expectApiVipAt(site, holder.name, 10_000);
+    const ms = (n: number) => `${Math.round(n)} ms`;
+    return `${holder.name} lost, ${next.name} took over: the router's path moved after ${ms(moved.routerMs)}, :6443 answered from mgmt and the nodes VLAN after ${ms(moved.answersMs)} (bound ${ms(boundMs)}, one lease); moved back after`;
+  },
+};
+
 /** In the order the README lists them; each stands alone. */
 export const netLabChecks: readonly LabCheck[] = [
   renderedFiles,
@@ -227,6 +313,7 @@ export const netLabChecks: readonly LabCheck[] = [
   flowMatrix,
   linkDown,
   bgpdKilled,
+  apiVipMoves,
 ];
 
 /** Settles the lab, runs one check, and reports instead of throwing. */

@@ -102,6 +102,11 @@ export function flowMatrix(config: KtswConfig, lab: Pick<Lab, "topology">): Flow
       udp: servicePorts.router.udp,
     });
     for (const vip of t.vips) dests.push({ to: { kind: "lb-pool" }, host: vip, ...servicePorts.vip });
+    // The API VIP is a nodes-VLAN address, so the firewall judges it as the nodes zone; from the
+    // nodes VLAN itself it is on-link and never crosses the router (the API VIP check covers that).
+    if (src.zone !== "nodes") {
+      dests.push({ to: { kind: "zone", zone: "nodes" }, host: t.apiVip, ...servicePorts.api });
+    }
     for (const d of dests) {
       for (const proto of ["tcp", "udp"] as const) {
         for (const port of d[proto]) {
@@ -160,6 +165,31 @@ export async function vipAnswers(lab: Lab, vip: string, count: number): Promise<
     Array.from({ length: count }, () => ({ proto: "tcp" as const, host: vip, port: 80, timeoutMs: 3000 })),
   );
   return results.map((r) => (r.status === "open" ? r.body : `<${r.status}>`));
+}
+
+/** The MAC a namespace's neighbour table holds for an address (undefined: no usable entry). */
+export async function neighbourMac(ns: string, address: string): Promise<string | undefined> {
+  const entries = JSON.parse(await ip("-n", ns, "-j", "neigh", "show", address)) as {
+    lladdr?: string;
+    state?: string[];
+  }[];
+  return entries.find((e) => e.lladdr && !e.state?.includes("FAILED"))?.lladdr;
+}
+
+/** The MAC of a node's nodes-VLAN interface. */
+export async function nodeMac(lab: Lab, node: string): Promise<string> {
+  const n = lab.topology.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`unknown node ${node}`);
+  const link = JSON.parse(await ip("-n", n.ns, "-j", "link", "show", "nodes")) as { address: string }[];
+  const mac = link[0]?.address;
+  if (!mac) throw new Error(`${node} has no nodes interface`);
+  return mac;
+}
+
+/** One connection to the API VIP's :6443 from a namespace: the answering control plane's name, or <status>. */
+export async function apiAnswer(lab: Lab, fromNs: string, timeoutMs = 1000): Promise<string> {
+  const [r] = await probe(fromNs, [{ proto: "tcp", host: lab.topology.apiVip, port: 6443, timeoutMs }]);
+  return r?.status === "open" ? r.body : `<${r?.status ?? "no result"}>`;
 }
 
 /** Polls the router's FIB until the VIP's next hops satisfy `predicate`; fails loudly after `timeoutMs`. */

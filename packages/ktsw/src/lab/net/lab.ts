@@ -47,7 +47,7 @@ export interface Lab {
 /** Why the lab cannot run here, or undefined when it can. */
 export async function labUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return "needs root (network namespaces, FRR daemons, nftables)";
-  const missing = whyMissing([...frrDaemons, "vtysh", "nft", "ip"]);
+  const missing = whyMissing([...frrDaemons, "vtysh", "nft", "ip", "arping"]);
   if (missing) return missing;
   const probe = `${labPrefix}probe-${process.pid}`;
   if (!(await tryRun("ip", ["netns", "add", probe])))
@@ -194,6 +194,8 @@ export const servicePorts = {
   host: { tcp: [22, 80, 443], udp: [] as number[] },
   node: { tcp: [22, 10250], udp: [] as number[] },
   vip: { tcp: [22, 80, 443], udp: [] as number[] },
+  /** Control planes only: the API server, which listens on every address (the API VIP's included). */
+  api: { tcp: [6443], udp: [] as number[] },
 };
 
 async function startListeners(t: Topology): Promise<void> {
@@ -208,7 +210,11 @@ async function startListeners(t: Topology): Promise<void> {
   for (const n of t.nodes) {
     await listen(n.ns, {
       name: n.name,
-      tcp: [...on(n.nodesAddress, servicePorts.node.tcp), ...t.vips.flatMap((v) => on(v, servicePorts.vip.tcp))],
+      tcp: [
+        ...on(n.nodesAddress, servicePorts.node.tcp),
+        ...t.vips.flatMap((v) => on(v, servicePorts.vip.tcp)),
+        ...(n.role === "control-plane" ? on(any, servicePorts.api.tcp) : []),
+      ],
       udp: [],
     });
   }
@@ -237,6 +243,8 @@ export async function labUp(
   // The firewall goes in before BGP: the sessions must come up *through* it.
   await run("ip", ["netns", "exec", t.routerNs, "nft", "-f", "-"], { input: configs.nftables });
   await startListeners(t);
+  const firstServer = t.nodes.find((n) => n.role === "control-plane");
+  if (firstServer) await takeApiVip(t, firstServer.name);
   const router = await startFrr(t.routerNs, labDir, configs.routerFrr);
   const nodes: Record<string, FrrInstance> = {};
   for (const n of t.nodes) {
@@ -255,6 +263,29 @@ export async function restartBgpd(lab: Lab, node: string): Promise<void> {
   const { startDaemon } = await import("./frr.ts");
   await startDaemon(frr, "bgpd");
   await applyConfig(frr, cfg);
+}
+
+function labNode(t: Topology, name: string): LabNode {
+  const n = t.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`unknown node ${name}`);
+  return n;
+}
+
+/** What kube-vip does on the control plane that wins the API VIP's lease: put the address on the
+ *  nodes-VLAN interface and announce it with gratuitous ARP, so every neighbour that knew the old
+ *  holder's MAC (the router above all) switches to this one at once instead of waiting for its
+ *  neighbour entry to go stale. The lab stands in for kube-vip here; the router side is real. */
+export async function takeApiVip(t: Topology, node: string): Promise<void> {
+  const n = labNode(t, node);
+  await ip("-n", n.ns, "addr", "replace", `${t.apiVip}/32`, "dev", "nodes");
+  // -U: unsolicited (gratuitous) ARP, sender and target both the VIP; -c 2 as a lost frame would cost a lease.
+  await inNs(n.ns, "arping", "-q", "-U", "-c", "2", "-w", "2", "-I", "nodes", t.apiVip);
+}
+
+/** What kube-vip does when it stops holding the VIP (lost the lease, or started as a follower). */
+export async function releaseApiVip(t: Topology, node: string): Promise<void> {
+  const n = labNode(t, node);
+  await tryRun("ip", ["-n", n.ns, "addr", "del", `${t.apiVip}/32`, "dev", "nodes"]);
 }
 
 /** Removes everything the lab made, and only that: namespaces named ktsw-*, daemons and listeners

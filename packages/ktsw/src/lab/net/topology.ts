@@ -23,6 +23,7 @@ export interface Host {
 
 export interface LabNode {
   name: string;
+  role: "control-plane" | "worker";
   ns: string;
   nodesAddress: string;
   storageAddress: string;
@@ -39,6 +40,8 @@ export interface Topology {
   /** One plain host per zone that has hosts: the probe sources and targets of the flow matrix. */
   hosts: Host[];
   vips: string[];
+  /** The Kubernetes API's VIP: on the nodes VLAN, held by one control plane at a time (kube-vip, ARP). */
+  apiVip: string;
 }
 
 const wan = { router: "192.0.2.1", host: "192.0.2.10", prefix: 24 };
@@ -112,6 +115,7 @@ export function labTopology(config: KtswConfig): Topology {
     routerAddresses,
     nodes: config.nodes.map((n, i) => ({
       name: n.name,
+      role: n.role,
       ns: `${labPrefix}n${i}-${n.name}`.slice(0, 40),
       nodesAddress: n.addresses.nodes,
       storageAddress: n.addresses.storage,
@@ -120,6 +124,7 @@ export function labTopology(config: KtswConfig): Topology {
     })),
     hosts,
     vips: [config.kubernetes.ingressVip],
+    apiVip: config.kubernetes.apiVip,
   };
 }
 

@@ -2,7 +2,7 @@
 // reading and diffing, its k3s config), plus the control-plane policy files rendered once.
 import type { KtswConfig } from "../../config/schema.ts";
 import { controlPlanePolicyFiles, policyFileContent } from "./control-plane-policies.ts";
-import { k3sConfigFile, userDataFile } from "./user-data.ts";
+import { k3sConfigFile, kubeVipManifestFile, userDataFile } from "./user-data.ts";
 
 export const nodesDir = "infrastructure/nodes";
 
@@ -23,5 +23,7 @@ export function renderNodes(c: KtswConfig): Record<string, string> {
   for (const policy of controlPlanePolicyFiles) {
     files[`${nodesDir}/${policy.repoName}`] = policyFileContent(policy);
   }
+  // For reading and diffing, like the policy files: the same bytes every server's user-data writes.
+  files[`${nodesDir}/kube-vip.yaml`] = kubeVipManifestFile(c);
   return files;
 }

@@ -69,32 +69,31 @@ export function firstControlPlane(c: KtswConfig): KtswNode {
   return first;
 }
 
-/** The server a node joins through, or undefined for the one server that initialises etcd.
+/** Whether this server initialises etcd (`cluster-init`) instead of joining.
  *
  * A new site (no `kubernetes.clusterCaHash` yet): the first server initialises etcd and every other
- * node joins it. Once the cluster exists (its CA hash is in ktsw.yaml), no server initialises
- * anything: `cluster-init` on a fresh disk would start a second, empty etcd, so a rebuilt first
- * server rejoins through the next one instead. k3s ignores both settings on a server whose etcd
- * data exists, so the change is inert on running nodes. A single server has no one to rejoin; it
- * keeps `cluster-init` (rebuilding it means restoring an etcd snapshot: see the nodes README).
- *
- * Joining goes to a server's own address, not the API endpoint: a VIP or DNS name may not exist
- * yet while the cluster bootstraps. After joining, k3s agents learn every server and load-balance
- * across them themselves, so this is not a single point of failure. */
-export function joinTarget(c: KtswConfig, node: KtswNode): KtswNode | undefined {
-  const first = firstControlPlane(c);
-  if (node.role === "worker") return first;
-  if (!c.kubernetes.clusterCaHash) return node.name === first.name ? undefined : first;
-  return controlPlanes(c).find((s) => s.name !== node.name);
+ * node joins. Once the cluster exists (its CA hash is in ktsw.yaml), no server initialises anything:
+ * `cluster-init` on a fresh disk would start a second, empty etcd, so a rebuilt first server joins
+ * like the others. k3s ignores both settings on a server whose etcd data exists, so the change is
+ * inert on running nodes. A single server has no one to join; it keeps `cluster-init` (rebuilding it
+ * means restoring an etcd snapshot: see the nodes README). */
+export function initialisesEtcd(c: KtswConfig, node: KtswNode): boolean {
+  if (node.role !== "control-plane") return false;
+  if (controlPlanes(c).length === 1) return true;
+  return !c.kubernetes.clusterCaHash && node.name === firstControlPlane(c).name;
 }
 
-/** The token files this node holds, in the form its role and join target call for. */
+/** Where every joining node registers: the API VIP (k3s' "fixed registration address"), so no node
+ * depends on one server being alive when it joins or rejoins. On a new site the first server's
+ * kube-vip takes the VIP as soon as its API server answers; the others retry until then. After
+ * joining, agents learn every server and load-balance across them themselves. */
+export function joinUrl(c: KtswConfig): string {
+  return `https://${kubeApiHost(c)}:${kubeApiPort}`;
+}
+
+/** The token files this node holds, in the form its role and join call for. */
 export function nodeTokenFiles(c: KtswConfig, node: KtswNode): TokenFile[] {
-  return tokenFiles(c, node, joinTarget(c, node) !== undefined);
-}
-
-export function serverUrl(server: KtswNode): string {
-  return `https://${server.addresses.nodes}:${kubeApiPort}`;
+  return tokenFiles(c, node, !initialisesEtcd(c, node));
 }
 
 export function fqdn(c: KtswConfig, node: KtswNode): string {
@@ -103,15 +102,15 @@ export function fqdn(c: KtswConfig, node: KtswNode): string {
 
 /** Names and addresses the API server certificate must be valid for (deduplicated, stable order). */
 export function tlsSans(c: KtswConfig, node: KtswNode): string[] {
-  return [...new Set([kubeApiHost(c), `api.${c.site.domain}`, node.addresses.nodes, fqdn(c, node)])];
+  const endpoint = c.kubernetes.apiEndpoint ? [c.kubernetes.apiEndpoint] : [];
+  return [...new Set([kubeApiHost(c), ...endpoint, `api.${c.site.domain}`, node.addresses.nodes, fqdn(c, node)])];
 }
 
 /** Settings both roles share. Addresses come from the nodes VLAN so Kubernetes traffic never
  * wanders onto the storage or management networks. */
 function commonConfig(c: KtswConfig, node: KtswNode): Record<string, unknown> {
-  const target = joinTarget(c, node);
   return {
-    ...(target ? { server: serverUrl(target) } : { "cluster-init": true }),
+    ...(initialisesEtcd(c, node) ? { "cluster-init": true } : { server: joinUrl(c) }),
     "node-name": node.name,
     "node-ip": node.addresses.nodes,
     "token-file": k3sPaths.token,

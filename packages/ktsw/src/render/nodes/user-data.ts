@@ -6,6 +6,7 @@ import { controlPlanePolicyFiles, policyFileContent } from "./control-plane-poli
 import { hostFileContent, hostFiles, nodePackages, nodeServices } from "./host-os.ts";
 import { installScript, installScriptPath } from "./install-script.ts";
 import { fqdn, k3sConfig, k3sPaths, nodeTokenFiles } from "./k3s-config.ts";
+import { kubeVipManifestPath, kubeVipPod } from "./kube-vip.ts";
 import { yamlFile } from "./yaml-file.ts";
 
 /** cloud-init 22.4's own schema (Debian 12 ships 22.4.2), for editors; `cloud-init schema` checks it in tests. */
@@ -16,6 +17,12 @@ export function k3sConfigFile(c: KtswConfig, node: KtswNode): string {
   // No schema line: k3s publishes no JSON Schema for its config file.
   return yamlFile(k3sConfig(c, node), [
     `# k3s configuration of ${node.name} (${node.role}); lands on the node as ${k3sPaths.config}.`,
+  ]);
+}
+
+export function kubeVipManifestFile(c: KtswConfig): string {
+  return yamlFile(kubeVipPod(c), [
+    `# kube-vip: holds the API VIP ${c.kubernetes.apiVip} on one live control plane; lands on each as ${kubeVipManifestPath}.`,
   ]);
 }
 
@@ -37,6 +44,8 @@ function writeFiles(c: KtswConfig, node: KtswNode): WriteFile[] {
     for (const policy of controlPlanePolicyFiles) {
       files.push({ path: policy.nodePath, content: policyFileContent(policy), permissions: "0600" });
     }
+    // Before k3s starts: its kubelet runs the API VIP's holder from the first moment (kube-vip.ts).
+    files.push({ path: kubeVipManifestPath, content: kubeVipManifestFile(c), permissions: "0600" });
   }
   files.push({ path: installScriptPath, content: installScript(c, node), permissions: "0750" });
   return files.map((f) => ({ ...f, owner: "root:root" }));

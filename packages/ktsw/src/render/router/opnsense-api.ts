@@ -193,6 +193,24 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
         },
       },
     },
+    {
+      // api.<domain> (in every server certificate) → the API VIP. It has to be a wildcard of its own
+      // zone: OPNsense writes the `*` override above as `local-zone: "<domain>" redirect`, and Unbound
+      // answers every name in a redirect zone with the zone's own data, so a plain `api` host inside
+      // it would be ignored. This one becomes the more specific zone "api.<domain>", which wins.
+      method: "POST",
+      path: "/api/unbound/settings/add_host_override",
+      body: {
+        host: {
+          enabled: "1",
+          hostname: "*",
+          domain: `api.${domain}`,
+          rr: "A",
+          server: config.kubernetes.apiVip,
+          description: "ktsw: api.domain → the Kubernetes API VIP",
+        },
+      },
+    },
     { method: "POST", path: "/api/unbound/service/reconfigure" },
   );
   if (config.router.wireguard.enabled) {

@@ -86,6 +86,11 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "## DNS (Unbound)",
     "",
     `- Host override \`*.${domain}\` → ${config.kubernetes.ingressVip} (the ingress VIP): every service name resolves to Traefik.`,
+    `- Host override \`*.api.${domain}\` → ${config.kubernetes.apiVip}: \`api.${domain}\` (in every server certificate) is the`,
+    "  Kubernetes API VIP. A wildcard of its own zone, because OPNsense writes the `*` override as an Unbound `redirect`",
+    "  zone, which answers every name inside it with the ingress VIP; the more specific zone wins. The router has no other part in the API VIP: kube-vip",
+    "  holds it on one control plane and announces it by ARP on the nodes VLAN (`infrastructure/nodes/README.md`); the",
+    "  firewall treats it as the nodes zone (mgmt reaches its :6443, WireGuard and WAN clients do not).",
     `- Upstreams: ${config.router.dns.upstreams.join(", ")}.`,
     "",
   ];
@@ -144,7 +149,8 @@ export function renderRouterReadme(config: KtswConfig, plan: RouterBgpPlan, api:
     "pfSense has no REST API for these: enter the same values in the GUI. FRR comes from the `frr` package (Services → FRR",
     "BGP): neighbors, a peer group, prefix lists and route maps map one to one; BFD is under Services → FRR BFD with the",
     "same per-peer timers. Unbound's host override lives in Services → DNS Resolver (a wildcard needs a custom option",
-    `\`local-zone: "${domain}" redirect\` plus \`local-data: "${domain} A ${config.kubernetes.ingressVip}"\`). WireGuard is the`,
+    `\`local-zone: "${domain}" redirect\` plus \`local-data: "${domain} A ${config.kubernetes.ingressVip}"\`, and the same pair for`,
+    `\`api.${domain}\` → ${config.kubernetes.apiVip}). WireGuard is the`,
     "`WireGuard` package. The firewall table above becomes one pass rule per row on the source zone's interface.",
     "",
   );
