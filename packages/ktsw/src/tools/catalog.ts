@@ -90,6 +90,17 @@ export const tools = [
     },
     folders: [goBinFolder],
   },
+  // The build pipeline's scan gate, run for real on what Trivy judges offline (its embedded misconfiguration checks).
+  // It needs Go's json/v2 experiment, which `go install` of a go-tools line cannot set, and its cold build is long,
+  // so it is in no list CI installs: the gate's test skips loudly without it.
+  {
+    bin: "trivy",
+    from: {
+      optional:
+        "Trivy v0.74.0: `GOEXPERIMENT=jsonv2 go install github.com/aquasecurity/trivy/cmd/trivy@v0.74.0` (long cold build: see the task processor's README)",
+    },
+    folders: [goBinFolder],
+  },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
@@ -133,7 +144,14 @@ export const simTools = [
   "metallb-controller",
 ] as const;
 
-export type SimToolName = (typeof simTools)[number];
+/**
+ * Programs built like the sim's, by scripts/build-sim-tools.sh from a wrapper module in deps/sim into the same cache
+ * as `<name>-<version>`, but not part of the simulated cluster (`ktsw sim up` does not need them): checks that run an
+ * upstream project's own Go code. tekton-validate decodes and validates Tekton objects with Tekton's types.
+ */
+export const checkTools = ["tekton-validate"] as const;
+
+export type SimToolName = (typeof simTools)[number] | (typeof checkTools)[number];
 
 /** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */
 export const simBinFolder = ".cache/ktsw/sim/bin";
