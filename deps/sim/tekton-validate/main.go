@@ -25,6 +25,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"knative.dev/pkg/apis"
 	"sigs.k8s.io/yaml"
@@ -143,6 +144,11 @@ func check(ctx context.Context, d doc) []string {
 	// Strict, as the webhook decodes: a misspelled field is an error, not silently dropped.
 	if err := yaml.UnmarshalStrict(d.json, obj); err != nil {
 		return []string{err.Error()}
+	}
+	// A created object with only generateName has its name by the time admission sees it: the API server
+	// appends five random characters first. Five zeros stand in for them.
+	if meta, ok := obj.(metav1.Object); ok && meta.GetName() == "" && meta.GetGenerateName() != "" {
+		meta.SetName(meta.GetGenerateName() + "00000")
 	}
 	// The webhook defaults, then validates the defaulted object, within a create.
 	ctx = apis.WithinCreate(ctx)
