@@ -98,6 +98,17 @@ export const tools = [
   { bin: "crane", from: { go: true }, folders: [goBinFolder] },
   { bin: "cosign", from: { go: true }, folders: [goBinFolder] },
   { bin: "ratify", from: { go: true }, folders: [goBinFolder] },
+  // The build pipeline's scan gate, run for real on what Trivy judges offline (its embedded misconfiguration checks).
+  // It needs Go's json/v2 experiment, which `go install` of a go-tools line cannot set, and its cold build is long,
+  // so it is in no list CI installs: the gate's test skips loudly without it.
+  {
+    bin: "trivy",
+    from: {
+      optional:
+        'Trivy v0.74.0: `GOEXPERIMENT=jsonv2 go install -ldflags "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0" github.com/aquasecurity/trivy/cmd/trivy@v0.74.0` (the flag stamps the version, as its release build does; about 46 minutes cold on two busy cores)',
+    },
+    folders: [goBinFolder],
+  },
   // Only bench:validate runs it, to time ktsw validate against the reference tool on the same tree.
   { bin: "flate", from: { go: true }, folders: [goBinFolder] },
   {
@@ -146,7 +157,14 @@ export const simDrillTools = ["velero", "velero-plugin-for-aws"] as const;
 
 export const simTools = [...simClusterTools, ...simDrillTools] as const;
 
-export type SimToolName = (typeof simTools)[number];
+/**
+ * Programs built like the sim's, by scripts/build-sim-tools.sh from a wrapper module in deps/sim into the same cache
+ * as `<name>-<version>`, but not part of the simulated cluster (`ktsw sim up` does not need them): checks that run an
+ * upstream project's own Go code. tekton-validate decodes and validates Tekton objects with Tekton's types.
+ */
+export const checkTools = ["tekton-validate"] as const;
+
+export type SimToolName = (typeof simTools)[number] | (typeof checkTools)[number];
 export type SimClusterToolName = (typeof simClusterTools)[number];
 
 /** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */

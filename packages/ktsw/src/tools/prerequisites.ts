@@ -1,6 +1,6 @@
 // The deps lists joined with the tool catalog: one row per line of deps/apt.txt, deps/go-tools.txt and
 // deps/sim-tools.txt, and each deps/python.txt package that provides programs, with the binaries that line provides. `ktsw doctor` checks exactly these rows.
-import { type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
+import { checkTools, type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
 import type { DepLists } from "./deps.ts";
 
 export interface Prerequisite {
@@ -13,7 +13,8 @@ export interface Prerequisite {
   bins: (ToolName | SimToolName)[];
 }
 
-const isSimTool = (name: string): name is SimToolName => (simTools as readonly string[]).includes(name);
+const isSimTool = (name: string): name is SimToolName =>
+  ([...simTools, ...checkTools] as readonly string[]).includes(name);
 
 const providedBy = (list: "apt" | "go" | "python", name: string) =>
   tools

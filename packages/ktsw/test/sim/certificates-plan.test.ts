@@ -68,6 +68,7 @@ describe("planning the tree's Certificates", () => {
         "linkerd/linkerd-policy-validator",
         "linkerd/linkerd-proxy-injector",
         "linkerd/linkerd-sp-validator",
+        "task-processor-ci/ci-trust",
         "task-processor/task-processor-tls",
         "traefik/wildcard-site",
       ],

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 
 import {
+  checkTools,
   pythonBinFolder,
   type SimToolName,
   simTools,
@@ -203,8 +204,8 @@ describe("the catalog and the deps lists agree", () => {
     expect(installable.filter((bin) => !listed.has(bin))).toEqual([]);
   });
 
-  test("the sim's programs are exactly the lines of deps/sim-tools.txt, each pinned", () => {
-    expect(deps.sim.map((d) => d.name)).toEqual([...simTools]);
+  test("the sim's programs and the built checks are exactly the lines of deps/sim-tools.txt, each pinned", () => {
+    expect(deps.sim.map((d) => d.name)).toEqual([...simTools, ...checkTools]);
     for (const d of deps.sim) {
       expect(d.module, d.name).toMatch(/@v\d+\.\d+\.\d+$/);
       expect(d.wrapper, d.name).toMatch(/^(-|published-api|deps\/sim\/[a-z-]+)$/);

@@ -121,6 +121,12 @@ describe.skipIf(!helm)("the real tree's StorageClasses", () => {
       (c) => `${c.at.owner} ${c.at.object.kind} ${nameOf(c.at.object)}: ${c.storageClass}`,
     );
     expect(claims.sort()).toEqual([
+      // Harbor: images and its database on three replicas; job logs, Redis and Trivy's cache can be rebuilt.
+      "flux-system/harbor PersistentVolumeClaim harbor-jobservice: longhorn-single",
+      "flux-system/harbor PersistentVolumeClaim harbor-registry: longhorn",
+      "flux-system/harbor StatefulSet harbor-database: longhorn",
+      "flux-system/harbor StatefulSet harbor-redis: longhorn-single",
+      "flux-system/harbor StatefulSet harbor-trivy: longhorn-single",
       "flux-system/keycloak Cluster keycloak-db: longhorn-single",
       "flux-system/loki StatefulSet loki: longhorn",
       "flux-system/nats StatefulSet nats: longhorn-single",
