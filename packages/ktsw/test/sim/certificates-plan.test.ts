@@ -64,6 +64,7 @@ describe("planning the tree's Certificates", () => {
     expect(byAction(plans)).toEqual({
       issue: ["cert-manager/ktsw-root-ca", "linkerd/linkerd-trust-anchor"],
       wait: [
+        "gatekeeper-system/ratify-registry-trust",
         "linkerd/linkerd-identity-issuer",
         "linkerd/linkerd-policy-validator",
         "linkerd/linkerd-proxy-injector",
