@@ -179,38 +179,12 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
   calls.push({ method: "POST", path: "/api/interfaces/vlan_settings/reconfigure" });
   const domain = config.router.dns.localZone ?? config.site.domain;
   calls.push(
-    {
-      method: "POST",
-      path: "/api/unbound/settings/add_host_override",
-      body: {
-        host: {
-          enabled: "1",
-          hostname: "*",
-          domain,
-          rr: "A",
-          server: config.kubernetes.ingressVip,
-          description: "ktsw: every *.domain name → the ingress VIP",
-        },
-      },
-    },
-    {
-      // api.<domain> (in every server certificate) → the API VIP. It has to be a wildcard of its own
-      // zone: OPNsense writes the `*` override above as `local-zone: "<domain>" redirect`, and Unbound
-      // answers every name in a redirect zone with the zone's own data, so a plain `api` host inside
-      // it would be ignored. This one becomes the more specific zone "api.<domain>", which wins.
-      method: "POST",
-      path: "/api/unbound/settings/add_host_override",
-      body: {
-        host: {
-          enabled: "1",
-          hostname: "*",
-          domain: `api.${domain}`,
-          rr: "A",
-          server: config.kubernetes.apiVip,
-          description: "ktsw: api.domain → the Kubernetes API VIP",
-        },
-      },
-    },
+    wildcardOverride(domain, config.kubernetes.ingressVip, "ktsw: every *.domain name → the ingress VIP"),
+    // api.<domain> (in every server certificate) → the API VIP. It has to be a wildcard of its own
+    // zone: OPNsense writes the `*` override above as `local-zone: "<domain>" redirect`, and Unbound
+    // answers every name in a redirect zone with the zone's own data, so a plain `api` host inside
+    // it would be ignored. This one becomes the more specific zone "api.<domain>", which wins.
+    wildcardOverride(`api.${domain}`, config.kubernetes.apiVip, "ktsw: api.domain → the Kubernetes API VIP"),
     { method: "POST", path: "/api/unbound/service/reconfigure" },
   );
   if (config.router.wireguard.enabled) {
@@ -255,5 +229,14 @@ export function opnsenseApiPayload(config: KtswConfig, plan: RouterBgpPlan): Opn
     trunk,
     interfaces,
     calls,
+  };
+}
+
+/** An Unbound host override answering every name under `domain` with `server` (OPNsense's `*` host). */
+function wildcardOverride(domain: string, server: string, description: string): ApiCall {
+  return {
+    method: "POST",
+    path: "/api/unbound/settings/add_host_override",
+    body: { host: { enabled: "1", hostname: "*", domain, rr: "A", server, description } },
   };
 }
