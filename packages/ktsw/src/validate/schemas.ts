@@ -14,7 +14,8 @@ import AjvDraft04 from "ajv-draft-04";
 
 // CommonJS package: under NodeNext its class is the `default` of the default import.
 type AjvClass = typeof AjvDraft04.default;
-const Ajv: AjvClass = (AjvDraft04 as unknown as { default?: AjvClass }).default ?? (AjvDraft04 as unknown as AjvClass);
+export const Ajv: AjvClass =
+  (AjvDraft04 as unknown as { default?: AjvClass }).default ?? (AjvDraft04 as unknown as AjvClass);
 
 export interface SchemaSources {
   /** Folder with `_definitions.json` and `<kind>-<group>-<version>.json`. */

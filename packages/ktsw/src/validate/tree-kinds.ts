@@ -1,6 +1,7 @@
 // Kinds the tree defines itself: Gatekeeper generates one CRD per ConstraintTemplate, so a
 // Constraint's schema is the template's parameters schema inside Gatekeeper's common Constraint
 // shape. A Constraint whose template is not in the tree is an unknown kind.
+import { strictSchema } from "./crd-schemas.ts";
 import { get, groupOf, type Obj, str } from "./flux.ts";
 import type { AppliedObject } from "./walk.ts";
 
@@ -29,7 +30,9 @@ export function constraintSchemas(objects: readonly AppliedObject[]): Map<string
             match: { type: "object" },
             enforcementAction: { type: "string" },
             scopedEnforcementActions: { type: "array" },
-            parameters,
+            // Gatekeeper's generated CRD is structural: the API server refuses (or prunes) a parameter the
+            // template does not declare, so one is an error here too.
+            parameters: strictSchema(parameters),
           },
         },
       },
