@@ -1,9 +1,12 @@
 // `ktsw sim drill backup`: the tree's nightly Velero backup, run now by the real Velero server against the sim, then
-// the namespaces it covers deleted and restored from it. Velero runs as a process beside the sim, in a namespace of
-// its own (`velero-drill`), with the tree's backup storage location pointed at a local S3 server instead of
-// SeaweedFS; the backup's spec is the tree's schedule template, read from the sim. Flux is suspended over the
-// namespaces meanwhile, so what comes back came from the backup, not from Git. The analysis is backup-report.ts.
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+// the namespaces it covers deleted and restored from it. Velero runs as a process beside the sim, for the tree's
+// `velero` namespace (its Deployment there is the chart's, which a restore reads, and admission exempts that
+// namespace), with a storage location of the drill's: the tree's, pointed at a local S3 server instead of SeaweedFS.
+// The backup's spec is the tree's schedule template, read from the sim; the schedule itself is left alone (the
+// server runs without its schedule controller). Flux is suspended over the namespaces meanwhile, so what comes back
+// came from the backup, not from Git. Everything the drill adds is labelled and removed. Analysis: backup-report.ts.
+import { readFileSync } from "node:fs";
+import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,9 +30,12 @@ export interface BackupOptions {
   signal?: AbortSignal;
 }
 
-/** Where the drill's Velero runs; the tree's own `velero` namespace is left as Flux made it. */
-export const DRILL_NAMESPACE = "velero-drill";
+/** The tree's Velero namespace, where the drill's server works; what the drill adds there carries DRILL_LABEL. */
 const TREE_NAMESPACE = "velero";
+const DRILL_LABEL = "ktsw.dev/drill=backup";
+const labels = { "ktsw.dev/drill": "backup" };
+/** The drill's storage location (the tree's `default` points at SeaweedFS, which the sim does not run). */
+const DRILL_LOCATION = "ktsw-drill";
 const BUCKET = "velero";
 
 const json = async <T>(kubectl: Kubectl, args: readonly string[]): Promise<T> =>
@@ -57,11 +63,12 @@ async function drillLocation(kubectl: Kubectl, s3Url: string): Promise<ApiObject
   return {
     apiVersion: "velero.io/v1",
     kind: "BackupStorageLocation",
-    metadata: { name: "default", namespace: DRILL_NAMESPACE },
+    metadata: { name: DRILL_LOCATION, namespace: TREE_NAMESPACE, labels },
     spec: {
       ...spec,
+      default: false,
       config: { ...spec.config, s3Url },
-      credential: { name: "drill-s3", key: "cloud" },
+      credential: { name: DRILL_LOCATION, key: "cloud" },
     },
   };
 }
@@ -86,8 +93,9 @@ async function inventory(kubectl: Kubectl, namespaces: readonly string[]): Promi
     }));
     items.push(...list.items);
   }
-  const nsObjects = await json<ApiList>(kubectl, ["get", "namespaces", ...namespaces, "--ignore-not-found"]);
-  return { items: [...nsObjects.items, ...items] };
+  // All namespaces, filtered: `get namespaces NAME` answers one object, not a List.
+  const all = await json<ApiList>(kubectl, ["get", "namespaces"]);
+  return { items: [...all.items.filter((n) => namespaces.includes(n.metadata.name)), ...items] };
 }
 
 /** The Flux Kustomizations and HelmReleases that write into `namespaces`. */
@@ -121,7 +129,7 @@ async function finished(o: BackupOptions, resource: string, name: string): Promi
   const status = await poll(
     `${resource} ${name} to finish`,
     async () =>
-      (await json<ApiObject>(o.kubectl, ["get", resource, name, "-n", DRILL_NAMESPACE])).status as Record<
+      (await json<ApiObject>(o.kubectl, ["get", resource, name, "-n", TREE_NAMESPACE])).status as Record<
         string,
         unknown
       >,
@@ -167,17 +175,14 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
     await mkdir(plugins);
     await copyFile(requireSimTool("velero-plugin-for-aws", o.binFolder), plugin);
     await chmod(plugin, 0o755);
-    await o.kubectl(["create", "namespace", DRILL_NAMESPACE]);
-    await writeFile(join(work, "cloud"), credentials());
-    await o.kubectl([
-      "create",
-      "secret",
-      "generic",
-      "drill-s3",
-      "-n",
-      DRILL_NAMESPACE,
-      `--from-file=cloud=${join(work, "cloud")}`,
-    ]);
+    await removeDrillObjects(o.kubectl); // an interrupted earlier drill's, if any
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: DRILL_LOCATION, namespace: TREE_NAMESPACE, labels },
+      stringData: { cloud: credentials() },
+    };
+    await o.kubectl(["apply", "-f", "-"], JSON.stringify(secret));
     await o.kubectl(["apply", "-f", "-"], JSON.stringify(await drillLocation(o.kubectl, `http://127.0.0.1:${s3Port}`)));
     const velero = startDetached(
       "velero",
@@ -185,14 +190,15 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
       [
         "server",
         `--kubeconfig=${o.kubeconfig}`,
-        `--namespace=${DRILL_NAMESPACE}`,
+        `--namespace=${TREE_NAMESPACE}`,
+        "--disable-controllers=schedule",
         `--plugin-dir=${plugins}`,
         `--metrics-address=127.0.0.1:${await freePort()}`,
         `--profiler-address=127.0.0.1:${await freePort()}`,
         "--log-format=json",
       ],
       work,
-      { VELERO_NAMESPACE: DRILL_NAMESPACE },
+      { VELERO_NAMESPACE: TREE_NAMESPACE },
     );
     started.push(velero);
     await waitReady(
@@ -202,9 +208,9 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
         const bsl = await json<ApiObject>(o.kubectl, [
           "get",
           "backupstoragelocations.velero.io",
-          "default",
+          DRILL_LOCATION,
           "-n",
-          DRILL_NAMESPACE,
+          TREE_NAMESPACE,
         ]);
         return (bsl.status as { phase?: string } | undefined)?.phase === "Available";
       },
@@ -221,35 +227,33 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
     const backup = {
       apiVersion: "velero.io/v1",
       kind: "Backup",
-      metadata: { name, namespace: DRILL_NAMESPACE },
-      spec: { ...schedule.template, includedNamespaces: namespaces, storageLocation: "default" },
+      metadata: { name, namespace: TREE_NAMESPACE, labels },
+      spec: { ...schedule.template, includedNamespaces: namespaces, storageLocation: DRILL_LOCATION },
     };
     await o.kubectl(["create", "-f", "-"], JSON.stringify(backup));
     report.backup = await finished(o, "backups.velero.io", name);
     phase(`backup ${name}: ${report.backup.phase}, ${before.length} declared objects in it`);
     if (report.backup.phase !== "Completed") {
-      report.failure = `the backup ended ${report.backup.phase} (velero log: ${velero.log})`;
+      report.failure = `the backup ended ${report.backup.phase}: ${veleroErrors(velero.log)}`;
       return report;
     }
 
-    await o.kubectl(["delete", "namespace", ...namespaces, "--wait=false"]);
-    await poll(
-      `namespaces ${namespaces.join(", ")} to be gone`,
-      async () => (await inventory(o.kubectl, namespaces)).items.map((i) => `${i.kind}/${i.metadata.name}`),
-      (left) => left.length === 0,
-      { timeoutMs: o.timeoutMs, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
+    const finalized = await deleteNamespaces(o, namespaces);
+    phase(
+      `namespaces ${namespaces.join(", ")} deleted${finalized.length > 0 ? `; finalized by the drill once empty: ${STUCK}` : ""}`,
     );
-    phase(`namespaces ${namespaces.join(", ")} deleted`);
 
     const restore = {
       apiVersion: "velero.io/v1",
       kind: "Restore",
-      metadata: { name, namespace: DRILL_NAMESPACE },
+      metadata: { name, namespace: TREE_NAMESPACE, labels },
       spec: { backupName: name },
     };
     await o.kubectl(["create", "-f", "-"], JSON.stringify(restore));
     report.restore = await finished(o, "restores.velero.io", name);
     phase(`restore ${name}: ${report.restore.phase}`);
+    if (report.restore.phase !== "Completed")
+      report.failure = `the restore ended ${report.restore.phase}: ${veleroErrors(velero.log)}`;
     report.comparison = compare(before, await inventory(o.kubectl, namespaces));
     if (!isRunning(velero)) report.failure = `the Velero server exited (log: ${velero.log})`;
     return report;
@@ -261,28 +265,87 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
     throw err;
   } finally {
     // Velero first (its Restores carry a finalizer only it removes, and its sync would recreate deleted Backups),
-    // then its namespace, then Flux resumed: whatever the restore did not bring back, Git does.
+    // then the drill's objects, then Flux resumed: whatever the restore did not bring back, Git does.
     await stopAll(started);
-    await o.kubectl(["delete", "namespace", DRILL_NAMESPACE, "--ignore-not-found", "--wait=false"]).catch(() => "");
-    await dropFinalizers(o.kubectl).catch(() => undefined);
+    await removeDrillObjects(o.kubectl).catch((err: Error) => o.progress(`drill objects left behind: ${err.message}`));
     for (const ref of suspended) await suspend(o.kubectl, ref, false).catch(() => "");
     await rm(work, { recursive: true, force: true });
   }
 }
 
-/** Restores keep a finalizer the stopped server can no longer remove; without it the drill's namespace would hang. */
-async function dropFinalizers(kubectl: Kubectl): Promise<void> {
-  const list = await json<ApiList>(kubectl, ["get", "restores.velero.io", "-n", DRILL_NAMESPACE]);
-  for (const r of list.items) {
-    await kubectl([
-      "patch",
-      "restores.velero.io",
-      r.metadata.name,
-      "-n",
-      DRILL_NAMESPACE,
-      "--type=merge",
-      "-p",
-      '{"metadata":{"finalizers":null}}',
-    ]);
+/** Removes what the drill added to the tree's namespace (by its label). Restores keep a finalizer only a running
+ *  server removes: with the server stopped, the drill drops it. */
+async function removeDrillObjects(kubectl: Kubectl): Promise<void> {
+  const restores = await json<ApiList>(kubectl, ["get", "restores.velero.io", "-n", TREE_NAMESPACE, "-l", DRILL_LABEL]);
+  for (const r of restores.items) {
+    const patch = '{"metadata":{"finalizers":null}}';
+    await kubectl(["patch", "restores.velero.io", r.metadata.name, "-n", TREE_NAMESPACE, "--type=merge", "-p", patch]);
   }
+  const kinds = "restores.velero.io,backups.velero.io,backupstoragelocations.velero.io,secrets";
+  await kubectl(["delete", kinds, "-n", TREE_NAMESPACE, "-l", DRILL_LABEL, "--ignore-not-found"]);
+}
+
+/** Why the drill finalizes an emptied namespace itself, said in its report. */
+const STUCK =
+  "the sim serves no aggregated API (KEDA's external.metrics.k8s.io has no server here), so the namespace controller, unable to list every kind, never lifts its finalizer; on a cluster KEDA's metrics server answers";
+
+interface NamespaceStatus {
+  metadata: { name: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+const condition = (ns: NamespaceStatus, type: string) => ns.status?.conditions?.find((c) => c.type === type)?.status;
+
+/** The namespace controller's own word that the namespace is empty and only discovery keeps it: its content and
+ *  content finalizers are gone, and listing the API's kinds failed. */
+export const emptiedButStuck = (ns: NamespaceStatus) =>
+  condition(ns, "NamespaceDeletionDiscoveryFailure") === "True" &&
+  condition(ns, "NamespaceContentRemaining") === "False" &&
+  condition(ns, "NamespaceFinalizersRemaining") === "False";
+
+/** Deletes the namespaces and waits until they are gone; a namespace the controller emptied but cannot finish
+ *  (emptiedButStuck) is finalized through its `finalize` subresource. Resolves to the ones finalized so. */
+async function deleteNamespaces(
+  o: Pick<BackupOptions, "kubectl" | "timeoutMs" | "signal">,
+  names: readonly string[],
+): Promise<string[]> {
+  await o.kubectl(["delete", "namespace", ...names, "--ignore-not-found", "--wait=false"]);
+  const finalized: string[] = [];
+  await poll(
+    `namespaces ${names.join(", ")} to be gone`,
+    async () => {
+      const left = (await json<{ items: NamespaceStatus[] }>(o.kubectl, ["get", "namespaces"])).items.filter((n) =>
+        names.includes(n.metadata.name),
+      );
+      for (const ns of left.filter(emptiedButStuck)) {
+        const body = JSON.stringify({
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: ns.metadata,
+          spec: { finalizers: [] },
+        });
+        await o.kubectl(["replace", "--raw", `/api/v1/namespaces/${ns.metadata.name}/finalize`, "-f", "-"], body);
+        finalized.push(ns.metadata.name);
+      }
+      return left.map((n) => n.metadata.name);
+    },
+    (left) => left.length === 0,
+    { timeoutMs: o.timeoutMs, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
+  );
+  return finalized;
+}
+
+/** The error lines of Velero's JSON log (the last few), for a report that says why a run failed. */
+function veleroErrors(log: string): string {
+  const errors = readFileSync(log, "utf8")
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as { level?: string; msg?: string; error?: string };
+        return entry.level === "error" ? [`${entry.msg ?? ""}${entry.error ? `: ${entry.error}` : ""}`] : [];
+      } catch {
+        return [];
+      }
+    });
+  return errors.length > 0 ? errors.slice(-5).join("; ") : "Velero logged no error";
 }
