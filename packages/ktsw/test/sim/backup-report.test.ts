@@ -1,5 +1,6 @@
 // The backup drill's analysis: which objects a restore must bring back and whether each came back the same.
 import { describe, expect, test } from "vitest";
+import { emptiedButStuck } from "../../src/sim/drills/backup.ts";
 import {
   type ApiObject,
   type BackupReport,
@@ -97,5 +98,30 @@ describe("the verdict", () => {
     expect(lines).toContain("  ✗ changed: apps/Deployment app/gateway (spec.replicas)");
     expect(lines).toContain("  ✗ NOT back: core/Secret app/keys");
     expect(lines[1]).toBe("backup: Completed, 40 items, 0 warnings, 0 errors");
+  });
+});
+
+describe("a namespace the drill may finalize itself", () => {
+  const ns = (conditions: [string, string][]) => ({
+    metadata: { name: "app" },
+    status: { conditions: conditions.map(([type, status]) => ({ type, status })) },
+  });
+
+  test("only when the namespace controller reports it empty and stuck on discovery", () => {
+    const empty: [string, string][] = [
+      ["NamespaceContentRemaining", "False"],
+      ["NamespaceFinalizersRemaining", "False"],
+    ];
+    expect(emptiedButStuck(ns([["NamespaceDeletionDiscoveryFailure", "True"], ...empty]))).toBe(true);
+    expect(emptiedButStuck(ns(empty))).toBe(false);
+    expect(
+      emptiedButStuck(
+        ns([
+          ["NamespaceDeletionDiscoveryFailure", "True"],
+          ["NamespaceContentRemaining", "True"],
+          ["NamespaceFinalizersRemaining", "False"],
+        ]),
+      ),
+    ).toBe(false);
   });
 });
