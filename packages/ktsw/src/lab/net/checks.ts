@@ -16,14 +16,41 @@ export async function bgpPeerStates(lab: Lab): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(await bgpPeers(lab)).map(([addr, p]) => [addr, p.state]));
 }
 
-/** The router's BGP peers: state, and for how long it has held (FRR's peerUptimeMsec, 0 when not up). */
-export async function bgpPeers(lab: Lab): Promise<Record<string, { state: string; upMs: number }>> {
-  const summary = JSON.parse(await vtysh(lab.router, "show bgp ipv4 unicast summary json")) as {
+export interface PeerState {
+  state: string;
+  /** How long the session has been up (FRR's peerUptimeMsec, 0 when not up). */
+  upMs: number;
+}
+
+async function peersOf(frr: Lab["router"]): Promise<Record<string, PeerState>> {
+  const summary = JSON.parse(await vtysh(frr, "show bgp ipv4 unicast summary json")) as {
     peers?: Record<string, { state: string; peerUptimeMsec?: number }>;
   };
   return Object.fromEntries(
     Object.entries(summary.peers ?? {}).map(([addr, p]) => [addr, { state: p.state, upMs: p.peerUptimeMsec ?? 0 }]),
   );
+}
+
+/** The router's BGP peers, by node address. */
+export const bgpPeers = (lab: Lab): Promise<Record<string, PeerState>> => peersOf(lab.router);
+
+/**
+ * Each node's own view of its session with the router, by node address. A node's bgpd drops its
+ * session the moment its link flaps, while the router, if the flap was shorter than BFD's detection
+ * time, goes on counting the old session's uptime until the node's reset reaches it: only the node
+ * knows at once that a reset is under way.
+ */
+export async function nodeSessions(lab: Lab): Promise<Record<string, PeerState>> {
+  const views = await Promise.all(
+    lab.topology.nodes.map(async (n) => {
+      const frr = lab.nodes[n.name];
+      if (!frr) throw new Error(`no FRR instance for ${n.name}`);
+      // A node has one peer, the router.
+      const [session = { state: "no peer", upMs: 0 }] = Object.values(await peersOf(frr));
+      return [n.nodesAddress, session] as const;
+    }),
+  );
+  return Object.fromEntries(views);
 }
 
 export async function bfdPeerStates(lab: Lab): Promise<Record<string, string>> {
@@ -219,11 +246,13 @@ export async function waitForSessions(
 ): Promise<void> {
   const peers = lab.topology.nodes.map((n) => n.nodesAddress);
   const all = (state: string) => (s: Record<string, string>) => peers.every((p) => s[p] === state);
-  const what = `every BGP session Established${stableMs ? ` for ${stableMs} ms` : ""}`;
+  const what = `every BGP session Established${stableMs ? ` for ${stableMs} ms, in the router's view and the node's` : ""}`;
+  const held = (s: Record<string, PeerState>) =>
+    peers.every((p) => s[p]?.state === "Established" && (s[p]?.upMs ?? 0) >= stableMs);
   await poll(
     what,
-    () => bgpPeers(lab),
-    (s) => peers.every((p) => s[p]?.state === "Established" && (s[p]?.upMs ?? 0) >= stableMs),
+    async () => ({ router: await bgpPeers(lab), nodes: stableMs ? await nodeSessions(lab) : undefined }),
+    (v) => held(v.router) && (v.nodes === undefined || held(v.nodes)),
     { timeoutMs, everyMs },
   );
   if (bfd) await poll("every BFD session up", () => bfdPeerStates(lab), all("up"), { timeoutMs, everyMs });
