@@ -1,7 +1,7 @@
 // What validate keeps on disk between runs (rendered charts, policy results), keyed by a digest of
 // everything that determines it: inputs and the programs' own bytes. One entry is one file, written
 // under another name first and renamed, so a concurrent reader never sees half of it.
-import { createHash } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -34,31 +34,59 @@ export function cacheKey(inputs: unknown): string {
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
 }
 
-export function readCached(dir: string | undefined, key: string): string | undefined {
+/** An entry's text; with `secret`, opened with the key derived from it (undefined when it does not open). */
+export function readCached(dir: string | undefined, key: string, secret?: string): string | undefined {
   const file = dir ? join(dir, key) : undefined;
-  return file && existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  if (!file || !existsSync(file)) return undefined;
+  return secret === undefined ? readFileSync(file, "utf8") : unseal(readFileSync(file), sealKey(secret, key));
 }
 
-export function writeCached(dir: string | undefined, key: string, text: string): void {
+export function writeCached(dir: string | undefined, key: string, text: string, secret?: string): void {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, key);
-  writeFileSync(`${file}.${process.pid}`, text);
+  writeFileSync(`${file}.${process.pid}`, secret === undefined ? text : seal(text, sealKey(secret, key)));
   renameSync(`${file}.${process.pid}`, file);
+}
+
+/** AES-256 key for one entry: HKDF-SHA256 of the secret, salted with the entry's key. */
+const sealKey = (secret: string, key: string): Buffer =>
+  Buffer.from(hkdfSync("sha256", secret, key, "ktsw disk cache entry", 32));
+
+/** AES-256-GCM: a fresh 12-byte nonce, the 16-byte tag, then the ciphertext. */
+function seal(text: string, key: Buffer): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  const body = Buffer.concat([cipher.update(text, "utf8"), cipher.final()]);
+  return Buffer.concat([nonce, cipher.getAuthTag(), body]);
+}
+
+function unseal(sealed: Buffer, key: Buffer): string | undefined {
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(12, 28));
+    return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString("utf8");
+  } catch {
+    return undefined; // not sealed with this secret (or damaged): made again
+  }
 }
 
 /**
  * Objects made by `make` (a chart render, a kustomize build), kept under `key`: read back when
- * present, else made and kept. A failure is never kept: it is made again next time.
+ * present, else made and kept. A failure is never kept: it is made again next time. With `secret`
+ * (what the objects were made from that Git only holds encrypted: a chart's values from a SOPS
+ * Secret), the entry is sealed with a key derived from it, so the cache holds nothing that a reader
+ * without the secret can open.
  */
 export async function cachedObjects<O>(
   dir: string | undefined,
   key: string,
   make: () => Promise<{ objects: O[]; error?: string }>,
+  secret?: string,
 ): Promise<{ objects: O[]; error?: string }> {
-  const cached = readCached(dir, key);
-  if (cached !== undefined) return { objects: JSON.parse(cached) as O[] };
+  const kept = readCached(dir, key, secret);
+  if (kept !== undefined) return { objects: JSON.parse(kept) as O[] };
   const out = await make();
-  if (!out.error) writeCached(dir, key, JSON.stringify(out.objects));
+  if (!out.error) writeCached(dir, key, JSON.stringify(out.objects), secret);
   return out;
 }

@@ -62,7 +62,10 @@ interface Job {
   release: string;
   namespace: string;
   values: Record<string, unknown>;
-  /** Values decrypted from a SOPS Secret: never written to the render cache. */
+  /**
+   * Values decrypted from a SOPS Secret: the render is kept sealed with a key derived from the values
+   * (what it holds, a database password in a rendered Secret say, opens only for whoever can decrypt).
+   */
   secret: boolean;
 }
 
@@ -173,7 +176,8 @@ export async function renderHelmReleases(
       chartFile: undefined,
       flux,
     });
-    return cachedObjects(job.secret ? undefined : opts.cacheDir, key, () => renderOnce(job, request));
+    const sealedWith = job.secret ? JSON.stringify(job.values) : undefined;
+    return cachedObjects(opts.cacheDir, key, () => renderOnce(job, request), sealedWith);
   };
   const renderOnce = async (job: Job, request: TemplateRequest) => {
     const out = await helmTemplate(helm, request);

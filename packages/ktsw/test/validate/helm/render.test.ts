@@ -124,13 +124,19 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     expect(out.findings.filter((f) => f.rule !== "helm.chart-version")).toEqual([]);
   });
 
-  test("decrypted values never reach the render cache", async () => {
+  test("decrypted values reach the render cache only sealed, and the sealed render is read back", async () => {
     const cache = join(work, "render-cache");
     try {
-      await rendered(cache);
-      const cached = readdirSync(cache).map((f) => readFileSync(join(cache, f), "utf8"));
+      const first = await rendered(cache);
+      const entries = () => readdirSync(cache).map((f) => readFileSync(join(cache, f), "latin1"));
+      const cached = entries();
       expect(cached.length).toBeGreaterThan(0);
       expect(cached.join("\n")).not.toContain("from-sops-secret");
+      const again = await rendered(cache);
+      const sealed = (out: typeof first) => env(find(out.objects, "Deployment", "probe-sealed-probe"));
+      expect(sealed(again)).toEqual(sealed(first));
+      // Read back, not made again: a new seal would differ (each takes a fresh nonce).
+      expect(entries()).toEqual(cached);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
@@ -214,15 +220,15 @@ describe.skipIf(!helm)("HelmRelease rendering (fixture chart)", () => {
     const renders = (dir: string) => readdirSync(dir).filter((f) => /^[0-9a-f]{64}\.json$/.test(f));
     try {
       const first = await rendered(cache);
-      // Releases probe and probe-oci (probe-sealed's values are secret): the first pass and the one with the chart's CRD API.
-      expect(renders(cache)).toHaveLength(4);
+      // Releases probe, probe-oci and probe-sealed (sealed: its values are secret): the first pass and the one with the chart's CRD API.
+      expect(renders(cache)).toHaveLength(6);
       expect((await rendered(cache)).objects.map((a) => a.object)).toEqual(first.objects.map((a) => a.object));
-      expect(renders(cache)).toHaveLength(4);
+      expect(renders(cache)).toHaveLength(6);
       const other = await withEdit("kubernetes/apps/probe/helmrelease.yaml", "replicas: 3", "replicas: 4", () =>
         rendered(cache),
       );
       expect(get(find(other.objects, "Deployment"), "spec", "replicas")).toBe(4);
-      expect(renders(cache)).toHaveLength(6);
+      expect(renders(cache)).toHaveLength(8);
       expect(readdirSync(cache).filter((f) => f.startsWith("keys-")).length).toBeGreaterThan(0);
     } finally {
       rmSync(cache, { recursive: true, force: true });
