@@ -2,18 +2,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findTool, whyMissing } from "@ktsw/cli/tools";
 import { decodeJwt } from "jose";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { launchChromium, chromiumMissing as whyMissingChromium } from "../src/chromium.ts";
 import { isListening } from "../src/servers.ts";
 import { skipReason } from "../src/testkit.ts";
 
 // `npm run demo` exactly as a person runs it, the dashboard driven in real headless Chromium,
 // and Ctrl-C (SIGINT to the whole process group) stopping everything it started.
 
-const CHROMIUM = findTool("chromium");
-const chromiumMissing = whyMissing(["chromium"]);
+const chromiumMissing = whyMissingChromium();
 if (chromiumMissing) console.warn(`\n!!! dashboard browser test SKIPPED: ${chromiumMissing}\n`);
 const repoRoot = join(import.meta.dirname, "../../../..");
 
@@ -146,19 +145,7 @@ describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", (
   beforeAll(async () => {
     demo = await startDemo();
     ready = demo.ready;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {

@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { whyMissing } from "@ktsw/cli/tools";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
+import { chromiumMissing, launchChromium } from "../src/chromium.ts";
+import { dashboardPng } from "../src/observability/dashboard-image.ts";
 import {
   dashboardProblems,
   dashboardTargets,
@@ -28,6 +32,11 @@ const missing = skipReason ?? whyMissing(["victoria-metrics", "vmalert"]);
 if (missing && !skipReason) console.warn(`\n!!! observability proof SKIPPED: ${missing}\n`);
 const jaegerMissing = whyMissing(["jaeger"]);
 if (!missing && jaegerMissing) console.warn(`\n!!! observability proof: the trace test SKIPPED: ${jaegerMissing}\n`);
+const browserMissing = chromiumMissing();
+if (!missing && browserMissing)
+  console.warn(`\n!!! observability proof: the dashboard images SKIPPED: ${browserMissing}\n`);
+/** Where the dashboard images are kept (`npm run docs:dashboards`); else they are drawn and checked only. */
+const imagesDir = process.env.KTSW_DASHBOARD_IMAGES;
 
 const NAMESPACE = "task-processor";
 const SCRAPE_SEC = 1;
@@ -92,6 +101,9 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
       ws.on("error", reject);
     });
 
+  /** When the load began (unix seconds): where the dashboard images start. */
+  let loadStarted = 0;
+
   beforeAll(async () => {
     infra = await startInfra();
     jaeger = jaegerMissing ? undefined : await startJaeger();
@@ -113,6 +125,7 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
       })),
       SCRAPE_SEC,
     );
+    loadStarted = Math.floor(Date.now() / 1000);
     // The load: a few hundred jobs, ten at a time, each looked up on the status API.
     const ids: string[] = [];
     for (let i = 0; i < 30; i++)
@@ -298,5 +311,42 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
       }
     },
     90_000,
+  );
+
+  test.skipIf(browserMissing)(
+    "the app's dashboards drawn from the run's data, every panel with a line",
+    async () => {
+      const dashboards = treeDashboards().filter((d) => APP_DASHBOARDS.includes(String(d.doc.uid)));
+      const browser = await launchChromium();
+      try {
+        if (imagesDir) mkdirSync(imagesDir, { recursive: true });
+        for (const { doc } of dashboards) {
+          const panels = (doc.panels ?? []).filter((p) => p.type !== "row");
+          // Drawn again until every panel has a line (two points or more): early in the run a rate has one.
+          let drawn: Awaited<ReturnType<typeof dashboardPng>> | undefined;
+          const blank = async () => {
+            const range: [number, number] = [loadStarted, Math.ceil(Date.now() / 1000)];
+            const caption = `${range[1] - range[0]} s of the observability proof (VictoriaMetrics, 1 s scrapes)`;
+            drawn = await dashboardPng(browser, doc, victoria, GRAFANA, range, 1, caption);
+            const { data } = drawn;
+            return panels
+              .filter((p) => !data.get(Number(p.id))?.some((series) => series.points.length > 1))
+              .map((p) => p.title);
+          };
+          await expect
+            .poll(blank, { timeout: 60_000, interval: 1_000, message: `${String(doc.uid)}: panels with no line` })
+            .toEqual([]);
+          const png = drawn?.png ?? Buffer.alloc(0);
+          expect(png.subarray(0, 8).toString("hex"), "a PNG signature").toBe("89504e470d0a1a0a");
+          if (imagesDir) writeFileSync(join(resolve(imagesDir), `${String(doc.uid)}.png`), png);
+        }
+        console.log(
+          `observability: ${dashboards.length} dashboards drawn from the run's data${imagesDir ? ` into ${imagesDir}` : ""}`,
+        );
+      } finally {
+        await browser.close();
+      }
+    },
+    120_000,
   );
 });

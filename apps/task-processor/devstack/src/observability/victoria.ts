@@ -40,6 +40,8 @@ export interface QueryAnswer {
 export interface Victoria extends RunningServer {
   /** An instant query at now through the Prometheus API; the answer as VictoriaMetrics gives it. */
   query(expr: string): Promise<QueryAnswer>;
+  /** A range query (unix seconds, step in seconds), as a Grafana time-series panel sends it. */
+  queryRange(expr: string, start: number, end: number, step: number): Promise<QueryAnswer>;
 }
 
 export async function startVictoriaMetrics(targets: readonly ScrapeTarget[], intervalSec: number): Promise<Victoria> {
@@ -58,14 +60,14 @@ export async function startVictoriaMetrics(targets: readonly ScrapeTarget[], int
       "-loggerLevel=ERROR",
     ];
   });
+  const ask = async (path: string, params: Record<string, string>): Promise<QueryAnswer> => {
+    const r = await fetch(`${server.url}${path}`, { method: "POST", body: new URLSearchParams(params) });
+    return (await r.json()) as QueryAnswer;
+  };
   return Object.assign(server, {
-    async query(expr: string): Promise<QueryAnswer> {
-      const r = await fetch(`${server.url}/api/v1/query`, {
-        method: "POST",
-        body: new URLSearchParams({ query: expr }),
-      });
-      return (await r.json()) as QueryAnswer;
-    },
+    query: (expr: string) => ask("/api/v1/query", { query: expr }),
+    queryRange: (expr: string, start: number, end: number, step: number) =>
+      ask("/api/v1/query_range", { query: expr, start: String(start), end: String(end), step: String(step) }),
   });
 }
 
