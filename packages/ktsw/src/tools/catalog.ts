@@ -56,6 +56,10 @@ export const tools = [
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
   { bin: "openssl", from: { apt: "openssl" } },
+  // The identity proof: Keycloak's distribution (deps/maven.txt) is fetched with Maven, unpacked with unzip, run on Java.
+  { bin: "java", from: { apt: "openjdk-17-jre-headless" } },
+  { bin: "mvn", from: { apt: "maven" } },
+  { bin: "unzip", from: { apt: "unzip" } },
   // Debian's, not whatever python3 is first on PATH: install-deps.sh makes the pinned environment with it.
   { bin: "python3", from: { apt: "python3-venv" }, folders: ["/usr/bin"] },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
