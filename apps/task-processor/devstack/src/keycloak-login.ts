@@ -70,20 +70,20 @@ export async function logInThroughKeycloak(
     await page.locator("#username").fill(user.username);
     await page.locator("#password").fill(user.password);
     await page.locator("#kc-login").click();
-    const callback = await Promise.race([
-      back,
-      new Promise<never>((_, reject) =>
-        setTimeout(
-          () =>
-            void page
-              .content()
-              .then((html) =>
-                reject(new Error(`no redirect to ${client.redirectUri} in 20 s; page:\n${html.slice(0, 2_000)}`)),
-              ),
-          20_000,
-        ),
-      ),
-    ]);
+    // Keycloak's login page stays up when the login fails (wrong password, a required action):
+    // then its text is the error to report.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void page
+          .content()
+          .catch((err: unknown) => String(err))
+          .then((html) =>
+            reject(new Error(`no redirect to ${client.redirectUri} in 20 s; page:\n${html.slice(0, 2_000)}`)),
+          );
+      }, 20_000);
+    });
+    const callback = await Promise.race([back, late]).finally(() => clearTimeout(timer));
     if (callback.searchParams.get("state") !== state) throw new Error(`state not returned: ${callback}`);
     const code = callback.searchParams.get("code");
     if (!code) throw new Error(`no code in the redirect: ${callback}`);

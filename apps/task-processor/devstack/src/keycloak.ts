@@ -7,7 +7,8 @@ import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { readDepLists } from "@ktsw/cli/deps";
 import { substituteManifests } from "@ktsw/cli/flux-substitute";
-import { whyMissing } from "@ktsw/cli/tools";
+import { requireTool, whyMissing } from "@ktsw/cli/tools";
+import { parse } from "yaml";
 import { freePort, isListening, launch, type RunningServer, serve, tempDir, wrap } from "./servers.ts";
 
 // Real Keycloak for the tests: the server distribution of deps/maven.txt (the release the tree's
@@ -134,6 +135,37 @@ export function placeholderEnv(
       return [variable, value];
     }),
   );
+}
+
+/**
+ * The Secrets of SOPS files (`sops -d` with `ageKeyFile`), by name: what the operator reads a
+ * placeholder from once Flux has decrypted them. Each file's stringData (or decoded data).
+ */
+export async function decryptSecrets(
+  files: readonly string[],
+  ageKeyFile: string,
+): Promise<Record<string, Record<string, string>>> {
+  const sops = requireTool("sops");
+  const out: Record<string, Record<string, string>> = {};
+  for (const file of files) {
+    const { stdout } = await promisify(execFile)(sops, ["--decrypt", file], {
+      env: { ...process.env, SOPS_AGE_KEY_FILE: ageKeyFile },
+    }).catch((err: { stderr?: string }) => {
+      throw new Error(`${file}: sops could not decrypt it: ${err.stderr ?? err}`);
+    });
+    const secret = parse(stdout) as {
+      metadata?: { name?: string };
+      stringData?: Record<string, string>;
+      data?: Record<string, string>;
+    };
+    const name = secret.metadata?.name;
+    if (!name) throw new Error(`${file}: not a Secret with a name`);
+    const data = Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+    out[name] = { ...data, ...secret.stringData };
+  }
+  return out;
 }
 
 export interface KeycloakServer extends RunningServer {
