@@ -213,14 +213,9 @@ export async function startKeycloak(opts: {
   const importStart = performance.now();
   const [bin, argv] = wrap(dist.kcSh, ["import", `--dir=${importDir}`, "--override=false"]);
   await promisify(execFile)(bin, argv, {
-    env: {
-      ...env,
-      ...placeholders,
-      // What the operator's Job sets when the import has placeholders: ${VAR} resolved from the environment.
-      ...(Object.keys(placeholders).length
-        ? { JAVA_OPTS_APPEND: "-Dkeycloak.migration.replace-placeholders=true" }
-        : {}),
-    },
+    // As the operator's Job: the placeholders' variables in the environment, from which `kc.sh import`
+    // resolves each ${VAR} of the file (26.0 does so by default, no flag needed).
+    env: { ...env, ...placeholders },
     maxBuffer: 16 * 1024 * 1024,
   }).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`kc.sh import failed:\n${`${err.stdout ?? ""}${err.stderr ?? err}`.slice(-4_000)}`);
