@@ -5,9 +5,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import { mavenFolder } from "@ktsw/cli/catalog";
 import { readDepLists } from "@ktsw/cli/deps";
 import { substituteManifests } from "@ktsw/cli/flux-substitute";
-import { requireTool, whyMissing } from "@ktsw/cli/tools";
+import { sopsDecrypt } from "@ktsw/cli/sops";
+import { whyMissing } from "@ktsw/cli/tools";
 import { parse } from "yaml";
 import { freePort, isListening, launch, type RunningServer, serve, tempDir, wrap } from "./servers.ts";
 
@@ -69,7 +71,7 @@ export function keycloakDistribution(): KeycloakDistribution {
   const line = readDepLists().maven.find((d) => d.name === "keycloak");
   const version = line?.module?.split(":")[2];
   if (!version) throw new Error("deps/maven.txt: no `keycloak group:artifact:version:zip` line");
-  const home = join(repoRoot, ".cache/ktsw", `keycloak-${version}`);
+  const home = join(repoRoot, mavenFolder("keycloak", version));
   return { version, home, kcSh: join(home, "bin/kc.sh") };
 }
 
@@ -78,8 +80,9 @@ export function keycloakMissing(): string | undefined {
   const tool = whyMissing(["setpriv"]);
   if (tool) return tool;
   const dist = keycloakDistribution();
-  if (!existsSync(dist.kcSh))
-    return `Keycloak ${dist.version} not found (looked for ${dist.kcSh}); install it with \`bash scripts/install-deps.sh\` (deps/maven.txt)`;
+  // The installer writes its mark last: a folder without it is a half-unpacked one.
+  if (!existsSync(join(dist.home, ".ktsw-installed")))
+    return `Keycloak ${dist.version} not installed (looked for ${dist.home}); install it with \`bash scripts/install-deps.sh\` (deps/maven.txt)`;
   if (!pickJavaHome(installedJavaHomes()))
     return `no Java ${KEYCLOAK_JAVA_RELEASES.join(" or ")} in ${JVM_FOLDER} (Keycloak ${dist.version} needs one); install openjdk-17-jre-headless (deps/apt.txt)`;
   return undefined;
@@ -145,15 +148,11 @@ export async function decryptSecrets(
   files: readonly string[],
   ageKeyFile: string,
 ): Promise<Record<string, Record<string, string>>> {
-  const sops = requireTool("sops");
   const out: Record<string, Record<string, string>> = {};
   for (const file of files) {
-    const { stdout } = await promisify(execFile)(sops, ["--decrypt", file], {
-      env: { ...process.env, SOPS_AGE_KEY_FILE: ageKeyFile },
-    }).catch((err: { stderr?: string }) => {
-      throw new Error(`${file}: sops could not decrypt it: ${err.stderr ?? err}`);
-    });
-    const secret = parse(stdout) as {
+    const res = await sopsDecrypt(repoRoot, file, ageKeyFile);
+    if (res.code !== 0) throw new Error(`${file}: sops could not decrypt it: ${res.stderr.trim()}`);
+    const secret = parse(res.stdout) as {
       metadata?: { name?: string };
       stringData?: Record<string, string>;
       data?: Record<string, string>;

@@ -171,5 +171,9 @@ export const checkTools = ["tekton-validate"] as const;
 export type SimToolName = (typeof simTools)[number] | (typeof checkTools)[number];
 export type SimClusterToolName = (typeof simClusterTools)[number];
 
+/** Where scripts/install-deps.sh unpacks a server distribution of deps/maven.txt (`name` at `version`), relative to the
+ *  repository (git-ignored); it writes `.ktsw-installed` there last, so a half-unpacked folder is not installed. */
+export const mavenFolder = (name: string, version: string) => `.cache/ktsw/${name}-${version}`;
+
 /** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */
 export const simBinFolder = ".cache/ktsw/sim/bin";
