@@ -216,6 +216,8 @@ export async function startKeycloak(opts: {
     // resolves each ${VAR} of the file (26.0 does so by default, no flag needed).
     env: { ...env, ...placeholders },
     maxBuffer: 16 * 1024 * 1024,
+    // A stuck import fails loudly instead of holding the suite (a cold one on two busy cores takes ~70 s).
+    timeout: 300_000,
   }).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`kc.sh import failed:\n${`${err.stdout ?? ""}${err.stderr ?? err}`.slice(-4_000)}`);
   });
