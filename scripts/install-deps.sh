@@ -47,4 +47,21 @@ if [ ! -f "$stamp" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary=:all: -r deps/python.txt
   touch "$stamp"
 fi
-echo "install-deps: done (Go tools in $gobin, Python programs in $venv/bin)"
+# Server distributions of deps/maven.txt (Keycloak): Maven fetches the pinned artifact from Maven Central into its
+# local repository, then it is unpacked once into .cache/ktsw/<name>-<version>. A folder there means it is installed.
+while read -r name artifact; do
+  IFS=: read -r _group id version packaging <<<"$artifact"
+  dest=".cache/ktsw/$name-$version"
+  if [ -f "$dest/.ktsw-installed" ]; then continue; fi
+  echo "install-deps: $artifact from Maven Central into $dest"
+  rm -rf "$dest" ".cache/ktsw/maven/$id-$version.$packaging"
+  mkdir -p .cache/ktsw/maven
+  mvn -q -B dependency:copy -Dartifact="$artifact" -DoutputDirectory=.cache/ktsw/maven
+  tmp="$(mktemp -d .cache/ktsw/unpack.XXXXXX)"
+  unzip -q ".cache/ktsw/maven/$id-$version.$packaging" -d "$tmp"
+  # The archive holds one top folder (keycloak-26.0.0): that folder becomes $dest.
+  mv "$tmp"/*/ "$dest"
+  rmdir "$tmp"
+  touch "$dest/.ktsw-installed"
+done < <(strip deps/maven.txt | awk '{print $1, $2}')
+echo "install-deps: done (Go tools in $gobin, Python programs in $venv/bin, server distributions in .cache/ktsw)"

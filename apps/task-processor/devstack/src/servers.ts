@@ -84,10 +84,11 @@ async function waitFor(
   throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${output()}`);
 }
 
-function launch(name: string, cmd: string, args: string[], user?: string) {
+/** Starts `cmd` tied to this process (see wrap), keeping the tail of its output for error messages. */
+export function launch(name: string, cmd: string, args: string[], user?: string, env?: NodeJS.ProcessEnv) {
   const [bin, argv] = wrap(cmd, args, user);
   // Own process group: a terminal's Ctrl-C goes to the demo, which stops the servers in order.
-  const child = spawn(bin, argv, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(bin, argv, { stdio: ["ignore", "pipe", "pipe"], detached: true, env: env ?? process.env });
   let out = "";
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-4_000);
@@ -113,8 +114,16 @@ async function endChild(child: ChildProcess, signal: NodeJS.Signals): Promise<vo
  * A server that can be halted and started again with its data (fault experiments), built from how
  * to launch it and how to tell it is ready; `stopSignal` is its clean shutdown.
  */
-async function serve(
-  base: { name: string; port: number; url: string; dir: string; stopSignal: NodeJS.Signals },
+export async function serve(
+  base: {
+    name: string;
+    port: number;
+    url: string;
+    dir: string;
+    stopSignal: NodeJS.Signals;
+    /** how long a start may take before it fails (a JVM server needs longer than the default 30 s) */
+    readyTimeoutMs?: number;
+  },
   launchIt: () => { child: ChildProcess; output: () => string },
   ready: () => Promise<boolean>,
 ): Promise<RunningServer> {
@@ -122,7 +131,7 @@ async function serve(
   const start = async () => {
     const { child, output } = launchIt();
     current = child;
-    await waitFor(base.name, ready, child, output);
+    await waitFor(base.name, ready, child, output, base.readyTimeoutMs);
   };
   const halt = async (signal: NodeJS.Signals = base.stopSignal) => {
     if (current) await endChild(current, signal);
@@ -156,7 +165,7 @@ process.once("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-async function tempDir(prefix: string, owner?: string): Promise<string> {
+export async function tempDir(prefix: string, owner?: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `ktsw-${prefix}-`));
   if (owner && isRoot()) {
     const uid = Number(execFileSync("id", ["-u", owner], { encoding: "utf8" }).trim());

@@ -1,10 +1,13 @@
 // `ktsw doctor`: are the local prerequisites there? It checks every line of the lists the installer
 // reads (deps/apt.txt, deps/go-tools.txt, deps/python.txt's packages with programs) and the sim's build list
 // (deps/sim-tools.txt) by looking up the binaries that line provides with the same lookup every command uses,
-// so doctor can never disagree with what CI installs or what a command finds.
+// so doctor can never disagree with what CI installs or what a command finds; a server distribution of
+// deps/maven.txt by its unpacked folder.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { type SimToolName, type ToolName, toolSpec } from "../tools/catalog.ts";
-import { readDepLists } from "../tools/deps.ts";
+import { depsFolder, readDepLists } from "../tools/deps.ts";
 import { findTool, installStep, missingSimTools, simBuildStep } from "../tools/find.ts";
 import { prerequisites } from "../tools/prerequisites.ts";
 import { exitCodes, summary } from "./shared.ts";
@@ -20,7 +23,12 @@ export async function runDoctor(): Promise<number> {
   report(major >= 20, `node ${process.versions.node} (needs ≥ 20)`, "install Node.js 20 or newer");
   const deps = readDepLists();
   for (const p of prerequisites(deps)) {
-    const what = `${p.list} ${p.module ?? p.name} (${p.bins.join(", ") || "?"}): ${p.why}`;
+    const what = `${p.list} ${p.module ?? p.name} (${p.folder ?? (p.bins.join(", ") || "?")}): ${p.why}`;
+    if (p.folder !== undefined) {
+      const installed = existsSync(join(depsFolder, "..", p.folder, ".ktsw-installed"));
+      report(installed, what, "not installed: `bash scripts/install-deps.sh` (deps/maven.txt)");
+      continue;
+    }
     const [first] = p.bins;
     if (first === undefined) {
       report(false, what, "no binary known for it: add what it provides to packages/ktsw/src/tools/catalog.ts");

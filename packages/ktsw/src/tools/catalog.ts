@@ -56,6 +56,10 @@ export const tools = [
   { bin: "shellcheck", from: { apt: "shellcheck" } },
   { bin: "setpriv", from: { apt: "util-linux" } },
   { bin: "openssl", from: { apt: "openssl" } },
+  // The identity proof: Keycloak's distribution (deps/maven.txt) is fetched with Maven, unpacked with unzip, run on Java.
+  { bin: "java", from: { apt: "openjdk-17-jre-headless" } },
+  { bin: "mvn", from: { apt: "maven" } },
+  { bin: "unzip", from: { apt: "unzip" } },
   // Debian's, not whatever python3 is first on PATH: install-deps.sh makes the pinned environment with it.
   { bin: "python3", from: { apt: "python3-venv" }, folders: ["/usr/bin"] },
   { bin: "opa", from: { go: true }, folders: [goBinFolder] },
@@ -166,6 +170,10 @@ export const checkTools = ["tekton-validate"] as const;
 
 export type SimToolName = (typeof simTools)[number] | (typeof checkTools)[number];
 export type SimClusterToolName = (typeof simClusterTools)[number];
+
+/** Where scripts/install-deps.sh unpacks a server distribution of deps/maven.txt (`name` at `version`), relative to the
+ *  repository (git-ignored); it writes `.ktsw-installed` there last, so a half-unpacked folder is not installed. */
+export const mavenFolder = (name: string, version: string) => `.cache/ktsw/${name}-${version}`;
 
 /** Where scripts/build-sim-tools.sh puts the sim's programs, relative to the repository (it is git-ignored). */
 export const simBinFolder = ".cache/ktsw/sim/bin";

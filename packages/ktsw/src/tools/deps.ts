@@ -24,6 +24,8 @@ export interface DepLists {
   sim: DepLine[];
   /** Python packages (`name==version`, module is the whole pin) for the repository's Python environment. */
   python: DepLine[];
+  /** Server distributions from Maven Central (`name group:artifact:version:packaging`), unpacked into .cache/ktsw. */
+  maven: DepLine[];
 }
 
 /** The repository's deps/ folder (the CLI always runs from its source in the repository). */
@@ -59,5 +61,6 @@ export function readDepLists(folder = depsFolder): DepLists {
     go: parseDepList(read("go-tools.txt"), true),
     sim: parseDepList(read("sim-tools.txt"), true),
     python: parsePythonList(read("python.txt")),
+    maven: parseDepList(read("maven.txt"), true),
   };
 }

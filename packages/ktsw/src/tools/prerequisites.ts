@@ -1,16 +1,20 @@
 // The deps lists joined with the tool catalog: one row per line of deps/apt.txt, deps/go-tools.txt and
-// deps/sim-tools.txt, and each deps/python.txt package that provides programs, with the binaries that line provides. `ktsw doctor` checks exactly these rows.
-import { checkTools, type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
+// deps/sim-tools.txt, and each deps/python.txt package that provides programs, with the binaries that line provides,
+// and one per server distribution of deps/maven.txt, with the folder it is unpacked into. `ktsw doctor` checks exactly
+// these rows.
+import { checkTools, mavenFolder, type SimToolName, simTools, type ToolName, type ToolSpec, tools } from "./catalog.ts";
 import type { DepLists } from "./deps.ts";
 
 export interface Prerequisite {
-  list: "apt" | "go" | "sim" | "python";
+  list: "apt" | "go" | "sim" | "python" | "maven";
   /** The Debian package or the Go binary, as the list names it. */
   name: string;
   module?: string;
   why: string;
   /** What the catalog says this line provides; empty means the catalog has not heard of it. */
   bins: (ToolName | SimToolName)[];
+  /** A distribution's folder (relative to the repository), for the maven list: it provides no program on a path. */
+  folder?: string;
 }
 
 const isSimTool = (name: string): name is SimToolName =>
@@ -54,5 +58,13 @@ export function prerequisites(deps: DepLists): Prerequisite[] {
         bins: providedBy("python", d.name),
       }))
       .filter((p) => p.bins.length > 0),
+    ...deps.maven.map((d) => ({
+      list: "maven" as const,
+      name: d.name,
+      ...(d.module ? { module: d.module } : {}),
+      why: d.why,
+      bins: [],
+      folder: mavenFolder(d.name, d.module?.split(":")[2] ?? "?"),
+    })),
   ];
 }

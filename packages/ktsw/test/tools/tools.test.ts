@@ -192,9 +192,14 @@ describe("the catalog and the deps lists agree", () => {
       ...deps.go.map((d) => `go ${d.name}`),
       ...deps.sim.map((d) => `sim ${d.name}`),
       "python barman",
+      ...deps.maven.map((d) => `maven ${d.name}`),
     ]);
     expect(rows.length).toBeGreaterThan(10);
-    expect(rows.filter((r) => r.bins.length === 0).map((r) => r.name)).toEqual([]);
+    // A distribution provides a folder, every other line programs.
+    expect(rows.filter((r) => r.bins.length === 0 && r.folder === undefined).map((r) => r.name)).toEqual([]);
+    expect(rows.find((r) => r.list === "maven" && r.name === "keycloak")?.folder).toMatch(
+      /^\.cache\/ktsw\/keycloak-\d+\.\d+\.\d+$/,
+    );
   });
 
   test("every tool the catalog installs from a deps list is on that list", () => {
@@ -218,17 +223,20 @@ describe("the catalog and the deps lists agree", () => {
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
     });
-    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go|sim|python) /.test(l));
+    const lines = r.stdout.split("\n").filter((l) => /^[✓✗] (apt|go|sim|python|maven) /.test(l));
     expect(lines.map((l) => l.split(" ").slice(1, 3).join(" "))).toEqual([
       ...deps.apt.map((d) => `apt ${d.name}`),
       ...deps.go.map((d) => `go ${d.module}`),
       ...deps.sim.map((d) => `sim ${d.module}`),
       `python ${deps.python.find((d) => d.name === "barman")?.module}`,
+      ...deps.maven.map((d) => `maven ${d.module}`),
     ]);
     const missing = prerequisites(deps).filter((p) =>
-      p.list === "sim"
-        ? missingSimTools(p.bins as SimToolName[]).length > 0
-        : p.bins.some((b) => !findTool(b as ToolName)),
+      p.folder !== undefined
+        ? !existsSync(join(repo, p.folder, ".ktsw-installed"))
+        : p.list === "sim"
+          ? missingSimTools(p.bins as SimToolName[]).length > 0
+          : p.bins.some((b) => !findTool(b as ToolName)),
     );
     expect(r.status).toBe(missing.length === 0 ? 0 : 3);
   });
