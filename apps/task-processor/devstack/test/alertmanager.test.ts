@@ -10,7 +10,7 @@ import {
   type Alertmanager,
   type AmConfig,
   parseAmConfig,
-  relocateSecrets,
+  receiversAt,
   SECRETS_DIR,
   scaleRouteTimings,
   secretUrlFiles,
@@ -18,7 +18,6 @@ import {
   startWebhookSink,
   treeVmAlertmanager,
   type WebhookSink,
-  writeSecretFiles,
 } from "../src/observability/alertmanager.ts";
 import { treeRoot } from "../src/observability/tree.ts";
 
@@ -100,13 +99,8 @@ describe.skipIf(missing)("the tree's Alertmanager config on the real Alertmanage
     let sink: WebhookSink;
     beforeAll(async () => {
       sink = await startWebhookSink();
-      // The pod's secret mount, with the test's webhook in place of the site's receivers.
-      const secrets = join(dir, "secrets");
-      writeSecretFiles(
-        secrets,
-        Object.fromEntries(secretUrlFiles(config).map((f) => [`${f.secret}/${f.key}`, `${sink.url}/${f.receiver}`])),
-      );
-      am = await startAlertmanager(relocateSecrets(scaleRouteTimings(config, TIME_SCALE), secrets));
+      // The test's webhook in place of the site's receivers.
+      am = await startAlertmanager(scaleRouteTimings(config, TIME_SCALE), receiversAt(config, sink.url));
     }, 30_000);
     afterAll(async () => {
       await am?.stop();

@@ -129,11 +129,20 @@ export interface PostedAlert {
   endsAt?: string;
 }
 
-/** Alertmanager with `config` written as its config file, clustering off (as the operator runs one replica). */
-export async function startAlertmanager(config: AmConfig): Promise<Alertmanager> {
+/**
+ * Alertmanager with `config` as its config file, clustering off (as the operator runs one replica). `secretFiles`
+ * (`<secret>/<key>` → content) are what the pod's secret mount would hold: they are written in the server's own
+ * dir, and the config's url_files under SECRETS_DIR point there.
+ */
+export async function startAlertmanager(
+  config: AmConfig,
+  secretFiles: Record<string, string> = {},
+): Promise<Alertmanager> {
   const server = await startHttpTool("alertmanager", (port, dir) => {
+    const secrets = join(dir, "secrets");
+    writeSecretFiles(secrets, secretFiles);
     const file = join(dir, "alertmanager.yml");
-    writeFileSync(file, stringify(config));
+    writeFileSync(file, stringify(relocateSecrets(config, secrets)));
     return [
       `--config.file=${file}`,
       `--storage.path=${join(dir, "data")}`,
@@ -158,8 +167,13 @@ export async function startAlertmanager(config: AmConfig): Promise<Alertmanager>
   });
 }
 
+/** The secret files that send every receiver's notifications to `${sinkUrl}/<receiver>` (pure). */
+export function receiversAt(config: AmConfig, sinkUrl: string): Record<string, string> {
+  return Object.fromEntries(secretUrlFiles(config).map((f) => [`${f.secret}/${f.key}`, `${sinkUrl}/${f.receiver}`]));
+}
+
 /** Writes `files` (`<secret>/<key>` → content) under `dir`, as the pod's secret mount has them. */
-export function writeSecretFiles(dir: string, files: Record<string, string>): void {
+function writeSecretFiles(dir: string, files: Record<string, string>): void {
   for (const [path, content] of Object.entries(files)) {
     const file = join(dir, path);
     mkdirSync(dirname(file), { recursive: true });
