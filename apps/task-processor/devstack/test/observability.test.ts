@@ -301,8 +301,8 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
         expect(resolved.message.groupLabels).toEqual(message.groupLabels);
         expect(resolved.message.alerts.every((a) => a.status === "resolved")).toBe(true);
         console.log(
-          `observability: TaskJobsDeadLettered delivered to the site's webhook ${((firing?.at ?? 0) - killedAt) / 1000} s ` +
-            `after the worker kill, its resolution ${(resolved.at - killedAt) / 1000} s after it ` +
+          `observability: TaskJobsDeadLettered delivered to the site's webhook ${(((firing?.at ?? 0) - killedAt) / 1000).toFixed(1)} s ` +
+            `after the worker kill, its resolution ${((resolved.at - killedAt) / 1000).toFixed(1)} s after it ` +
             `(rule and route timings x${TIME_SCALE.toFixed(4)})`,
         );
         expect(svc.crashes()).toBe(0);
