@@ -42,7 +42,9 @@ export async function buildBundle() {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
-    banner: { js: 'import { createRequire as ktswCreateRequire } from "node:module"; const require = ktswCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as ktswCreateRequire } from "node:module"; const require = ktswCreateRequire(import.meta.url);',
+    },
     platform: "node",
     format: "esm",
     target: "node20",

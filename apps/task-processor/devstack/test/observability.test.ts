@@ -5,6 +5,14 @@ import { whyMissing } from "@ktsw/cli/tools";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import WebSocket from "ws";
 import { chromiumMissing, launchChromium } from "../src/chromium.ts";
+import {
+  parseAmConfig,
+  receiversAt,
+  scaleRouteTimings,
+  startAlertmanager,
+  startWebhookSink,
+  treeVmAlertmanager,
+} from "../src/observability/alertmanager.ts";
 import { dashboardPng } from "../src/observability/dashboard-image.ts";
 import {
   dashboardProblems,
@@ -24,7 +32,8 @@ import { skipReason } from "../src/testkit.ts";
 // The observability proof: the app's services run as processes, a real VictoriaMetrics scrapes their /metrics as the
 // cluster's VMServiceScrape does (job = the Service's name, namespace = the app's), a load runs, and then every panel
 // query of the app's dashboards returns data, every dashboard and VMRule query of the whole tree parses, and vmalert
-// running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it. With Jaeger
+// running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it; with the
+// tree's Alertmanager config on a real Alertmanager, both reach a webhook standing in for the site's receiver. With Jaeger
 // built (its OTLP receiver standing in for Tempo's), one job's trace crosses gateway → NATS → worker → PostgreSQL and
 // its id is in both services' JSON logs.
 
@@ -37,6 +46,9 @@ if (!missing && browserMissing)
   console.warn(`\n!!! observability proof: the dashboard images SKIPPED: ${browserMissing}\n`);
 /** Where the dashboard images are kept (`npm run docs:dashboards`); else they are drawn and checked only. */
 const imagesDir = process.env.KTSW_DASHBOARD_IMAGES;
+const alertmanagerMissing = whyMissing(["alertmanager"]);
+if (!missing && alertmanagerMissing)
+  console.warn(`\n!!! observability proof: the alert-delivery test SKIPPED: ${alertmanagerMissing}\n`);
 
 const NAMESPACE = "task-processor";
 const SCRAPE_SEC = 1;
@@ -103,6 +115,30 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
 
   /** When the load began (unix seconds): where the dashboard images start. */
   let loadStarted = 0;
+  /** How many jobs the last call below failed: the dead-letter count of the worker process it left running. */
+  let failedLastTime = 0;
+  /**
+   * Kills the worker, then submits jobs that fail: once it is back they reach the dead-letter stream. The restarted
+   * worker counts from zero again, and a counter back at the value it had before the kill shows no increase at all,
+   * so each call fails one job more than the last (three the first time).
+   */
+  const failJobsDuringWorkerKill = async () => {
+    await svc.worker.kill9();
+    const count = Math.max(3, failedLastTime + 1);
+    failedLastTime = count;
+    return Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        submit({ type: "fail", payload: { reason: `observability proof ${i + 1}/${count}` } }),
+      ),
+    );
+  };
+  const appRules = () =>
+    vmalertRules(
+      treeVmRules()
+        .filter((r) => r.source.startsWith("apps/task-processor/"))
+        .map((r) => r.doc),
+      TIME_SCALE,
+    );
 
   beforeAll(async () => {
     infra = await startInfra();
@@ -212,25 +248,14 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
   }, 60_000);
 
   test("vmalert fires the dead-letter alert when jobs fail during a worker kill, and resolves it afterwards", async () => {
-    const appRules = treeVmRules().filter((r) => r.source.startsWith("apps/task-processor/"));
-    const vmalert = await startVmalert(
-      vmalertRules(
-        appRules.map((r) => r.doc),
-        TIME_SCALE,
-      ),
-      victoria,
-      1,
-    );
+    const vmalert = await startVmalert(appRules(), victoria, 1);
     try {
       const deadLetterAlert = async () => (await vmalert.alerts()).find((a) => a.name === "TaskJobsDeadLettered");
       // Nothing has been dead-lettered yet: the alert is not there before the failure.
       expect(await deadLetterAlert()).toBeUndefined();
 
-      await svc.worker.kill9();
+      const failing = await failJobsDuringWorkerKill();
       const started = Date.now();
-      const failing = await Promise.all(
-        [1, 2, 3].map((i) => submit({ type: "fail", payload: { reason: `observability proof ${i}` } })),
-      );
       await expect
         .poll(async () => (await deadLetterAlert())?.state, { timeout: 60_000, interval: 250 })
         .toBe("firing");
@@ -251,6 +276,56 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
       await vmalert.stop();
     }
   }, 180_000);
+
+  test.skipIf(alertmanagerMissing)(
+    "the dead-letter alert reaches the site's receiver through the tree's Alertmanager, firing with its runbook and then resolved",
+    async () => {
+      const sink = await startWebhookSink();
+      const config = parseAmConfig(treeVmAlertmanager().spec.configRawYaml);
+      // The tree's routing with its timings scaled as the rules are; the test's webhook in place of the site's URL.
+      const am = await startAlertmanager(scaleRouteTimings(config, TIME_SCALE), receiversAt(config, sink.url));
+      const vmalert = await startVmalert(appRules(), victoria, 1, am.url);
+      try {
+        const notifications = (status: "firing" | "resolved") =>
+          sink.received.filter(
+            (m) =>
+              m.path === "/site" &&
+              m.message.groupLabels.alertname === "TaskJobsDeadLettered" &&
+              m.message.status === status,
+          );
+        expect(notifications("firing")).toEqual([]);
+        const killedAt = Date.now();
+        const failing = await failJobsDuringWorkerKill();
+        await expect.poll(() => notifications("firing").length, { timeout: 60_000, interval: 250 }).toBeGreaterThan(0);
+        const [firing] = notifications("firing");
+        const { message } = firing as NonNullable<typeof firing>;
+        // One notification per alert name and namespace (the route's group_by), the rule's runbook in it.
+        expect(message.receiver).toBe("site");
+        expect(message.groupLabels).toEqual({ alertname: "TaskJobsDeadLettered", namespace: NAMESPACE });
+        expect(message.commonLabels.severity).toBe("warning");
+        expect(message.commonAnnotations.runbook).toMatch(/^Jobs were dead-lettered: .*replay/);
+        for (const id of failing) await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("failed");
+
+        await expect
+          .poll(() => notifications("resolved").length, { timeout: 90_000, interval: 250 })
+          .toBeGreaterThan(0);
+        const resolved = notifications("resolved")[0] as NonNullable<typeof firing>;
+        expect(resolved.message.groupLabels).toEqual(message.groupLabels);
+        expect(resolved.message.alerts.every((a) => a.status === "resolved")).toBe(true);
+        console.log(
+          `observability: TaskJobsDeadLettered delivered to the site's webhook ${(((firing?.at ?? 0) - killedAt) / 1000).toFixed(1)} s ` +
+            `after the worker kill, its resolution ${((resolved.at - killedAt) / 1000).toFixed(1)} s after it ` +
+            `(rule and route timings x${TIME_SCALE.toFixed(4)})`,
+        );
+        expect(svc.crashes()).toBe(0);
+      } finally {
+        await vmalert.stop();
+        await am.stop();
+        await sink.stop();
+      }
+    },
+    180_000,
+  );
 
   test.skipIf(jaegerMissing)(
     "one job is one trace across gateway → NATS → worker → PostgreSQL in Jaeger, and its id is in both services' logs",

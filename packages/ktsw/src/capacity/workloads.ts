@@ -1,8 +1,8 @@
 // The pods a tree asks for, read from the objects Flux would apply: the pod template of every
 // workload kind, and the pods well-known operators create from a custom resource when the resource
-// itself says how many and how big (CloudNativePG Cluster, Keycloak, VictoriaMetrics VMSingle and
-// VMAgent). Other custom resources are not guessed at; `coveredKinds` lists what is read. Pods
-// Linkerd's injector meshes get its proxy (linkerd.ts).
+// itself says how many and how big (CloudNativePG Cluster, Keycloak, VictoriaMetrics VMSingle,
+// VMAgent, VMAlert and VMAlertmanager). Other custom resources are not guessed at; `coveredKinds`
+// lists what is read. Pods Linkerd's injector meshes get its proxy (linkerd.ts).
 import { get, groupOf, nameOf, namespaceOf, type Obj, str } from "../validate/flux.ts";
 import type { AppliedObject } from "../validate/walk.ts";
 import { isMeshed, linkerdProxy, withProxy } from "./linkerd.ts";
@@ -193,13 +193,14 @@ function operatorPods(o: Obj): PodSource | undefined {
       }),
     };
   }
-  // VictoriaMetrics operator: VMSingle is one pod; VMAgent and VMAlert `replicaCount` pods (default 1)
-  // with the config-reloader beside them, sized by spec.configReloaderResources.
+  // VictoriaMetrics operator: VMSingle is one pod; VMAgent, VMAlert and VMAlertmanager `replicaCount` pods
+  // (default 1) with the config-reloader beside them, sized by spec.configReloaderResources.
   const vmKind = String(o.kind);
-  if (group === "operator.victoriametrics.com" && ["VMSingle", "VMAgent", "VMAlert"].includes(vmKind)) {
+  if (group === "operator.victoriametrics.com" && vmKinds.includes(vmKind)) {
     const spec = get(o, "spec");
     const reloaded = vmKind !== "VMSingle";
-    const containers = [{ name: vmKind.toLowerCase(), resources: get(spec, "resources") }];
+    const main = vmKind === "VMAlertmanager" ? "alertmanager" : vmKind.toLowerCase();
+    const containers = [{ name: main, resources: get(spec, "resources") }];
     if (reloaded) containers.push({ name: "config-reloader", resources: get(spec, "configReloaderResources") });
     return {
       replicas: reloaded ? count(get(spec, "replicaCount"), 1) : 1,
@@ -216,6 +217,9 @@ function operatorPods(o: Obj): PodSource | undefined {
   return undefined;
 }
 
+/** The VictoriaMetrics operator's kinds whose pods are counted. */
+const vmKinds = ["VMSingle", "VMAgent", "VMAlert", "VMAlertmanager"];
+
 /** Kinds read, for the plan's footnote. */
 export const coveredKinds = [
   "Deployment",
@@ -230,6 +234,7 @@ export const coveredKinds = [
   "operator.victoriametrics.com VMSingle",
   "operator.victoriametrics.com VMAgent",
   "operator.victoriametrics.com VMAlert",
+  "operator.victoriametrics.com VMAlertmanager",
 ] as const;
 
 export function workloadsOf(applied: readonly AppliedObject[]): Workload[] {

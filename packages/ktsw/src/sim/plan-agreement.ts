@@ -61,7 +61,7 @@ export interface Agreement {
   unplaced: number;
 }
 
-const operatorKinds = new Set(["Cluster", "Keycloak", "VMSingle", "VMAgent", "VMAlert"]);
+const operatorKinds = new Set(["Cluster", "Keycloak", "VMSingle", "VMAgent", "VMAlert", "VMAlertmanager"]);
 const id = (kind: string, namespace: string | undefined, name: string) => `${kind} ${namespace ?? "default"}/${name}`;
 const same = (a: Amounts, b: Amounts) => a.cpu === b.cpu && a.memory === b.memory;
 const amounts = (a: Amounts) => `${formatCpu(a.cpu)} CPU, ${formatMemory(a.memory)}`;

@@ -84,6 +84,10 @@ export const tools = [
   // alert query; vmalert (same module, same release) evaluates the app's VMRule groups against it.
   { bin: "victoria-metrics", from: { go: true }, folders: [goBinFolder] },
   { bin: "vmalert", from: { go: true }, folders: [goBinFolder] },
+  // The alert-delivery proof: the Alertmanager release the tree's VMAlertmanager runs, and its amtool, which checks
+  // the tree's routing config; vmalert above notifies it.
+  { bin: "alertmanager", from: { go: true }, folders: [goBinFolder] },
+  { bin: "amtool", from: { go: true }, folders: [goBinFolder] },
   // The observability proof's OTLP receiver and trace store (Jaeger v2, Apache-2.0). Its module replaces a dependency
   // (so no `go install`; deps/jaeger is the wrapper module that builds it) and its cold build is long, so it is in no
   // list CI installs: the trace test skips loudly without it.

@@ -26,7 +26,7 @@ function claimAt(at: AppliedObject, path: (string | number)[], classKey: string)
 
 /**
  * The volume claims of the applied objects: PersistentVolumeClaims, StatefulSets' claim templates,
- * CloudNativePG Clusters (data and WAL volumes) and VMSingle's storage. A claim with
+ * CloudNativePG Clusters (data and WAL volumes), VMSingle's storage and VMAlertmanager's claim template. A claim with
  * `storageClassName: ""` asks for a pre-made volume, not a class, and is left out.
  */
 export function volumeClaims(applied: readonly AppliedObject[]): VolumeClaim[] {
@@ -43,6 +43,12 @@ export function volumeClaims(applied: readonly AppliedObject[]): VolumeClaim[] {
         .map((key) => claimAt(a, ["spec", key], "storageClass"));
     if (isKind(o, "operator.victoriametrics.com", "VMSingle") && get(o, "spec", "storage") !== undefined)
       return [claimAt(a, ["spec", "storage"], "storageClassName")];
+    // VMAlertmanager's storage is a claim template (its StatefulSet's) or an emptyDir, which claims nothing.
+    if (
+      isKind(o, "operator.victoriametrics.com", "VMAlertmanager") &&
+      get(o, "spec", "storage", "volumeClaimTemplate") !== undefined
+    )
+      return [claimAt(a, ["spec", "storage", "volumeClaimTemplate", "spec"], "storageClassName")];
     return [];
   });
   return claims.filter((c) => c.storageClass !== "");

@@ -229,7 +229,7 @@ describe("operators' custom resources", () => {
     expect(required.unplaced).toHaveLength(1);
   });
 
-  test("Keycloak, VMSingle, VMAgent and VMAlert (with their config-reloader) are sized from the resource", () => {
+  test("Keycloak, VMSingle, VMAgent, VMAlert and VMAlertmanager (with their config-reloader) are sized from the resource", () => {
     const keycloak = at({
       apiVersion: "k8s.keycloak.org/v2alpha1",
       kind: "Keycloak",
@@ -254,13 +254,19 @@ describe("operators' custom resources", () => {
       metadata: { name: "alert", namespace: "demo" },
       spec: { resources: requests("50m", "64Mi"), configReloaderResources: requests("10m", "32Mi") },
     });
+    const vmalertmanager = at({
+      apiVersion: "operator.victoriametrics.com/v1beta1",
+      kind: "VMAlertmanager",
+      metadata: { name: "am", namespace: "demo" },
+      spec: { replicaCount: 2, resources: requests("10m", "32Mi"), configReloaderResources: requests("10m", "32Mi") },
+    });
     const p = plan(
-      [keycloak, vmagent, vmsingle, vmalert],
+      [keycloak, vmagent, vmsingle, vmalert, vmalertmanager],
       [node("a", { allocatable: { cpu: 4000, memory: 8 * GiB, pods: 110 } })],
     );
     expect(p.nodes[0]).toMatchObject({
-      pods: 5,
-      requests: { cpu: 770, memory: (768 * 2 + 256 + 32 + 512 + 64 + 32) * MiB },
+      pods: 7,
+      requests: { cpu: 770 + 2 * 20, memory: (768 * 2 + 256 + 32 + 512 + 64 + 32 + 2 * 64) * MiB },
     });
   });
 });

@@ -328,4 +328,44 @@ describe.skipIf(missing.length > 0)("the observability layer", () => {
       expect(str(rule, "labels", "severity"), alert).toMatch(/^(warning|critical)$/);
     }
   });
+
+  test("VMAlert notifies the tree's Alertmanager through the Service the operator makes, and only VMAlert may send to it", async () => {
+    const tree = await appliedTree();
+    const vmalert = theObject(tree, "VMAlert", "vmalert", "observability");
+    const am = theObject(tree, "VMAlertmanager", "alertmanager", "observability");
+    // The operator names the Service vmalertmanager-<name> and serves spec.port, 9093 unless set (v0.74.0); it is
+    // made at run time, so the URL is checked against the CR it comes from.
+    expect(get(am, "spec", "port")).toBeUndefined();
+    expect(str(vmalert, "spec", "notifier", "url")).toBe(
+      `http://vmalertmanager-${str(am, "metadata", "name")}.observability.svc:9093`,
+    );
+    expect(get(vmalert, "spec", "extraArgs", "notifier.blackhole")).toBeUndefined();
+    expect(dependsOn(tree, "alertmanager")).toEqual(
+      expect.arrayContaining(["victoria-metrics-operator", "longhorn-storageclasses"]),
+    );
+    // The receivers' URLs are files of the Secret the operator mounts, and the Secret is in the tree.
+    expect(arr(am, "spec", "secrets")).toEqual(["alertmanager-receiver"]);
+    theObject(tree, "Secret", "alertmanager-receiver", "observability");
+    expect(str(am, "spec", "configRawYaml")).toContain("/etc/vm/secrets/alertmanager-receiver/url");
+
+    const all = policies(tree);
+    const alertmanager = pod("observability", "vmalertmanager");
+    expect(connectionAllowed(all, pod("observability", "vmalert"), alertmanager, 9093)).toBe(true);
+    // VMAgent scrapes it (the operator's VMServiceScrape): Alertmanager's metrics and its config-reloader's.
+    expect(connectionAllowed(all, pod("observability", "vmagent"), alertmanager, 9093)).toBe(true);
+    expect(connectionAllowed(all, pod("observability", "vmagent"), alertmanager, 8435)).toBe(true);
+    // Nobody else: not Grafana, not the app, not the gossip port.
+    expect(connectionAllowed(all, pod("observability", "grafana"), alertmanager, 9093)).toBe(false);
+    expect(connectionAllowed(all, pod("task-processor", "task-gateway"), alertmanager, 9093)).toBe(false);
+    expect(connectionAllowed(all, pod("observability", "vmalert"), alertmanager, 9094)).toBe(false);
+    // Its way out to the site's receivers: HTTPS and SMTP submission, outside the private ranges.
+    const egress = all.find((p) => str(p, "metadata", "name") === "allow-alertmanager-receivers");
+    expect(get(egress, "spec", "podSelector", "matchLabels")).toEqual({ "app.kubernetes.io/name": "vmalertmanager" });
+    expect(arr(egress, "spec", "egress", 0, "ports").map((p) => get(p, "port"))).toEqual([443, 587]);
+    expect(get(egress, "spec", "egress", 0, "to", 0, "ipBlock", "except")).toEqual([
+      "10.0.0.0/8",
+      "172.16.0.0/12",
+      "192.168.0.0/16",
+    ]);
+  });
 });

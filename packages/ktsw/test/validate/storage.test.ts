@@ -38,7 +38,7 @@ const pvc = (name: string, storageClassName?: string) =>
   });
 
 describe("volume claims", () => {
-  test("are read from PVCs, StatefulSet claim templates, CloudNativePG Clusters (data and WAL) and VMSingle", () => {
+  test("are read from PVCs, StatefulSet claim templates, CloudNativePG Clusters (data and WAL), VMSingle and VMAlertmanager", () => {
     const claims = volumeClaims([
       pvc("plain", "fast"),
       pvc("static", ""), // asks for a pre-made volume, not a class
@@ -61,6 +61,19 @@ describe("volume claims", () => {
         spec: { storage: { storageClassName: "fast" } },
       }),
       applied({ apiVersion: "operator.victoriametrics.com/v1beta1", kind: "VMSingle", metadata: { name: "mem" } }),
+      applied({
+        apiVersion: "operator.victoriametrics.com/v1beta1",
+        kind: "VMAlertmanager",
+        metadata: { name: "am" },
+        spec: { storage: { volumeClaimTemplate: { spec: { storageClassName: "single" } } } },
+      }),
+      // An emptyDir claims nothing.
+      applied({
+        apiVersion: "operator.victoriametrics.com/v1beta1",
+        kind: "VMAlertmanager",
+        metadata: { name: "am-mem" },
+        spec: { storage: { emptyDir: {} } },
+      }),
       applied({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "stateless" }, spec: {} }),
     ]);
     expect(claims.map((c) => [nameOf(c.at.object), c.path.join("."), c.storageClass])).toEqual([
@@ -70,6 +83,7 @@ describe("volume claims", () => {
       ["db", "spec.storage.storageClass", "single"],
       ["db", "spec.walStorage.storageClass", undefined],
       ["vm", "spec.storage.storageClassName", "fast"],
+      ["am", "spec.storage.volumeClaimTemplate.spec.storageClassName", "single"],
     ]);
   });
 
@@ -121,6 +135,8 @@ describe.skipIf(!helm)("the real tree's StorageClasses", () => {
       (c) => `${c.at.owner} ${c.at.object.kind} ${nameOf(c.at.object)}: ${c.storageClass}`,
     );
     expect(claims.sort()).toEqual([
+      // Alertmanager's silences and notification log: re-made after a node loss at worst.
+      "flux-system/alertmanager VMAlertmanager alertmanager: longhorn-single",
       // Harbor: images and its database on three replicas; job logs, Redis and Trivy's cache can be rebuilt.
       "flux-system/harbor PersistentVolumeClaim harbor-jobservice: longhorn-single",
       "flux-system/harbor PersistentVolumeClaim harbor-registry: longhorn",

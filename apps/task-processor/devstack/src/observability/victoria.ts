@@ -83,11 +83,15 @@ export interface Vmalert extends RunningServer {
   alerts(): Promise<AlertState[]>;
 }
 
-/** vmalert evaluating `groups` every `evalSec` against `victoria`, its recording rules written back there. */
+/**
+ * vmalert evaluating `groups` every `evalSec` against `victoria`, its recording rules written back there; its alerts
+ * go to the Alertmanager at `notifierUrl`, as the cluster's VMAlert sends them (spec.notifier), or nowhere without one.
+ */
 export async function startVmalert(
   groups: { groups: RuleGroup[] },
   victoria: RunningServer,
   evalSec: number,
+  notifierUrl?: string,
 ): Promise<Vmalert> {
   const server = await startHttpTool("vmalert", (port, dir) => {
     const rules = join(dir, "rules.yaml");
@@ -101,8 +105,8 @@ export async function startVmalert(
       `-evaluationInterval=${evalSec}s`,
       // Evaluate at now, not 30 s back (the default allows for ingestion delay the proof does not have).
       "-rule.evalDelay=0s",
-      // Nobody to notify: the proof reads the alerts' state from vmalert's API.
-      "-notifier.blackhole",
+      // Without an Alertmanager the proof reads the alerts' state from vmalert's API alone.
+      notifierUrl ? `-notifier.url=${notifierUrl}` : "-notifier.blackhole",
       "-loggerLevel=ERROR",
     ];
   });
