@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { search } from "@jmespath-community/jmespath";
 import { substituteManifests } from "@ktsw/cli/flux-substitute";
-import { findTool, whyMissing } from "@ktsw/cli/tools";
+import { whyMissing } from "@ktsw/cli/tools";
 import { decodeJwt } from "jose";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { launchChromium } from "../src/chromium.ts";
 import {
   decryptSecrets,
   type KeycloakServer,
@@ -79,10 +80,7 @@ describe.skipIf(skip)("the tree's realms on real Keycloak", () => {
     dashboard = { issuer: kc.issuer("ktsw"), clientId: "task-dashboard", redirectUri: redirect as string };
     // The tree declares no users (people are made in Keycloak): one for the login.
     await kc.createUser("ktsw", user);
-    browser = await chromium.launch({
-      executablePath: findTool("chromium"),
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
     infra = await startInfra();
     // The services verify Keycloak's tokens: its issuer, its JWKS.
     svc = await startServices({
