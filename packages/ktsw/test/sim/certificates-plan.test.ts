@@ -65,6 +65,7 @@ describe("planning the tree's Certificates", () => {
       issue: ["cert-manager/ktsw-root-ca", "linkerd/linkerd-trust-anchor"],
       wait: [
         "gatekeeper-system/ratify-registry-trust",
+        "harbor/harbor-token",
         "linkerd/linkerd-identity-issuer",
         "linkerd/linkerd-policy-validator",
         "linkerd/linkerd-proxy-injector",
