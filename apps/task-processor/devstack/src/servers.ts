@@ -5,8 +5,9 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { checkTools } from "@ktsw/cli/catalog";
 import { gofakes3Args, standInKeys } from "@ktsw/cli/s3";
-import { requireTool } from "@ktsw/cli/tools";
+import { requireSimTool, requireTool } from "@ktsw/cli/tools";
 
 // Starts real NATS, PostgreSQL and Redis servers from the Debian packages, each on its own port in
 // its own temp dir, for the demo and for every test suite. Children are spawned through
@@ -209,15 +210,19 @@ export async function startRedis(port?: number): Promise<RunningServer> {
   );
 }
 
+/** A program built from a wrapper module into the sim's cache (deps/sim-tools.txt), not installed on a path. */
+type BuiltTool = (typeof checkTools)[number];
+const isBuiltTool = (tool: string): tool is BuiltTool => (checkTools as readonly string[]).includes(tool);
+
 /**
- * A server program of the tool catalog on a free port in a temp dir of its own, ready once the port listens;
- * `args` says how to start it there. For HTTP servers whose start-up is nothing but their flags.
+ * A server program of the tool catalog (or a built one) on a free port in a temp dir of its own, ready once the
+ * port listens; `args` says how to start it there. For HTTP servers whose start-up is nothing but their flags.
  */
 export async function startHttpTool(
-  tool: Parameters<typeof findBinary>[0],
+  tool: Parameters<typeof findBinary>[0] | BuiltTool,
   args: (port: number, dir: string) => string[],
 ): Promise<RunningServer> {
-  const bin = findBinary(tool);
+  const bin = isBuiltTool(tool) ? requireSimTool(tool) : findBinary(tool);
   const p = await freePort();
   const dir = await tempDir(tool);
   return serve(

@@ -21,7 +21,7 @@ import {
   grafanaExpr,
   templateDefaults,
 } from "../src/observability/grafana.ts";
-import { type Jaeger, startJaeger } from "../src/observability/jaeger.ts";
+import { type Otelcol, type OtlpSpan, otelcolMissing, startOtelcol } from "../src/observability/otelcol.ts";
 import { ruleExprs, vmalertRules } from "../src/observability/rules.ts";
 import { treeDashboards, treeVmRules } from "../src/observability/tree.ts";
 import { startVictoriaMetrics, startVmalert, type Victoria } from "../src/observability/victoria.ts";
@@ -33,14 +33,15 @@ import { skipReason } from "../src/testkit.ts";
 // cluster's VMServiceScrape does (job = the Service's name, namespace = the app's), a load runs, and then every panel
 // query of the app's dashboards returns data, every dashboard and VMRule query of the whole tree parses, and vmalert
 // running the app's VMRule fires the dead-letter alert when jobs fail during a worker kill, then resolves it; with the
-// tree's Alertmanager config on a real Alertmanager, both reach a webhook standing in for the site's receiver. With Jaeger
-// built (its OTLP receiver standing in for Tempo's), one job's trace crosses gateway → NATS → worker → PostgreSQL and
-// its id is in both services' JSON logs.
+// tree's Alertmanager config on a real Alertmanager, both reach a webhook standing in for the site's receiver. A real
+// OpenTelemetry Collector (its OTLP receiver standing in for Tempo's) receives one job's trace across gateway → NATS →
+// worker → PostgreSQL, and its id is in both services' JSON logs.
 
 const missing = skipReason ?? whyMissing(["victoria-metrics", "vmalert"]);
 if (missing && !skipReason) console.warn(`\n!!! observability proof SKIPPED: ${missing}\n`);
-const jaegerMissing = whyMissing(["jaeger"]);
-if (!missing && jaegerMissing) console.warn(`\n!!! observability proof: the trace test SKIPPED: ${jaegerMissing}\n`);
+const collectorMissing = otelcolMissing();
+if (!missing && collectorMissing)
+  console.warn(`\n!!! observability proof: the trace test SKIPPED: ${collectorMissing}\n`);
 const browserMissing = chromiumMissing();
 if (!missing && browserMissing)
   console.warn(`\n!!! observability proof: the dashboard images SKIPPED: ${browserMissing}\n`);
@@ -67,7 +68,7 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
   let infra: Infra;
   let svc: ServiceProcesses;
   let victoria: Victoria;
-  let jaeger: Jaeger | undefined;
+  let collector: Otelcol | undefined;
   const logs: { service: string; line: Record<string, unknown> }[] = [];
   let token: string;
   let trickling = true;
@@ -142,13 +143,13 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
 
   beforeAll(async () => {
     infra = await startInfra();
-    jaeger = jaegerMissing ? undefined : await startJaeger();
+    collector = collectorMissing ? undefined : await startOtelcol();
     svc = await startServiceProcesses(infraUrls(infra), {
       // Failing jobs reach the dead-letter stream after two quick attempts.
       env: {
         MAX_DELIVER: "2",
         BACKOFF_MS: "200",
-        ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "200" } : {}),
+        ...(collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: "200" } : {}),
       },
       logLevel: "info",
       onLine: (service, line) => logs.push({ service, line }),
@@ -195,7 +196,7 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
     await trickle;
     paused?.resume();
     await victoria?.stop();
-    await jaeger?.stop();
+    await collector?.stop();
     await svc?.stop();
     await infra?.stop();
   }, 60_000);
@@ -327,47 +328,54 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
     180_000,
   );
 
-  test.skipIf(jaegerMissing)(
-    "one job is one trace across gateway → NATS → worker → PostgreSQL in Jaeger, and its id is in both services' logs",
+  test.skipIf(collectorMissing)(
+    "one job is one trace across gateway → NATS → worker → PostgreSQL through the OpenTelemetry Collector, and its id is in both services' logs",
     async () => {
+      const c = collector as Otelcol;
       // The app to itself: the worker batches claims and completions of jobs handled together, in one of their traces.
       let resume = () => {};
       paused = { resume: () => resume(), idle: new Promise<void>((r) => (resume = r)) };
       try {
         // The client starts the trace (as a traced caller would), so its id is known before any span is exported.
         const traceId = randomBytes(16).toString("hex");
+        const clientSpanId = randomBytes(8).toString("hex");
         const id = await submit(
           { type: "hash", payload: { data: "one trace", rounds: 1 } },
-          { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+          { traceparent: `00-${traceId}-${clientSpanId}-01` },
         );
         await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("succeeded");
-        const services = (t: NonNullable<Awaited<ReturnType<Jaeger["trace"]>>>) =>
-          t.spans.map((s) => `${t.processes[s.processID]?.serviceName}: ${s.operationName}`);
+        const names = (spans: OtlpSpan[]) => spans.map((s) => `${s.service}: ${s.name}`);
         // Spans arrive in batches: wait for the worker's last (its completion statement).
-        const trace = await vi.waitFor(
-          async () => {
-            const t = await (jaeger as Jaeger).trace(traceId);
-            if (!t) throw new Error(`Jaeger has no trace ${traceId} yet`);
-            const names = services(t);
+        const spans = await vi.waitFor(
+          () => {
+            const t = c.trace(traceId);
+            const got = names(t);
             const want = ["task-gateway: POST /v1/jobs", "task-worker: process job", "task-worker: run hash"];
-            if (!want.every((w) => names.includes(w)) || !names.some((n) => n.startsWith("task-worker: UPDATE")))
-              throw new Error(`trace ${traceId} so far: ${names.join(", ")}`);
+            if (!want.every((w) => got.includes(w)) || !got.some((n) => n.startsWith("task-worker: UPDATE")))
+              throw new Error(`trace ${traceId} so far: ${got.join(", ") || "no span"}`);
             return t;
           },
           { timeout: 30_000, interval: 250 },
         );
-        const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
-        const serviceOf = (s: (typeof trace.spans)[number]) => trace.processes[s.processID]?.serviceName;
-        const tag = (s: (typeof trace.spans)[number], key: string) => s.tags.find((t) => t.key === key)?.value;
-        // NATS: the worker's consumer span is a child of the gateway's request span, through the message's headers.
-        const consumer = trace.spans.find((s) => s.operationName === "process job") as (typeof trace.spans)[number];
-        expect(tag(consumer, "messaging.system")).toBe("nats");
-        const parent = byId.get(consumer.references.find((r) => r.refType === "CHILD_OF")?.spanID ?? "");
-        expect(parent && serviceOf(parent)).toBe("task-gateway");
+        expect(c.problems).toEqual([]);
+        const byId = new Map(spans.map((s) => [s.spanId, s]));
+        // One trace, parent links intact: the gateway's request span is the client's child, and every other span's
+        // parent is a span of this trace.
+        const roots = spans.filter((s) => !byId.has(s.parentSpanId));
+        expect(names(roots)).toEqual(["task-gateway: POST /v1/jobs"]);
+        expect(roots[0]?.parentSpanId).toBe(clientSpanId);
+        // NATS: the worker's consumer span is a child of a gateway span, through the message's headers.
+        const consumer = spans.find((s) => s.name === "process job") as OtlpSpan;
+        expect(consumer.service).toBe("task-worker");
+        expect(consumer.attributes["messaging.system"]).toBe("nats");
+        expect(byId.get(consumer.parentSpanId)?.service).toBe("task-gateway");
         // PostgreSQL from both sides: the gateway records the job, the worker claims and completes it.
-        const dbServices = new Set(trace.spans.filter((s) => tag(s, "db.system") === "postgresql").map(serviceOf));
+        const dbServices = new Set(
+          spans.filter((s) => s.attributes["db.system"] === "postgresql").map((s) => s.service),
+        );
         expect([...dbServices].sort()).toEqual(["task-gateway", "task-worker"]);
-        expect(new Set(trace.spans.map((s) => s.traceID))).toEqual(new Set([traceId]));
+        // The spans the collector received are the trace's only: no other trace id slipped in under this one.
+        expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([traceId]));
 
         // The logs carry the same id: what Loki's trace_id field links to Tempo.
         const logged = (service: string, msg: string) =>
@@ -377,7 +385,7 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
         await expect.poll(() => logged("gateway", "job accepted"), { timeout: 10_000 }).toBe(true);
         await expect.poll(() => logged("worker", "job succeeded"), { timeout: 10_000 }).toBe(true);
         console.log(
-          `observability: job ${id} is trace ${traceId}, ${trace.spans.length} spans in Jaeger: ${services(trace).join(", ")}`,
+          `observability: job ${id} is trace ${traceId}, ${spans.length} spans through the OpenTelemetry Collector: ${names(spans).join(", ")}`,
         );
       } finally {
         const p = paused;

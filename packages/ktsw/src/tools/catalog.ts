@@ -88,17 +88,6 @@ export const tools = [
   // the tree's routing config; vmalert above notifies it.
   { bin: "alertmanager", from: { go: true }, folders: [goBinFolder] },
   { bin: "amtool", from: { go: true }, folders: [goBinFolder] },
-  // The observability proof's OTLP receiver and trace store (Jaeger v2, Apache-2.0). Its module replaces a dependency
-  // (so no `go install`; deps/jaeger is the wrapper module that builds it) and its cold build is long, so it is in no
-  // list CI installs: the trace test skips loudly without it.
-  {
-    bin: "jaeger",
-    from: {
-      optional:
-        'Jaeger v1.76.0 built from its wrapper module: `cd deps/jaeger && CGO_ENABLED=0 go build -trimpath -o "$(go env GOPATH)/bin/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger` (about 18 minutes cold)',
-    },
-    folders: [goBinFolder],
-  },
   // The signing proof (apps/task-processor/devstack/test/sign-verify.test.ts): a local OCI registry, crane to build
   // and push images without a container engine, cosign to sign and verify, and Ratify's CLI, the verifier the
   // cluster's admission check (kubernetes/platform/ratify) runs.
@@ -168,9 +157,11 @@ export const simTools = [...simClusterTools, ...simDrillTools] as const;
 /**
  * Programs built like the sim's, by scripts/build-sim-tools.sh from a wrapper module in deps/sim into the same cache
  * as `<name>-<version>`, but not part of the simulated cluster (`ktsw sim up` does not need them): checks that run an
- * upstream project's own Go code. tekton-validate decodes and validates Tekton objects with Tekton's types.
+ * upstream project's own Go code. tekton-validate decodes and validates Tekton objects with Tekton's types; otelcol
+ * is a minimal OpenTelemetry Collector (the otlp receiver, the otlphttp exporter), the observability proof's OTLP
+ * receiver, built here because the collector ships no command `go install` can build.
  */
-export const checkTools = ["tekton-validate"] as const;
+export const checkTools = ["tekton-validate", "otelcol"] as const;
 
 export type SimToolName = (typeof simTools)[number] | (typeof checkTools)[number];
 export type SimClusterToolName = (typeof simClusterTools)[number];
