@@ -160,7 +160,13 @@ export function registerDrills(sim: Command, where: Where): void {
       await attempt("backup", async (signal) => {
         const state = await stateOf(simLayout(dir));
         if (!state?.ready) throw new Error(`no sim runs from ${dir} (\`ktsw sim up\` then \`ktsw sim bootstrap\`)`);
+        const controllerManagerPort = state.ports.controllerManager;
+        if (controllerManagerPort === undefined)
+          throw new Error(
+            `the sim in ${dir} was started by an older ktsw, without controller manager metrics: \`ktsw sim up\` it again`,
+          );
         const report = await drillBackup({
+          controllerManagerPort,
           kubectl: simKubectl(bin, state.kubeconfig),
           kubeconfig: state.kubeconfig,
           binFolder: bin,

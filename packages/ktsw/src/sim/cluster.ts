@@ -116,6 +116,7 @@ export async function simUp(c: KtswConfig, o: UpOptions): Promise<SimState> {
     apiServer: o.apiPort !== undefined ? await checkPortFree(o.apiPort, "API server") : await freePort(),
     etcdClient: await freePort(),
     etcdPeer: await freePort(),
+    controllerManager: await freePort(),
   };
   const flux: FluxPorts = {
     artifacts: await freePort(),

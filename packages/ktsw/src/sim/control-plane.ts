@@ -21,6 +21,8 @@ export interface SimPorts {
   etcdClient: number;
   etcdPeer: number;
   apiServer: number;
+  /** The controller manager's /metrics (loopback, no client certificate needed): how a drill sees its work queues. */
+  controllerManager: number;
 }
 
 export interface Component {
@@ -102,10 +104,13 @@ export function controlPlane(c: KtswConfig, ports: SimPorts, layout: SimLayout, 
     },
     {
       name: "kube-controller-manager",
-      // No serving port (0): nothing scrapes it, and one port fewer to pick. One instance: no leader election.
+      // Served on loopback for its /metrics alone, which anyone there may read: the backup drill waits on the
+      // namespace controller's work queue (drills/backup.ts says why). One instance: no leader election.
       args: [
         kubeconfig,
-        "--secure-port=0",
+        `--secure-port=${ports.controllerManager}`,
+        "--bind-address=127.0.0.1",
+        "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
         "--leader-elect=false",
         `--service-account-private-key-file=${certs.serviceAccountKey}`,
         `--root-ca-file=${certs.caCert}`,

@@ -1,6 +1,5 @@
 // The backup drill's analysis: which objects a restore must bring back and whether each came back the same.
 import { describe, expect, test } from "vitest";
-import { emptiedButStuck } from "../../src/sim/drills/backup.ts";
 import {
   type ApiObject,
   type BackupReport,
@@ -9,7 +8,9 @@ import {
   declared,
   formatBackup,
   objectId,
+  restoreResultLines,
 } from "../../src/sim/drills/backup-report.ts";
+import { emptiedButStuck, namespaceQueue } from "../../src/sim/drills/namespaces.ts";
 
 const obj = (kind: string, name: string, rest: Record<string, unknown> = {}): ApiObject => ({
   apiVersion: kind === "Deployment" || kind === "ReplicaSet" ? "apps/v1" : "v1",
@@ -123,5 +124,39 @@ describe("a namespace the drill may finalize itself", () => {
         ]),
       ),
     ).toBe(false);
+  });
+});
+
+describe("the namespace controller's work queue, read from the controller manager's metrics", () => {
+  const metrics = (depth: string, unfinished: string) =>
+    [
+      "# HELP workqueue_depth [STABLE] Current depth of workqueue",
+      'workqueue_depth{name="endpoint"} 3',
+      `workqueue_depth{name="namespace"} ${depth}`,
+      'workqueue_unfinished_work_seconds{name="endpoint"} 0.2',
+      `workqueue_unfinished_work_seconds{name="namespace"} ${unfinished}`,
+    ].join("\n");
+
+  test("its own queue's depth and work in flight, not another controller's", () => {
+    expect(namespaceQueue(metrics("0", "0"))).toEqual({ depth: 0, unfinishedSeconds: 0 });
+    expect(namespaceQueue(metrics("1", "2.5e-01"))).toEqual({ depth: 1, unfinishedSeconds: 0.25 });
+  });
+
+  test("no namespace queue in the metrics is no reading, not an idle one", () => {
+    expect(namespaceQueue('workqueue_depth{name="endpoint"} 0')).toBeUndefined();
+  });
+});
+
+describe("Velero's restore results, as the drill reports them", () => {
+  test("errors first, then warnings, each saying where", () => {
+    const lines = restoreResultLines({
+      warnings: { velero: ["slow"], namespaces: { app: ["could not restore, Service app/web already exists"] } },
+      errors: { cluster: ["no such kind"] },
+    });
+    expect(lines).toEqual([
+      "error (cluster): no such kind",
+      "warning (velero): slow",
+      "warning (app): could not restore, Service app/web already exists",
+    ]);
   });
 });

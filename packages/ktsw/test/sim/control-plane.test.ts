@@ -18,7 +18,7 @@ async function siteConfig(): Promise<KtswConfig> {
 }
 
 const layout = simLayout("/state");
-const ports = { etcdClient: 2379, etcdPeer: 2380, apiServer: 6443 };
+const ports = { etcdClient: 2379, etcdPeer: 2380, apiServer: 6443, controllerManager: 10257 };
 const argsOf = (c: KtswConfig, name: string) =>
   controlPlane(c, ports, layout, certFiles("/state/certs")).find((p) => p.name === name)?.args ?? [];
 

@@ -125,6 +125,8 @@ export interface BackupReport {
   backup?: { phase: string; items: number; warnings: number; errors: number };
   restore?: { phase: string; items: number; warnings: number; errors: number };
   comparison?: Comparison;
+  /** Velero's own words on the restore's warnings and errors (its results file), said when something is missing. */
+  restoreResults?: string[];
   /** What went wrong before a comparison could be made. */
   failure?: string;
   interrupted?: boolean;
@@ -154,7 +156,28 @@ export function formatBackup(r: BackupReport): string[] {
     for (const ch of c.changed) lines.push(`  ✗ changed: ${ch.id} (${ch.fields.join(", ")})`);
     for (const id of c.missing) lines.push(`  ✗ NOT back: ${id}`);
   }
+  if (r.restoreResults?.length) lines.push("Velero's restore results:", ...r.restoreResults.map((l) => `  ${l}`));
   if (r.failure) lines.push(`✗ ${r.failure}`);
   if (r.interrupted) lines.push("interrupted: Flux was resumed, so Git puts back whatever the restore did not");
   return lines;
+}
+
+/** Velero's restore results file (`restore-NAME-results.gz`, JSON): each warning and error as `kind (where): text`. */
+export interface RestoreResults {
+  warnings?: ResultGroup;
+  errors?: ResultGroup;
+}
+interface ResultGroup {
+  velero?: string[];
+  cluster?: string[];
+  namespaces?: Record<string, string[]>;
+}
+
+export function restoreResultLines(results: RestoreResults): string[] {
+  const group = (what: string, g: ResultGroup | undefined) => [
+    ...(g?.velero ?? []).map((m) => `${what} (velero): ${m}`),
+    ...(g?.cluster ?? []).map((m) => `${what} (cluster): ${m}`),
+    ...Object.entries(g?.namespaces ?? {}).flatMap(([ns, ms]) => ms.map((m) => `${what} (${ns}): ${m}`)),
+  ];
+  return [...group("error", results.errors), ...group("warning", results.warnings)];
 }

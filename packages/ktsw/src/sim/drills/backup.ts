@@ -5,23 +5,35 @@
 // The backup's spec is the tree's schedule template, read from the sim; the schedule itself is left alone (the
 // server runs without its schedule controller). Flux is suspended over the namespaces meanwhile, so what comes back
 // came from the backup, not from Git. Everything the drill adds is labelled and removed. Analysis: backup-report.ts.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { gunzipSync } from "node:zlib";
 import { poll } from "../../lab/net/poll.ts";
 import { requireSimTool, requireTool } from "../../tools/find.ts";
 import { gofakes3Args, standInKeys } from "../../tools/s3-stand-in.ts";
 import type { Kubectl } from "../kubectl.ts";
 import { freePort } from "../ports.ts";
 import { isRunning, type Started, startDetached, stopAll, waitReady } from "../processes.ts";
-import { type ApiList, type ApiObject, type BackupReport, compare, declared } from "./backup-report.ts";
+import {
+  type ApiList,
+  type ApiObject,
+  type BackupReport,
+  compare,
+  declared,
+  type RestoreResults,
+  restoreResultLines,
+} from "./backup-report.ts";
+import { deleteNamespaces, STUCK } from "./namespaces.ts";
 
 export interface BackupOptions {
   kubectl: Kubectl;
   kubeconfig: string;
   binFolder: string;
+  /** The sim's controller manager metrics port (its state): the drill waits on its namespace work queue. */
+  controllerManagerPort: number;
   /** The namespaces to back up; default: those of the tree's schedule. */
   namespaces?: readonly string[];
   progress: (line: string) => void;
@@ -238,9 +250,9 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
       return report;
     }
 
-    const finalized = await deleteNamespaces(o, namespaces);
+    const { finalized, controllerWaitSeconds } = await deleteNamespaces(o, namespaces);
     phase(
-      `namespaces ${namespaces.join(", ")} deleted${finalized.length > 0 ? `; finalized by the drill once empty: ${STUCK}` : ""}`,
+      `namespaces ${namespaces.join(", ")} deleted${finalized.length > 0 ? `; finalized by the drill once empty: ${STUCK}` : ""}; the namespace controller idle ${controllerWaitSeconds.toFixed(1)} s after`,
     );
 
     const restore = {
@@ -255,6 +267,8 @@ export async function drillBackup(o: BackupOptions): Promise<BackupReport> {
     if (report.restore.phase !== "Completed")
       report.failure = `the restore ended ${report.restore.phase}: ${veleroErrors(velero.log)}`;
     report.comparison = compare(before, await inventory(o.kubectl, namespaces));
+    if (report.comparison.missing.length + report.comparison.changed.length > 0)
+      report.restoreResults = readRestoreResults(join(work, "s3"), name);
     if (!isRunning(velero)) report.failure = `the Velero server exited (log: ${velero.log})`;
     return report;
   } catch (err) {
@@ -285,54 +299,15 @@ async function removeDrillObjects(kubectl: Kubectl): Promise<void> {
   await kubectl(["delete", kinds, "-n", TREE_NAMESPACE, "-l", DRILL_LABEL, "--ignore-not-found"]);
 }
 
-/** Why the drill finalizes an emptied namespace itself, said in its report. */
-const STUCK =
-  "the sim serves no aggregated API (KEDA's external.metrics.k8s.io has no server here), so the namespace controller, unable to list every kind, never lifts its finalizer; on a cluster KEDA's metrics server answers";
-
-interface NamespaceStatus {
-  metadata: { name: string };
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
-const condition = (ns: NamespaceStatus, type: string) => ns.status?.conditions?.find((c) => c.type === type)?.status;
-
-/** The namespace controller's own word that the namespace is empty and only discovery keeps it: its content and
- *  content finalizers are gone, and listing the API's kinds failed. */
-export const emptiedButStuck = (ns: NamespaceStatus) =>
-  condition(ns, "NamespaceDeletionDiscoveryFailure") === "True" &&
-  condition(ns, "NamespaceContentRemaining") === "False" &&
-  condition(ns, "NamespaceFinalizersRemaining") === "False";
-
-/** Deletes the namespaces and waits until they are gone; a namespace the controller emptied but cannot finish
- *  (emptiedButStuck) is finalized through its `finalize` subresource. Resolves to the ones finalized so. */
-async function deleteNamespaces(
-  o: Pick<BackupOptions, "kubectl" | "timeoutMs" | "signal">,
-  names: readonly string[],
-): Promise<string[]> {
-  await o.kubectl(["delete", "namespace", ...names, "--ignore-not-found", "--wait=false"]);
-  const finalized: string[] = [];
-  await poll(
-    `namespaces ${names.join(", ")} to be gone`,
-    async () => {
-      const left = (await json<{ items: NamespaceStatus[] }>(o.kubectl, ["get", "namespaces"])).items.filter((n) =>
-        names.includes(n.metadata.name),
-      );
-      for (const ns of left.filter(emptiedButStuck)) {
-        const body = JSON.stringify({
-          apiVersion: "v1",
-          kind: "Namespace",
-          metadata: ns.metadata,
-          spec: { finalizers: [] },
-        });
-        await o.kubectl(["replace", "--raw", `/api/v1/namespaces/${ns.metadata.name}/finalize`, "-f", "-"], body);
-        finalized.push(ns.metadata.name);
-      }
-      return left.map((n) => n.metadata.name);
-    },
-    (left) => left.length === 0,
-    { timeoutMs: o.timeoutMs, everyMs: 1_000, ...(o.signal ? { signal: o.signal } : {}) },
+/** Velero's results of restore `name`, read from the local S3 server's folder (Velero uploads them there). */
+function readRestoreResults(s3Folder: string, name: string): string[] {
+  const file = `restore-${name}-results.gz`;
+  const found = (readdirSync(s3Folder, { recursive: true }) as string[]).find((f) => f.endsWith(file));
+  if (!found) return [`no ${file} in the local S3 server`];
+  const lines = restoreResultLines(
+    JSON.parse(gunzipSync(readFileSync(join(s3Folder, found))).toString()) as RestoreResults,
   );
-  return finalized;
+  return lines.length > 20 ? [...lines.slice(0, 20), `… ${lines.length - 20} more`] : lines;
 }
 
 /** The error lines of Velero's JSON log (the last few), for a report that says why a run failed. */
