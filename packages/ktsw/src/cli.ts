@@ -48,18 +48,21 @@ for (const register of [
   register(program);
 }
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
-  } else if (err instanceof MissingTool) {
-    // Any verb may need a tool: the message names it and how to install it.
-    process.stderr.write(`ktsw: ${err.message}\n`);
-    process.exitCode = exitCodes.prerequisite;
-  } else {
-    // An unexpected failure is a bug in ktsw, not in the user's input: say so, briefly.
-    process.stderr.write(`ktsw: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 70;
+// No top-level await: the launcher runs the bundle as a CommonJS script, whose compiled code V8 can keep (bin/bundle.js).
+void (async () => {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+    } else if (err instanceof MissingTool) {
+      // Any verb may need a tool: the message names it and how to install it.
+      process.stderr.write(`ktsw: ${err.message}\n`);
+      process.exitCode = exitCodes.prerequisite;
+    } else {
+      // An unexpected failure is a bug in ktsw, not in the user's input: say so, briefly.
+      process.stderr.write(`ktsw: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 70;
+    }
   }
-}
+})();

@@ -259,7 +259,7 @@ export async function checkPolicies(
   const objects = taggedObjectsYaml(inputs);
   // Keyed by what staging reads (the sources and the variables), so a kept result needs no staging;
   // results are only kept when staging found nothing to say.
-  const key = `${cacheKey([KEPT_FORMAT, programDigest(gator), sources, vars, objects])}.json`;
+  const key = `${cacheKey([KEPT_FORMAT, programDigest(gator), sources, vars], objects)}.json`;
   const kept = objects === "" ? undefined : readCached(opts.cacheDir, key);
   if (kept !== undefined) return toFindings(kept, inputs);
   const dir = await mkdtemp(join(tmpdir(), "ktsw-policy-"));

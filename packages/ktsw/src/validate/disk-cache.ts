@@ -29,9 +29,13 @@ export function programDigest(file: string): string {
   return `${file}\0${stat.size}\0${stat.ino}\0${stat.ctimeMs}`;
 }
 
-/** The key of an entry: a digest of its inputs (anything JSON can write). */
-export function cacheKey(inputs: unknown): string {
-  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+/** The key of an entry: a digest of its inputs (anything JSON can write), and of large texts as they are (each
+ *  with its length first, so two lists of texts never key alike): JSON-quoting megabytes only to hash them cost
+ *  more than the hash. */
+export function cacheKey(inputs: unknown, ...texts: string[]): string {
+  const hash = createHash("sha256").update(JSON.stringify(inputs));
+  for (const text of texts) hash.update(`\0${Buffer.byteLength(text)}\0`).update(text);
+  return hash.digest("hex");
 }
 
 /** An entry's text; with `secret`, opened with the key derived from it (undefined when it does not open). */

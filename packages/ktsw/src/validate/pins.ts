@@ -24,29 +24,42 @@ export function imageProblem(ref: string): string | undefined {
   return undefined;
 }
 
+/** Visits every image reference under `value`. `path` is one stack the walk pushes to and pops from (a chart's
+ *  objects are thousands of nodes: a new array per node was most of this check's time); `visit` gets a copy. */
 function walkImages(
   value: unknown,
   path: (string | number)[],
   visit: (path: (string | number)[], problem: string) => void,
 ): void {
   if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) walkImages(v, [...path, i], visit);
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || typeof v !== "object") continue;
+      path.push(i);
+      walkImages(v, path, visit);
+      path.pop();
+    }
     return;
   }
   if (value === null || typeof value !== "object") return;
-  for (const [k, v] of Object.entries(value as Obj)) {
+  for (const k in value as Obj) {
+    const v = (value as Obj)[k];
     if (k === "newTag" && (v === "latest" || v === "")) {
       // kustomize `images:` overrides (Flux Kustomization spec.images, postRenderers) retag images.
       visit([...path, k], `image override newTag "${String(v)}" is not a pin`);
     } else if (k === "image" && typeof v === "string") {
       const p = imageProblem(v);
       if (p) visit([...path, k], p);
-    } else if (k === "image" && v && typeof v === "object" && "tag" in v) {
+    } else if (v !== null && typeof v === "object") {
+      path.push(k);
       // Chart values style: { repository, tag }. A missing tag means the chart's pinned appVersion.
-      const tag = (v as Obj).tag;
-      if (tag === "latest" || tag === "") visit([...path, k, "tag"], `image tag "${String(tag)}" is not a pin`);
-      walkImages(v, [...path, k], visit);
-    } else walkImages(v, [...path, k], visit);
+      if (k === "image" && "tag" in v) {
+        const tag = (v as Obj).tag;
+        if (tag === "latest" || tag === "") visit([...path, "tag"], `image tag "${String(tag)}" is not a pin`);
+      }
+      walkImages(v, path, visit);
+      path.pop();
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 // The launcher (`npx ktsw`): it starts the CLI from a bundle of its sources, made again whenever a
 // source changed, so an edit shows on the next run with no build step; modules that find files
-// beside themselves still find them from the bundle.
+// beside themselves still find them from the bundle; V8's compiled code is kept per verb, and used
+// only with the bundle it was compiled from.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -29,7 +30,7 @@ afterAll(() => {
 describe("the launcher", () => {
   test("the first run bundles the sources; the bundle is what runs", () => {
     expect(ktsw("--help")).toContain("Kubernetes The Sweaty Way");
-    const bundle = join(pkg(), ".cache", "cli.mjs");
+    const bundle = join(pkg(), ".cache", "cli.cjs");
     expect(existsSync(bundle)).toBe(true);
     const inputs = JSON.parse(readFileSync(join(pkg(), ".cache", "cli.inputs.json"), "utf8")) as Record<string, string>;
     expect(Object.keys(inputs)).toContain(join(pkg(), "src", "cli.ts"));
@@ -47,6 +48,31 @@ describe("the launcher", () => {
     const text = readFileSync(cli, "utf8");
     writeFileSync(cli, text.replace("one config file in", "one edited config file in"));
     expect(ktsw("--help")).toContain("one edited config file in");
+  });
+
+  test("the code V8 compiled is kept per verb and names the bundle it was compiled from", () => {
+    ktsw("help");
+    ktsw("help");
+    const bundle = statSync(join(pkg(), ".cache", "cli.cjs"));
+    const kept = readFileSync(join(pkg(), ".cache", "cli.cjs.help.v8-cache"));
+    const header = kept.subarray(0, kept.indexOf(10)).toString();
+    expect(header).toBe(`${bundle.ino}:${bundle.size}:${bundle.mtimeMs}`);
+    expect(kept.length).toBeGreaterThan(header.length + 1000);
+  });
+
+  test("kept code is never run for another bundle, even one of the same length (V8 itself checks only the length)", () => {
+    ktsw("help");
+    const cli = join(pkg(), "src", "cli.ts");
+    const text = readFileSync(cli, "utf8");
+    const edited = text.replace("Kubernetes The Sweaty Way", "Kubernetes The SWEATY Way");
+    expect(edited.length).toBe(text.length);
+    writeFileSync(cli, edited);
+    try {
+      expect(ktsw("help")).toContain("Kubernetes The SWEATY Way");
+      expect(ktsw("help")).toContain("Kubernetes The SWEATY Way");
+    } finally {
+      writeFileSync(cli, text);
+    }
   });
 
   test("a module that finds files beside itself finds them from the bundle (the pinned tools list)", () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { cachedObjects, readCached, writeCached } from "../../src/validate/disk-cache.ts";
+import { cachedObjects, cacheKey, readCached, writeCached } from "../../src/validate/disk-cache.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -29,4 +29,11 @@ test("an entry that does not open with the secret is made again, and kept sealed
   expect(await cachedObjects(dir, "render", make, "new secret")).toEqual({ objects: ["new"] });
   expect(await cachedObjects(dir, "render", make, "new secret")).toEqual({ objects: ["new"] });
   expect(made).toBe(1);
+});
+
+test("a key hashes large texts as they are: the same inputs key alike, texts split otherwise key apart", () => {
+  expect(cacheKey(["v1"], "ab", "c")).toBe(cacheKey(["v1"], "ab", "c"));
+  expect(cacheKey(["v1"], "ab", "c")).not.toBe(cacheKey(["v1"], "a", "bc"));
+  expect(cacheKey(["v1"], "ab")).not.toBe(cacheKey(["v1", "ab"]));
+  expect(cacheKey(["v1"], "ab")).not.toBe(cacheKey(["v2"], "ab"));
 });
