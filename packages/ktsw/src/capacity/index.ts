@@ -56,10 +56,11 @@ export function planCapacity(
   applied: readonly AppliedObject[],
   nodes: readonly CapacityNode[],
   layout: TreeLayout,
+  parseYaml?: (text: string) => unknown,
 ): CapacityPlan {
   const rank = (w: Workload) => layout.order?.get(w.owner) ?? Number.MAX_SAFE_INTEGER;
   // A stable sort: same-rank workloads keep the tree's order.
-  const workloads = workloadsOf(applied).sort((a, b) => rank(a) - rank(b));
+  const workloads = workloadsOf(applied, parseYaml).sort((a, b) => rank(a) - rank(b));
   const { loads, placements } = schedule(workloads, nodes);
   const layers = new Map<string, LayerLoad>();
   // Layers in the order Flux applies them (workloads are sorted so), not the order pods were placed.

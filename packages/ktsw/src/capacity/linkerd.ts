@@ -36,11 +36,14 @@ function asResources(r: unknown): MeshProxy["resources"] {
 }
 
 /** The injector's settings when the tree installs Linkerd's control plane; undefined otherwise. */
-export function linkerdProxy(applied: readonly AppliedObject[]): MeshProxy | undefined {
+export function linkerdProxy(
+  applied: readonly AppliedObject[],
+  parseYaml: (text: string) => unknown = parse,
+): MeshProxy | undefined {
   const config = applied.find((a) => a.object.kind === "ConfigMap" && nameOf(a.object) === "linkerd-config");
   const text = str(config?.object, "data", "values");
   if (!text) return undefined;
-  const values = parse(text) as unknown;
+  const values = parseYaml(text);
   const namespaces: MeshProxy["namespaces"] = new Map();
   for (const a of applied)
     if (a.object.kind === "Namespace")

@@ -237,8 +237,9 @@ export const coveredKinds = [
   "operator.victoriametrics.com VMAlertmanager",
 ] as const;
 
-export function workloadsOf(applied: readonly AppliedObject[]): Workload[] {
-  const mesh = linkerdProxy(applied);
+/** `parseYaml` reads the YAML inside objects (Linkerd's values in its ConfigMap); validate passes one that keeps. */
+export function workloadsOf(applied: readonly AppliedObject[], parseYaml?: (text: string) => unknown): Workload[] {
+  const mesh = linkerdProxy(applied, parseYaml);
   const out: Workload[] = [];
   for (const a of applied) {
     const pod = templatePods(a.object) ?? operatorPods(a.object);

@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { capacitySite } from "../capacity/nodes.ts";
@@ -53,7 +53,7 @@ export function printTreeReport(report: TreeReport, seconds: number): void {
 
 /** The repository's SOPS set-up, checked exactly as `ktsw secrets check` does. */
 async function sopsFindings(root: string, recipients: readonly string[]): Promise<Finding[]> {
-  const { findings } = await checkRepositorySops(root, recipients);
+  const { findings } = await checkRepositorySops(root, recipients, join(root, ".cache", "ktsw", "sops-checks"));
   // Plaintext values are already reported by the tree's secrets check, at the same place.
   return findings.filter((f) => f.rule !== "secrets.sops");
 }

@@ -3,19 +3,64 @@
 // under another name first and renamed, so a concurrent reader never sees half of it.
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { parseAllDocuments } from "yaml";
 
 const fileDigests = new Map<string, string>();
 
-/** SHA-256 of a file's bytes, remembered per (path, size, mtime) for the process. */
+/**
+ * Digests kept between runs, by a file's path, size, modification time, inode and change time: hashing every file
+ * of the repository again on each run (a kustomize build's key) cost more than any check. Any write to a file gives
+ * it a new change time, which nobody can set back, so an entry cannot go stale unseen; but the kernel's clock ticks
+ * in milliseconds, and a file written twice in one tick keeps its times. So, as Git does with "racily clean" files,
+ * a digest is kept only for a file last changed at least `racyMs` before it was read (0: always, for tests).
+ */
+interface KeptDigests {
+  file: string;
+  entries: Map<string, string>;
+  changed: boolean;
+  racyMs: number;
+}
+let kept: KeptDigests | undefined;
+
+/** Reads the digests kept in `dir` (file-digests.json) and keeps new ones there on saveFileDigests(). */
+export function keepFileDigestsIn(dir: string, racyMs = 1_000): void {
+  const file = join(dir, "file-digests.json");
+  let entries = new Map<string, string>();
+  try {
+    entries = new Map(Object.entries(JSON.parse(readFileSync(file, "utf8")) as Record<string, string>));
+  } catch {
+    // none yet, or unreadable: made again
+  }
+  kept = { file, entries, changed: false, racyMs };
+  fileDigests.clear(); // a run of its own: what this process remembered is asked of the kept entries again
+}
+
+/** Writes the kept digests back when this run added any (under another name, then renamed). */
+export function saveFileDigests(): void {
+  if (!kept?.changed) return;
+  mkdirSync(dirname(kept.file), { recursive: true });
+  writeFileSync(`${kept.file}.${process.pid}`, JSON.stringify(Object.fromEntries(kept.entries)));
+  renameSync(`${kept.file}.${process.pid}`, kept.file);
+  kept.changed = false;
+}
+
+/** SHA-256 of a file's bytes, remembered per (path, size, mtime) for the process, and between runs as kept above. */
 export function fileDigest(file: string): string {
   const stat = statSync(file);
   const id = `${file}\0${stat.size}\0${stat.mtimeMs}`;
   let digest = fileDigests.get(id);
+  if (digest) return digest;
+  const keptId = `${id}\0${stat.ino}\0${stat.ctimeMs}`;
+  digest = kept?.entries.get(keptId);
   if (!digest) {
     digest = createHash("sha256").update(readFileSync(file)).digest("hex");
-    fileDigests.set(id, digest);
+    if (kept && (kept.racyMs <= 0 || Date.now() - Math.max(stat.mtimeMs, stat.ctimeMs) >= kept.racyMs)) {
+      kept.entries.set(keptId, digest);
+      kept.changed = true;
+    }
   }
+  fileDigests.set(id, digest);
   return digest;
 }
 
@@ -93,4 +138,23 @@ export async function cachedObjects<O>(
   const out = await make();
   if (!out.error) writeCached(dir, key, JSON.stringify(out.objects), secret);
   return out;
+}
+
+/** Format of keptYamlValues' entries; change it when they change. */
+const YAML_VALUES_FORMAT = 1;
+
+/**
+ * Every document of a YAML text as plain values, kept by the text in `dir`: the yaml package builds a syntax tree
+ * first, which costs many times a JSON.parse of the same values. Undefined for a text with errors (never kept):
+ * the caller reports them its own way.
+ */
+export function keptYamlValues(dir: string | undefined, text: string): unknown[] | undefined {
+  const key = `yaml-${cacheKey([YAML_VALUES_FORMAT], text)}.json`;
+  const kept = readCached(dir, key);
+  if (kept !== undefined) return JSON.parse(kept) as unknown[];
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) return undefined;
+  const values = docs.map((d) => d.toJS() as unknown);
+  writeCached(dir, key, JSON.stringify(values));
+  return values;
 }

@@ -1,7 +1,9 @@
 // `ktsw validate` for the GitOps tree: parse -> build & substitute (Flux graph) -> schemas -> graph
 // references -> pins -> secrets -> policies. Pure orchestration; every check lives in its own file.
+
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parse } from "yaml";
 import { capacityFindings, capacitySummary } from "../capacity/findings.ts";
 import { type CapacityPlan, planCapacity } from "../capacity/index.ts";
 import { K3S_OWNER } from "../capacity/k3s-addons.ts";
@@ -11,6 +13,7 @@ import { builtinApiVersions, ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { crdSchemas } from "./crd-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
 import { checkDecryption } from "./decryption.ts";
+import { keepFileDigestsIn, keptYamlValues, saveFileDigests } from "./disk-cache.ts";
 import { arr, get, nameOf, str } from "./flux.ts";
 import { checkGitopsEntry, type GitopsSettings } from "./gitops.ts";
 import {
@@ -110,6 +113,7 @@ export async function buildAppliedTree(
   lap: (phase: string) => void = () => {},
 ): Promise<AppliedTree> {
   ensureBuiltinSchemas(opts.schemas.builtinDir, opts.k8sVersion);
+  keepFileDigestsIn(join(opts.root, ".cache", "ktsw"));
   const tree = await readSourceTree(opts.root, opts.treeDir, join(opts.root, ".cache", "ktsw", "parsed"));
   const index = indexSources(tree.docs);
   lap("parse");
@@ -128,6 +132,7 @@ export async function buildAppliedTree(
     ...(opts.chartsDir ? { chartsDir: opts.chartsDir } : {}),
   });
   lap("helm");
+  saveFileDigests();
   return { tree, walk, helm, applied: [...walk.objects, ...helm.objects] };
 }
 
@@ -174,7 +179,9 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkSchemaHeaders(objects, tree.texts),
   ];
   lap("graph+pins+secrets");
-  const capacity = opts.capacity ? capacityPlan({ walk, applied, helm }, opts.capacity) : undefined;
+  const capacity = opts.capacity
+    ? capacityPlan({ walk, applied, helm }, opts.capacity, join(opts.root, ".cache", "ktsw", "parsed"))
+    : undefined;
   if (capacity) {
     findings.push(...capacityFindings(capacity));
     lap("capacity");
@@ -229,12 +236,18 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
 }
 
 /** The capacity plan of what the tree applies, layered and ordered the way Flux applies it. */
-export function capacityPlan(built: Pick<AppliedTree, "walk" | "applied" | "helm">, site: CapacitySite): CapacityPlan {
+export function capacityPlan(
+  built: Pick<AppliedTree, "walk" | "applied" | "helm">,
+  site: CapacitySite,
+  /** Where YAML inside objects (Linkerd's values) is kept parsed between runs; none: parsed each time. */
+  parsedDir?: string,
+): CapacityPlan {
+  const parseYaml = parsedDir ? (text: string) => keptYamlValues(parsedDir, text)?.[0] ?? parse(text) : undefined;
   const parents = new Map([...built.walk.nodes.values()].map((n) => [n.id, n.parent]));
   // k3s starts its own pods before Flux applies the first layer.
   const order = new Map([[K3S_OWNER, -1], ...applyOrder(built.walk.nodes)]);
   return {
-    ...planCapacity([...site.packaged, ...built.applied], site.nodes, { parents, order }),
+    ...planCapacity([...site.packaged, ...built.applied], site.nodes, { parents, order }, parseYaml),
     charts: built.helm.note,
   };
 }
