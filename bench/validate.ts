@@ -53,7 +53,7 @@ async function ktswValidate(): Promise<Timed & { report: { timings: Record<strin
 
 // ktsw validate: once with what it keeps between runs emptied (builds, renders, policy results,
 // its own bundle), then warm.
-for (const kept of ["kustomize-builds", "substitutions", "helm-renders", "policy-results", "file-digests.json"])
+for (const kept of ["kustomize-builds", "substitutions", "helm-renders", "policy-results", "file-digests.json", "valid-objects.json", "sops-checks"])
   rmSync(join(repo, ".cache", "ktsw", kept), { recursive: true, force: true });
 rmSync(join(repo, "packages", "ktsw", ".cache"), { recursive: true, force: true });
 const cold = await ktswValidate();

@@ -158,3 +158,33 @@ export function keptYamlValues(dir: string | undefined, text: string): unknown[]
   writeCached(dir, key, JSON.stringify(values));
   return values;
 }
+
+/**
+ * A set of digests kept in one file between runs (objects known valid, say). What a run saves is what it used: the
+ * digests it found or added, so entries of objects no longer in the tree go with the next save.
+ */
+export function keptDigestSet(file: string): { has(d: string): boolean; add(d: string): void; save(): void } {
+  let before = new Set<string>();
+  try {
+    before = new Set(JSON.parse(readFileSync(file, "utf8")) as string[]);
+  } catch {
+    // none yet, or unreadable: the set starts empty
+  }
+  const used = new Set<string>();
+  return {
+    has(d) {
+      if (!before.has(d)) return false;
+      used.add(d);
+      return true;
+    },
+    add(d) {
+      used.add(d);
+    },
+    save() {
+      if (used.size === before.size && [...used].every((d) => before.has(d))) return;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(`${file}.${process.pid}`, JSON.stringify([...used]));
+      renameSync(`${file}.${process.pid}`, file);
+    },
+  };
+}

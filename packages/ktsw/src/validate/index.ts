@@ -13,7 +13,7 @@ import { builtinApiVersions, ensureBuiltinSchemas } from "./builtin-schemas.ts";
 import { crdSchemas } from "./crd-schemas.ts";
 import { checkDeadlocks } from "./deadlock.ts";
 import { checkDecryption } from "./decryption.ts";
-import { keepFileDigestsIn, keptYamlValues, saveFileDigests } from "./disk-cache.ts";
+import { keepFileDigestsIn, keptDigestSet, keptYamlValues, saveFileDigests } from "./disk-cache.ts";
 import { arr, get, nameOf, str } from "./flux.ts";
 import { checkGitopsEntry, type GitopsSettings } from "./gitops.ts";
 import {
@@ -155,8 +155,10 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ]),
   ]);
   const store = new SchemaStore(opts.schemas, treeKinds);
-  const schemaFindings = await checkSchemas(applied, store);
+  const knownValid = keptDigestSet(join(opts.root, ".cache", "ktsw", "valid-objects.json"));
+  const schemaFindings = await checkSchemas(applied, store, knownValid);
   store.keepCompiledCode();
+  knownValid.save();
   lap("schemas");
   const findings: Finding[] = [
     ...tree.findings,

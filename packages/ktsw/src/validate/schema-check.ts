@@ -1,4 +1,5 @@
 // Every applied object against its JSON schema (built-in kinds strict; CRDs from the catalog).
+import { createHash } from "node:crypto";
 import type { Finding } from "../diagnostics.ts";
 import { ALLOWED_WITHOUT_SCHEMA } from "./allowed-kinds.ts";
 import { groupOf, nameOf, type Obj, str } from "./flux.ts";
@@ -9,7 +10,24 @@ import type { AppliedObject } from "./walk.ts";
 /** At most this many schema problems per object: the first ones are the ones to fix. */
 const MAX_PER_OBJECT = 5;
 
-export async function checkSchemas(objects: readonly AppliedObject[], store: SchemaStore): Promise<Finding[]> {
+/**
+ * Objects already found valid, by a digest of the validator's key and the object's JSON: a warm run loads no
+ * validator for them (loading the built-in kinds' megabytes of generated code was most of this check's time).
+ * Only valid objects are kept; an invalid one is checked again every time, so its findings are always fresh.
+ */
+export interface KnownValid {
+  has(digest: string): boolean;
+  add(digest: string): void;
+}
+
+export const validDigest = (validatorKey: string, object: unknown): string =>
+  createHash("sha256").update(validatorKey).update("\0").update(JSON.stringify(object)).digest("hex");
+
+export async function checkSchemas(
+  objects: readonly AppliedObject[],
+  store: SchemaStore,
+  known?: KnownValid,
+): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const a of objects) {
     const o = a.object;
@@ -32,7 +50,12 @@ export async function checkSchemas(objects: readonly AppliedObject[], store: Sch
     }
     // SOPS metadata is removed by kustomize-controller before apply; the API server never sees it.
     const { sops: _sops, ...applied } = o as Obj & { sops?: unknown };
-    if (found.validate(applied)) continue;
+    const digest = known ? validDigest(found.key, applied) : "";
+    if (known?.has(digest)) continue;
+    if (found.validate(applied)) {
+      known?.add(digest);
+      continue;
+    }
     for (const p of describeErrors(found.validate.errors).slice(0, MAX_PER_OBJECT)) {
       report(p.path, `${kind}/${nameOf(o)}: ${p.path.length ? `${p.path.join(".")}: ` : ""}${p.message}`, p.atKey);
     }

@@ -11,6 +11,7 @@ import { Script } from "node:vm";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import standaloneModule from "ajv/dist/standalone/index.js";
 import AjvDraft04 from "ajv-draft-04";
+import { fileDigest } from "./disk-cache.ts";
 
 // CommonJS package: under NodeNext its class is the `default` of the default import.
 type AjvClass = typeof AjvDraft04.default;
@@ -32,7 +33,14 @@ export interface SchemaSources {
 }
 
 export type SchemaLookup =
-  | { found: true; validate: ValidateFunction; source: string }
+  | {
+      found: true;
+      /** Loaded (or compiled) on its first call: an object already known valid against `key` never needs it. */
+      validate: ValidateFunction;
+      /** The validator's identity: a digest of the compile options and the schema's text. */
+      key: string;
+      source: string;
+    }
   | { found: false; tried: string[] };
 
 /** API groups that belong to Kubernetes itself: their kinds never come from a CRD. */
@@ -98,47 +106,57 @@ export class SchemaStore {
     // Kept compiled like the catalog's: a chart's CRDs (VictoriaMetrics', Cilium's) take seconds to compile.
     if (fromTree) {
       const schema = fromTree();
-      return {
-        found: true,
-        validate: this.cachedCompile(JSON.stringify(schema), false, () => schema),
-        source: "the tree",
-      };
+      return { found: true, ...this.cachedCompile(JSON.stringify(schema), false, () => schema), source: "the tree" };
     }
     if (isBuiltinGroup(group)) {
       const file = join(this.sources.builtinDir, builtinSchemaFile(group, version, kind));
       if (!existsSync(file)) return { found: false, tried: [file] };
       const text = readFileSync(file, "utf8");
-      const validate = this.cachedCompile(text, true, () => {
+      const compiled = this.cachedCompile(text, true, () => {
         this.loadDefinitions();
         return parseSchema(text);
       });
-      return { found: true, validate, source: file };
+      return { found: true, ...compiled, source: file };
     }
     const rel = `${group}/${kind.toLowerCase()}_${version}.json`;
     const schema = await this.crdSchema(rel);
     if (schema.text === undefined) return { found: false, tried: [schema.where] };
     const text = schema.text;
-    return { found: true, validate: this.cachedCompile(text, false, () => parseSchema(text)), source: schema.where };
+    return { found: true, ...this.cachedCompile(text, false, () => parseSchema(text)), source: schema.where };
   }
 
-  /** Compiles a schema, or loads the code generated for the same schema text by an earlier run. */
-  private cachedCompile(text: string, needsDefinitions: boolean, schema: () => object): ValidateFunction {
+  /** A schema's validator and its key: compiled, or loaded from the code an earlier run generated for the same schema
+   *  text, when it is first called. */
+  private cachedCompile(
+    text: string,
+    needsDefinitions: boolean,
+    schema: () => object,
+  ): { validate: ValidateFunction; key: string } {
     const dir = this.sources.validatorCacheDir;
-    if (!dir) return this.ajv.compile(schema());
-    if (needsDefinitions && !this.definitionsHash) {
-      this.definitionsHash = sha256(readFileSync(join(this.sources.builtinDir, "_definitions.json"), "utf8"));
-    }
+    if (needsDefinitions && !this.definitionsHash)
+      this.definitionsHash = fileDigest(join(this.sources.builtinDir, "_definitions.json"));
     const key = sha256(`${AJV_CACHE_VERSION}\n${needsDefinitions ? this.definitionsHash : ""}\n${text}`);
-    const file = join(dir, `${key}.cjs`);
-    if (existsSync(file)) return this.loadStandalone(file);
-    const validate = this.ajv.compile(schema());
-    const code = standaloneCode(this.ajv, validate);
-    mkdirSync(dir, { recursive: true });
-    // Write then rename: a concurrent run never reads half a file.
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, file);
-    return validate;
+    const make = (): ValidateFunction => {
+      if (!dir) return this.ajv.compile(schema());
+      const file = join(dir, `${key}.cjs`);
+      if (existsSync(file)) return this.loadStandalone(file);
+      const validate = this.ajv.compile(schema());
+      const code = standaloneCode(this.ajv, validate);
+      mkdirSync(dir, { recursive: true });
+      // Write then rename: a concurrent run never reads half a file.
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, code);
+      renameSync(tmp, file);
+      return validate;
+    };
+    let made: ValidateFunction | undefined;
+    const validate = ((data: unknown) => {
+      made ??= make();
+      const ok = made(data);
+      validate.errors = made.errors;
+      return ok;
+    }) as ValidateFunction;
+    return { validate, key };
   }
 
   /**
