@@ -24,6 +24,7 @@ import type { PathSegment } from "../config/locate.ts";
 import { type Finding, finding, type Severity } from "../diagnostics.ts";
 import { requireTool } from "../tools/find.ts";
 import { cacheKey, programDigest, readCached, writeCached } from "../validate/disk-cache.ts";
+import { objectDigest } from "../validate/object-digest.ts";
 import { substituteManifests } from "../validate/post-build.ts";
 import { readClusterSettings } from "./site.ts";
 import { GATEKEEPER_DIR, usesExternalData } from "./templates.ts";
@@ -112,11 +113,15 @@ export function isPolicySample(file: string): boolean {
   return file.replaceAll("\\", "/").includes(`${GATEKEEPER_DIR}/policies/`);
 }
 
+/** Whether gator reviews this input (the rest are policies themselves, their samples, or not objects). */
+const reviewed = (input: PolicyInput): input is PolicyInput & { object: K8sObject } =>
+  isK8sObject(input.object) && !isPolicyMachinery(input.object) && !isPolicySample(input.file);
+
 /** The objects file for gator: each object tagged with its input index. */
 export function taggedObjectsYaml(inputs: readonly PolicyInput[]): string {
   const docs: string[] = [];
   inputs.forEach((input, index) => {
-    if (!isK8sObject(input.object) || isPolicyMachinery(input.object) || isPolicySample(input.file)) return;
+    if (!reviewed(input)) return;
     // Copies of the levels that change only: the object itself is never touched.
     const obj = {
       ...input.object,
@@ -250,7 +255,7 @@ async function stagePolicies(
 }
 
 /** Bumped when staging (or what is kept) changes: the key holds the policy sources, not the staged files. */
-const KEPT_FORMAT = 2;
+const KEPT_FORMAT = 3;
 
 export async function checkPolicies(
   inputs: readonly PolicyInput[],
@@ -260,12 +265,16 @@ export async function checkPolicies(
   const gator = opts.gator ?? requireTool("gator");
   const vars = opts.siteVars ?? readClusterSettings(root) ?? {};
   const sources = await policySources(root);
-  const objects = taggedObjectsYaml(inputs);
-  // Keyed by what staging reads (the sources and the variables), so a kept result needs no staging;
+  // Keyed by what staging reads (the sources and the variables), so a kept result needs no staging, and by each
+  // reviewed object's index and content digest, so a kept result needs no objects file either;
   // results are only kept when staging found nothing to say.
-  const key = `${cacheKey([KEPT_FORMAT, programDigest(gator), sources, vars], objects)}.json`;
-  const kept = objects === "" ? undefined : readCached(opts.cacheDir, key);
+  const reviewedObjects = inputs.flatMap((input, index) =>
+    reviewed(input) ? [[index, objectDigest(input.object)]] : [],
+  );
+  const key = `${cacheKey([KEPT_FORMAT, programDigest(gator), sources, vars, reviewedObjects])}.json`;
+  const kept = reviewedObjects.length === 0 ? undefined : readCached(opts.cacheDir, key);
   if (kept !== undefined) return toFindings(kept, inputs);
+  const objects = taggedObjectsYaml(inputs);
   const dir = await mkdtemp(join(tmpdir(), "ktsw-policy-"));
   try {
     const policyDir = join(dir, "policies");

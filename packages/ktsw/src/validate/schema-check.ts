@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { Finding } from "../diagnostics.ts";
 import { ALLOWED_WITHOUT_SCHEMA } from "./allowed-kinds.ts";
 import { groupOf, nameOf, type Obj, str } from "./flux.ts";
+import { objectDigest } from "./object-digest.ts";
 import { findingFor } from "./rendered.ts";
 import { describeErrors, type SchemaStore } from "./schemas.ts";
 import type { AppliedObject } from "./walk.ts";
@@ -20,8 +21,8 @@ export interface KnownValid {
   add(digest: string): void;
 }
 
-export const validDigest = (validatorKey: string, object: unknown): string =>
-  createHash("sha256").update(validatorKey).update("\0").update(JSON.stringify(object)).digest("hex");
+export const validDigest = (validatorKey: string, object: object): string =>
+  createHash("sha256").update(validatorKey).update("\0").update(objectDigest(object)).digest("hex");
 
 export async function checkSchemas(
   objects: readonly AppliedObject[],
@@ -50,7 +51,7 @@ export async function checkSchemas(
     }
     // SOPS metadata is removed by kustomize-controller before apply; the API server never sees it.
     const { sops: _sops, ...applied } = o as Obj & { sops?: unknown };
-    const digest = known ? validDigest(found.key, applied) : "";
+    const digest = known ? validDigest(found.key, o) : "";
     if (known?.has(digest)) continue;
     if (found.validate(applied)) {
       known?.add(digest);
