@@ -21,23 +21,32 @@ interface Timed {
   stderr: string;
 }
 
-/** Runs a program to completion without blocking this process (it serves the charts to flate). */
+/** One run may take this long: flate once spun for minutes on this tree, and a figure then is no figure. */
+const RUN_TIMEOUT_MS = 120_000;
+
+/** Runs a program to completion without blocking this process (it serves the charts to flate); one that outlives
+ *  RUN_TIMEOUT_MS is killed, and the bench fails saying so. */
 function timed(bin: string, args: readonly string[]): Promise<Timed> {
   const started = performance.now();
-  return new Promise((done) => {
+  return new Promise((done, fail) => {
     const child = spawn(bin, [...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new Error(`${bin} ${args.join(" ")} ran longer than ${RUN_TIMEOUT_MS / 1000} s: killed`));
+    }, RUN_TIMEOUT_MS);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("close", (code) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
       done({
         seconds: (performance.now() - started) / 1000,
         code: code ?? 1,
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
+      });
+    });
   });
 }
 
@@ -53,7 +62,15 @@ async function ktswValidate(): Promise<Timed & { report: { timings: Record<strin
 
 // ktsw validate: once with what it keeps between runs emptied (builds, renders, policy results,
 // its own bundle), then warm.
-for (const kept of ["kustomize-builds", "substitutions", "helm-renders", "policy-results", "file-digests.json", "valid-objects.json", "sops-checks"])
+for (const kept of [
+  "kustomize-builds",
+  "substitutions",
+  "helm-renders",
+  "policy-results",
+  "file-digests.json",
+  "valid-objects.json",
+  "sops-checks",
+])
   rmSync(join(repo, ".cache", "ktsw", kept), { recursive: true, force: true });
 rmSync(join(repo, "packages", "ktsw", ".cache"), { recursive: true, force: true });
 const cold = await ktswValidate();
