@@ -3,7 +3,7 @@
 // under another name first and renamed, so a concurrent reader never sees half of it.
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
 const fileDigests = new Map<string, string>();
@@ -39,9 +39,7 @@ export function keepFileDigestsIn(dir: string, racyMs = 1_000): void {
 /** Writes the kept digests back when this run added any (under another name, then renamed). */
 export function saveFileDigests(): void {
   if (!kept?.changed) return;
-  mkdirSync(dirname(kept.file), { recursive: true });
-  writeFileSync(`${kept.file}.${process.pid}`, JSON.stringify(Object.fromEntries(kept.entries)));
-  renameSync(`${kept.file}.${process.pid}`, kept.file);
+  writeCached(dirname(kept.file), basename(kept.file), JSON.stringify(Object.fromEntries(kept.entries)));
   kept.changed = false;
 }
 
@@ -182,9 +180,7 @@ export function keptDigestSet(file: string): { has(d: string): boolean; add(d: s
     },
     save() {
       if (used.size === before.size && [...used].every((d) => before.has(d))) return;
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(`${file}.${process.pid}`, JSON.stringify([...used]));
-      renameSync(`${file}.${process.pid}`, file);
+      writeCached(dirname(file), basename(file), JSON.stringify([...used]));
     },
   };
 }
