@@ -74,7 +74,9 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
   let trickling = true;
   let trickle: Promise<void> | undefined;
   /** set while a test needs the app to itself (one job's trace with nothing batched beside it) */
-  let paused: { resume: () => void; idle: Promise<void> } | undefined;
+  // The trace test pauses the trickle: `park` is its word that no submission of its own is in flight.
+  let paused: { resume: () => void; idle: Promise<void>; park: () => void } | undefined;
+  let lastTrickled: string | undefined;
 
   const submit = async (body: unknown, headers: Record<string, string> = {}) => {
     const r = await fetch(`${svc.gateway.url}/v1/jobs`, {
@@ -181,10 +183,12 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
     trickle = (async () => {
       for (let i = 0; trickling; i++) {
         if (paused) {
-          const { idle } = paused;
+          const { idle, park } = paused;
+          park();
           await idle;
         }
         const id = await submit({ type: "wordstats", payload: { text: `trickle ${i}` } }).catch(() => undefined);
+        if (id) lastTrickled = id;
         if (id) await jobStatus(id).catch(() => undefined);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -332,10 +336,27 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
     "one job is one trace across gateway → NATS → worker → PostgreSQL through the OpenTelemetry Collector, and its id is in both services' logs",
     async () => {
       const c = collector as Otelcol;
-      // The app to itself: the worker batches claims and completions of jobs handled together, in one of their traces.
+      // The app to itself: the gateway batches the inserts, the worker the claims and completions of jobs handled
+      // together, each batch in one of their traces. So the trickle parks first (none of its submissions in flight)
+      // and its last job is over before this one is sent.
       let resume = () => {};
-      paused = { resume: () => resume(), idle: new Promise<void>((r) => (resume = r)) };
+      let parked = false;
+      paused = {
+        resume: () => resume(),
+        idle: new Promise<void>((r) => (resume = r)),
+        park: () => {
+          parked = true;
+        },
+      };
       try {
+        await vi.waitFor(
+          () => {
+            if (!parked) throw new Error("the trickle has not parked");
+          },
+          { timeout: 10_000, interval: 50 },
+        );
+        const last = lastTrickled;
+        if (last) await expect.poll(() => jobStatus(last), { timeout: 30_000 }).toMatch(/^(succeeded|failed)$/);
         // The client starts the trace (as a traced caller would), so its id is known before any span is exported.
         const traceId = randomBytes(16).toString("hex");
         const clientSpanId = randomBytes(8).toString("hex");
