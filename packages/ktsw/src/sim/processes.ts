@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { poll } from "../lab/net/poll.ts";
+import { commandLine } from "../tools/proc.ts";
 
 export interface Started {
   name: string;
@@ -37,12 +38,7 @@ export function startDetached(
 
 /** Is this recorded process still the program we started? */
 export function isRunning(p: Pick<Started, "pid" | "bin">): boolean {
-  try {
-    const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0];
-    return argv0 === p.bin;
-  } catch {
-    return false;
-  }
+  return commandLine(p.pid)?.[0] === p.bin;
 }
 
 /** The last lines of a process's log, for an error that says why it stopped. */

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { chown, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { requireTool } from "../../tools/find.ts";
+import { runsWith } from "../../tools/proc.ts";
 import { poll } from "./poll.ts";
 import { inNs, run } from "./shell.ts";
 
@@ -54,14 +55,11 @@ export async function startDaemon(frr: FrrInstance, daemon: FrrDaemon): Promise<
 }
 
 export async function daemonPid(frr: FrrInstance, daemon: FrrDaemon): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(join(frr.dir, `${daemon}.pid`), "utf8")).trim());
-    // A killed daemon whose parent does not reap it lingers as a zombie: that is dead too.
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return /^\d+ \(.*\) Z /.test(stat) ? undefined : pid;
-  } catch {
-    return undefined;
-  }
+  const pidFile = join(frr.dir, `${daemon}.pid`);
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  // A daemon killed with SIGKILL leaves its pid file behind, and its pid goes to some later process: the pid is
+  // this daemon only while its command line names this very pid file (a zombie has none: dead too).
+  return runsWith(pid, pidFile) ? pid : undefined;
 }
 
 export async function vtysh(frr: FrrInstance, ...commands: string[]): Promise<string> {

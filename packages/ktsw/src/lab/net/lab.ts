@@ -5,13 +5,14 @@
 // VLANs: a real 802.1Q trunk if the kernel has it, else one Linux bridge per VLAN in a `switch`
 // namespace (same L2 separation, no tags on the wire).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, open, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { KtswConfig } from "../../config/schema.ts";
 import { whyMissing } from "../../tools/find.ts";
+import { runsWith } from "../../tools/proc.ts";
 import { applyConfig, type FrrInstance, frrDaemons, startFrr, stopFrr } from "./frr.ts";
 import { inNs, ip, run, tryRun } from "./shell.ts";
 import {
@@ -28,6 +29,7 @@ export type LabMode = "vlan" | "bridge";
 
 export const labDir = join(tmpdir(), "ktsw-net-lab");
 const agents = fileURLToPath(new URL("./agents/", import.meta.url));
+const listenScript = join(agents, "listen.mjs");
 
 export interface LabConfigs {
   routerFrr: string;
@@ -167,7 +169,7 @@ async function listen(
 ): Promise<void> {
   // stderr to a file: an inherited terminal or pipe would stay open as long as the listener lives.
   const log = await open(join(labDir, `${ns}.listener.log`), "w");
-  const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(agents, "listen.mjs"), JSON.stringify(spec)], {
+  const child = spawn("ip", ["netns", "exec", ns, process.execPath, listenScript, JSON.stringify(spec)], {
     stdio: ["ignore", "pipe", log.fd],
   });
   await log.close();
@@ -299,7 +301,7 @@ export async function labDown(): Promise<void> {
     entries = [];
   }
   for (const e of entries) {
-    if (e.endsWith(".listener.pid")) await killPidFile(join(labDir, e));
+    if (e.endsWith(".listener.pid")) await killListener(join(labDir, e));
     else {
       const frr = { ns: e, dir: join(labDir, e) };
       await stopFrr(frr, "SIGKILL");
@@ -325,22 +327,13 @@ export async function labDown(): Promise<void> {
   }
 }
 
-async function readPid(file: string): Promise<number | undefined> {
+/** SIGTERMs the listener a pid file names, only while that pid still runs the listener script (see tools/proc.ts). */
+async function killListener(file: string): Promise<void> {
+  const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
+  if (!runsWith(pid, listenScript)) return;
   try {
-    const { readFile } = await import("node:fs/promises");
-    return Number((await readFile(file, "utf8")).trim()) || undefined;
+    process.kill(pid, "SIGTERM");
   } catch {
-    return undefined;
-  }
-}
-
-async function killPidFile(file: string): Promise<void> {
-  const pid = await readPid(file);
-  if (pid) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // gone
-    }
+    // gone
   }
 }
