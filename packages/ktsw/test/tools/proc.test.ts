@@ -16,9 +16,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A live process that is none of ours: `sleep` with a mark among its words. */
+/** A live process that is none of ours, with `mark` among its words (it lives until killed, whatever the mark). */
 function bystander(mark = "600"): ChildProcess & { pid: number } {
-  const child = spawn("sleep", [mark], { stdio: "ignore" });
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 60_000)", mark], { stdio: "ignore" });
   children.push(child);
   if (child.pid === undefined) throw new Error("could not start sleep");
   return child as ChildProcess & { pid: number };
@@ -29,7 +29,7 @@ const exited = (c: ChildProcess) => new Promise<void>((done) => c.once("exit", (
 describe("recognising a process by its pid", () => {
   test("a live process's command line is its argv; a gone one has none", async () => {
     const child = bystander("601");
-    expect(commandLine(child.pid)).toEqual(["sleep", "601"]);
+    expect(commandLine(child.pid)).toEqual([process.execPath, "-e", "setInterval(() => {}, 60_000)", "601"]);
     expect(runsWith(child.pid, "601")).toBe(true);
     expect(runsWith(child.pid, "602")).toBe(false);
     const gone = exited(child);
@@ -62,7 +62,7 @@ describe("recognising a process by its pid", () => {
 
   test("a sim's recorded process is running only while its pid runs the recorded program", () => {
     const child = bystander();
-    expect(isRunning({ pid: child.pid, bin: "sleep" })).toBe(true);
+    expect(isRunning({ pid: child.pid, bin: process.execPath })).toBe(true);
     expect(isRunning({ pid: child.pid, bin: "/opt/sim/bin/metallb-controller" })).toBe(false);
   });
 });
