@@ -158,9 +158,21 @@ export const SUBJECTS = {
   // The status is in the subject so a listener can take just the transitions it wants
   // (`events.jobs.*.succeeded`) instead of parsing all three of every job.
   event: (id: string, status: JobStatus) => `events.jobs.${id}.${status}`,
+  /** One job's transitions: what a status replica subscribes to for a job it has a use for. */
+  eventsOf: (id: string) => `events.jobs.${id}.*`,
   eventsAll: "events.jobs.>",
+  // A finished job taken back to work (a replay): announced apart from its events, so that every status replica can
+  // drop a cached copy (any replica may hold one, dead ones included) without receiving every job's events.
+  reopened: (id: string) => `events.reopened.${id}`,
+  reopenedAll: "events.reopened.*",
   eventsWithStatus: (status: JobStatus) => `events.jobs.*.${status}`,
 } as const;
+
+/** The job id a reopen announcement's subject (`events.reopened.<id>`) names, or undefined for any other subject. */
+export function reopenedSubjectId(subject: string): string | undefined {
+  const parts = subject.split(".");
+  return parts.length === 3 && parts[0] === "events" && parts[1] === "reopened" ? parts[2] : undefined;
+}
 
 /** The job id an event subject (`events.jobs.<id>.<status>`) names, or undefined for any other subject. */
 export function eventSubjectId(subject: string): string | undefined {

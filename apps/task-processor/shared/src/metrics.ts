@@ -200,3 +200,22 @@ export function websocketMetrics(registry: Registry, open: () => number) {
     }),
   };
 }
+
+/** The status events a status replica receives: of how many jobs (watched live, or cached while moving), how many. */
+export function jobInterestMetrics(registry: Registry, jobs: () => number) {
+  return {
+    jobs: new Gauge({
+      name: "status_job_event_subscriptions",
+      help: "Jobs whose status events this status replica is subscribed to (watched live, or cached while still moving)",
+      registers: [registry],
+      collect() {
+        this.set(jobs());
+      },
+    }),
+    received: new Counter({
+      name: "status_job_events_received_total",
+      help: "Job status events this status replica received (only those of the jobs it is subscribed to)",
+      registers: [registry],
+    }),
+  };
+}

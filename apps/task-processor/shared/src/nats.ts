@@ -107,15 +107,11 @@ export async function consumerDepth(jsm: JetStreamManager, stream: string, durab
 }
 
 /**
- * The header of a status event that takes a finished job back to work (a replay): a finished job's
- * copy may sit in the status cache of any replica, dead ones included, so every replica drops it.
- */
-export const REOPENS_HEADER = "Ktsw-Reopens";
-
-/**
  * Announces a job's status transition on core NATS (`events.jobs.<id>.<status>`), stamped with the time.
  * Status events are a live view only: the database stays the source of truth, so a publish that
- * fails (connection down) is dropped rather than failing the job. `reopens`: see REOPENS_HEADER.
+ * fails (connection down) is dropped rather than failing the job. `reopens`: the transition takes a
+ * finished job back to work (a replay); it is announced on `events.reopened.<id>` first, so every status
+ * replica drops its cached copy before the event reaches anyone who watches the job.
  */
 export function publishJobEvent(
   nc: NatsConnection,
@@ -124,9 +120,8 @@ export function publishJobEvent(
 ): void {
   const e: JobEvent = { ...event, at: new Date().toISOString() };
   try {
-    const h = opts.reopens ? headers() : undefined;
-    h?.set(REOPENS_HEADER, "true");
-    nc.publish(SUBJECTS.event(e.id, e.status), JSON.stringify(e), h ? { headers: h } : undefined);
+    if (opts.reopens) nc.publish(SUBJECTS.reopened(e.id));
+    nc.publish(SUBJECTS.event(e.id, e.status), JSON.stringify(e));
   } catch {
     // live view only; see above
   }

@@ -1,14 +1,14 @@
 import websocket from "@fastify/websocket";
 import { ownerOf, requireAnyScope, type Verifier } from "@ktsw/task-shared/auth";
 import type { StatusConfig } from "@ktsw/task-shared/config";
-import { SUBJECTS } from "@ktsw/task-shared/contracts";
+import { reopenedSubjectId, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { findJob, type Pool, recentJobs } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import { jobCounts } from "@ktsw/task-shared/job-counts";
 import type { Logger } from "@ktsw/task-shared/logger";
-import { installHttpMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
-import { consumerDepth, type Nats, REOPENS_HEADER } from "@ktsw/task-shared/nats";
+import { installHttpMetrics, jobInterestMetrics, queueDepthGauge, type Registry } from "@ktsw/task-shared/metrics";
+import { consumerDepth, type Nats } from "@ktsw/task-shared/nats";
 import { problem, unavailable } from "@ktsw/task-shared/problem";
 import type { Subscription } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
@@ -16,6 +16,7 @@ import type { Redis } from "ioredis";
 import { JobCache } from "./cache.ts";
 import { installDashboard } from "./dashboard.ts";
 import { statusEventHandler } from "./events.ts";
+import { JobInterest } from "./interest.ts";
 import { parseListQuery } from "./jobs-query.ts";
 import { LiveHub } from "./live.ts";
 import { sharedFor } from "./stats.ts";
@@ -41,9 +42,26 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
   installHttpMetrics(app, registry);
   const readDepth = () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME);
   queueDepthGauge(registry, readDepth);
+  // Status transitions from the gateway and workers, of the jobs this replica has a use for (interest.ts):
+  // drop the cached copy, push to subscribers.
+  const interest = new JobInterest(
+    (id) => {
+      const sub = nats.nc.subscribe(SUBJECTS.eventsOf(id), {
+        callback: (err, msg) => {
+          if (err) return;
+          interestMetrics.received.inc();
+          events.event(msg.subject, () => msg.json());
+        },
+      });
+      return () => sub.unsubscribe();
+    },
+    () => nats.nc.flush(),
+  );
+  const interestMetrics = jobInterestMetrics(registry, () => interest.size);
   const cache = new JobCache(redis, logger, {
     terminalSec: config.CACHE_TTL_SEC,
     activeSec: config.ACTIVE_CACHE_TTL_SEC,
+    receiveEventsFor: (id, forMs) => interest.wantFor(id, forMs),
   });
   const hub = new LiveHub(
     async (auth) => {
@@ -53,8 +71,23 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     },
     logger,
     (id, owner) => findJob(pool, TRACER, id, owner),
+    interest,
     registry,
   );
+  const events = statusEventHandler({
+    invalidate: (ids) => cache.invalidate(ids),
+    mayBeCached: (id) => cache.mayHold(id),
+    watched: (id) => hub.watches(id),
+    publish: (event) => hub.publish(event),
+    logger,
+  });
+  // Every replay, whichever job: any replica may hold the finished job's copy.
+  const reopened: Subscription = nats.nc.subscribe(SUBJECTS.reopenedAll, {
+    callback: (err, msg) => {
+      const id = err ? undefined : reopenedSubjectId(msg.subject);
+      if (id !== undefined) events.reopened(id);
+    },
+  });
   let closing = false;
   installHealth(
     app,
@@ -66,22 +99,10 @@ export async function buildStatus(deps: StatusDeps): Promise<FastifyInstance> {
     () => closing,
   );
 
-  // Status transitions from the gateway and workers: drop the cached copy, push to subscribers.
-  const onEvent = statusEventHandler({
-    invalidate: (ids) => cache.invalidate(ids),
-    mayBeCached: (id) => cache.mayHold(id),
-    watched: (id) => hub.watches(id),
-    publish: (event) => hub.publish(event),
-    logger,
-  });
-  const sub: Subscription = nats.nc.subscribe(SUBJECTS.eventsAll, {
-    callback: (err, msg) => {
-      if (!err) onEvent(msg.subject, () => msg.json(), msg.headers?.get(REOPENS_HEADER) === "true");
-    },
-  });
   app.addHook("onClose", async () => {
     closing = true;
-    sub.unsubscribe();
+    reopened.unsubscribe();
+    interest.closeAll();
     hub.closeAll();
   });
 

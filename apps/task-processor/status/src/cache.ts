@@ -15,9 +15,10 @@ export const MAX_REMEMBERED_ENTRIES = 100_000;
  *
  * Each replica remembers which jobs it cached, until their entries run out: a status event needs
  * to drop an entry only where one may exist (`mayHold`), and most jobs are never read at all.
- * Every replica gets every event, so whoever cached a job drops its copy. An entry whose replica
+ * A replica receives the events of each job it cached while still moving, for as long as that entry
+ * lives (`receiveEventsFor`), so whoever cached such a job drops its copy. An entry whose replica
  * has died is dropped by its TTL instead: at most ACTIVE_CACHE_TTL_SEC for a job still moving; a
- * finished job changes only by a replay, whose event every replica acts on (REOPENS_HEADER).
+ * finished job changes only by a replay, which every replica hears of (`events.reopened.<id>`).
  */
 export class JobCache {
   private readonly remembered = new Map<string, number>();
@@ -25,7 +26,12 @@ export class JobCache {
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
-    private readonly ttl: { terminalSec: number; activeSec: number },
+    private readonly ttl: {
+      terminalSec: number;
+      activeSec: number;
+      /** Receive job `id`'s events for `forMs`: its cached copy can still change meanwhile. */
+      receiveEventsFor?: (id: string, forMs: number) => void;
+    },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -70,6 +76,9 @@ export class JobCache {
     const ttl = isTerminal(view.status) ? this.ttl.terminalSec : this.ttl.activeSec;
     // Remembered before the write: an event that arrives while it is on the wire drops it.
     if (ttl <= 0 || !this.remember(view.id, ttl)) return;
+    // Subscribed before the write too (the events of one connection arrive in order). A transition announced
+    // between the database read and this subscription is missed: such a copy lives out its short TTL.
+    if (!isTerminal(view.status)) this.ttl.receiveEventsFor?.(view.id, ttl * 1_000 + 1_000);
     try {
       await this.redis.set(this.key(view.id), JSON.stringify({ owner, job: view }), "EX", ttl);
     } catch (err) {

@@ -3,10 +3,10 @@ import { eventSubjectId, type JobEvent, jobEvent } from "@ktsw/task-shared/contr
 import type { Logger } from "@ktsw/task-shared/logger";
 
 // What the status service does with each status transition the gateway and the workers announce:
-// drop the job's cached copy, then push the event to whoever watches the job live. Every job
-// makes three events, so this runs for every one of them: the id is read from the subject, a
-// cache entry is dropped only where one may exist (see JobCache), those of the events that arrive
-// together by one command, and only an event somebody watches is parsed at all.
+// drop the job's cached copy, then push the event to whoever watches the job live. A replica receives
+// only the events of jobs it watches or holds a changing copy of (interest.ts), and still does little with
+// each: the id is read from the subject, a cache entry is dropped only where one may exist (see JobCache),
+// those of the events that arrive together by one command, and only an event somebody watches is parsed.
 
 export interface StatusEventDeps {
   /** Drops the cached copies of these jobs (never rejects: the cache is an optimisation). */
@@ -19,11 +19,16 @@ export interface StatusEventDeps {
   logger: Logger;
 }
 
-/**
- * Handles one event message: its subject, a way to read its JSON body, and whether it reopens a
- * finished job (a replay: its cached copy may be any replica's, so it is dropped whoever made it).
- */
-export type StatusEventHandler = (subject: string, body: () => unknown, reopens?: boolean) => void;
+export interface StatusEventHandler {
+  /** Handles one event message: its subject and a way to read its JSON body. */
+  event(subject: string, body: () => unknown): void;
+  /**
+   * A finished job goes back to work (a replay, announced before its event): its cached copy may be any
+   * replica's, dead ones included, so it is dropped whoever made it. Its event, should this replica watch the
+   * job, waits behind the drop.
+   */
+  reopened(id: string): void;
+}
 
 export function statusEventHandler(deps: StatusEventDeps): StatusEventHandler {
   // One batch at a time: batches then finish in the order they left, so a subscriber gets a
@@ -45,20 +50,27 @@ export function statusEventHandler(deps: StatusEventDeps): StatusEventHandler {
     if (event) deps.publish(event);
     else deps.logger.warn({ subject }, "ignored malformed status event");
   };
-  return (subject, body, reopens = false) => {
-    const id = eventSubjectId(subject);
-    if (id === undefined) {
-      deps.logger.warn({ subject }, "ignored status event on an unexpected subject");
-      return;
-    }
-    const drop = reopens || deps.mayBeCached(id);
-    if (!drop && waiting === 0) return deliver(id, subject, body);
+  const handle = (id: string, drop: boolean, then: () => void) => {
+    if (!drop && waiting === 0) return then();
     // After the cache is dropped: a subscriber that reads the job on this event gets the new state.
     waiting++;
     void invalidate({ id, drop }).then(() => {
       waiting--;
-      deliver(id, subject, body);
+      then();
     });
+  };
+  return {
+    event(subject, body) {
+      const id = eventSubjectId(subject);
+      if (id === undefined) {
+        deps.logger.warn({ subject }, "ignored status event on an unexpected subject");
+        return;
+      }
+      handle(id, deps.mayBeCached(id), () => deliver(id, subject, body));
+    },
+    reopened(id) {
+      handle(id, true, () => {});
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from "@ktsw/task-shared/logger";
 import { type Registry, websocketMetrics } from "@ktsw/task-shared/metrics";
 import type { WebSocket } from "ws";
 import { z } from "zod";
+import type { JobInterest } from "./interest.ts";
 
 // The WebSocket protocol, client → server:
 //   {"type":"auth","token":"<JWT>"}            first message, within AUTH_DEADLINE_MS
@@ -35,6 +36,8 @@ export class LiveHub {
     private readonly logger: Logger,
     /** The job as its owner sees it; undefined when it is not theirs (or does not exist). */
     private readonly snapshot: (id: string, owner: string) => Promise<JobView | undefined>,
+    /** Which jobs' events this replica receives: one reason per watching connection. */
+    private readonly interest: Pick<JobInterest, "want" | "release" | "receiving">,
     /** where the hub's metrics go: connections open, closes by code, snapshots and events sent */
     registry?: Registry,
   ) {
@@ -87,33 +90,18 @@ export class LiveHub {
         return;
       }
       if (msg.type === "subscribe") {
-        for (const id of msg.ids) {
-          if (mine.size >= MAX_SUBSCRIPTIONS) {
-            send({ type: "error", message: `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection` });
-            break;
-          }
-          let job: JobView | undefined;
-          try {
-            job = await this.snapshot(id, owner);
-          } catch (err) {
-            send({ type: "error", id, status: 503, message: `job lookup unavailable: ${(err as Error).message}` });
-            continue;
-          }
-          // Only the owner's existing jobs: ids cannot be known before the gateway hands them out.
-          if (!job) {
-            send({ type: "error", id, status: 404, message: `no job with id ${id}` });
-            if (++unknownIds >= MAX_UNKNOWN_IDS) {
-              socket.close(1008, "too many unknown job ids");
-              return;
-            }
-            continue;
-          }
-          mine.add(id);
-          const set = this.byJob.get(id) ?? new Set<WebSocket>();
-          this.byJob.set(id, set);
-          set.add(socket);
-          send({ type: "snapshot", job });
-          this.metrics?.pushed.inc();
+        // Its events first, its state second: every transition after the snapshot is then pushed.
+        const fresh = [...new Set(msg.ids)].filter((id) => !mine.has(id)).slice(0, MAX_SUBSCRIPTIONS - mine.size);
+        for (const id of fresh) this.interest.want(id);
+        try {
+          await this.interest.receiving();
+        } catch {
+          // NATS unreachable: the snapshots are still right; the events resume when it reconnects.
+        }
+        try {
+          await this.subscribe(msg.ids, owner, mine, socket, send, () => ++unknownIds);
+        } finally {
+          for (const id of fresh) if (!mine.has(id)) this.interest.release(id);
         }
       } else {
         for (const id of msg.ids) this.drop(id, socket, mine);
@@ -150,8 +138,50 @@ export class LiveHub {
     for (const s of this.sockets) s.close(1001, "server shutting down");
   }
 
+  /** Snapshots and watches the owner's jobs among `ids`, one after another; errors for the others. */
+  private async subscribe(
+    ids: readonly string[],
+    owner: string,
+    mine: Set<string>,
+    socket: WebSocket,
+    send: (m: unknown) => void,
+    countUnknown: () => number,
+  ): Promise<void> {
+    for (const id of ids) {
+      // Closed meanwhile: its close handler has let go of everything it watched.
+      if (socket.readyState !== socket.OPEN) return;
+      if (mine.size >= MAX_SUBSCRIPTIONS) {
+        send({ type: "error", message: `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection` });
+        return;
+      }
+      let job: JobView | undefined;
+      try {
+        job = await this.snapshot(id, owner);
+      } catch (err) {
+        send({ type: "error", id, status: 503, message: `job lookup unavailable: ${(err as Error).message}` });
+        continue;
+      }
+      // Only the owner's existing jobs: ids cannot be known before the gateway hands them out.
+      if (!job) {
+        send({ type: "error", id, status: 404, message: `no job with id ${id}` });
+        if (countUnknown() >= MAX_UNKNOWN_IDS) {
+          socket.close(1008, "too many unknown job ids");
+          return;
+        }
+        continue;
+      }
+      if (socket.readyState !== socket.OPEN) return;
+      mine.add(id);
+      const set = this.byJob.get(id) ?? new Set<WebSocket>();
+      this.byJob.set(id, set);
+      set.add(socket);
+      send({ type: "snapshot", job });
+      this.metrics?.pushed.inc();
+    }
+  }
+
   private drop(id: string, socket: WebSocket, mine: Set<string>): void {
-    mine.delete(id);
+    if (mine.delete(id)) this.interest.release(id);
     const set = this.byJob.get(id);
     set?.delete(socket);
     if (set?.size === 0) this.byJob.delete(id);

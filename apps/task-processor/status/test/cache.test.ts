@@ -56,6 +56,22 @@ describe.skipIf(skipReason)(`status cache on Redis${skipReason ? ` (skipped: ${s
     expect(cacheAt(clock).mayHold(finished.id)).toBe(false);
   });
 
+  it("receives the events of a job it cached while still moving, as long as the entry lives; a finished job's, never", async () => {
+    const receiving: [string, number][] = [];
+    const cache = new JobCache(redis, logger, {
+      terminalSec: 60,
+      activeSec: 2,
+      receiveEventsFor: (id, forMs) => receiving.push([id, forMs]),
+    });
+    await cache.set(view(11, "queued"), "alice");
+    await cache.set(view(12, "succeeded"), "alice");
+    await cache.set(view(13, "running"), "alice");
+    expect(receiving).toEqual([
+      [view(11, "queued").id, 3_000],
+      [view(13, "running").id, 3_000],
+    ]);
+  });
+
   it("drops what it is told to, in one command", async () => {
     const cache = cacheAt({ now: Date.now() });
     await cache.set(view(4, "succeeded"), "alice");

@@ -34,7 +34,8 @@ function setup(watched: string[] = [], cached?: string[]) {
     publish: (e: JobEvent) => log.push(`publish ${e.id} ${e.status}`),
     logger: { warn: vi.fn() } as unknown as Logger,
   };
-  return { handle: statusEventHandler(deps), deps, log, invalidations, release: () => release() };
+  const handler = statusEventHandler(deps);
+  return { handle: handler.event, reopened: handler.reopened, deps, log, invalidations, release: () => release() };
 }
 
 describe("status events", () => {
@@ -104,10 +105,13 @@ describe("status events", () => {
     );
   });
 
-  it("drops the copy on an event that reopens a finished job (a replay), whoever cached it", async () => {
-    const { handle, invalidations, release } = setup([], []);
-    handle(subject(event(5, "queued")), () => event(5, "queued"), true);
+  it("drops the copy of a reopened job (a replay), whoever cached it, before its event reaches a watcher", async () => {
+    const { handle, reopened, log, invalidations, release } = setup([ID(5)], []);
+    reopened(ID(5));
+    handle(subject(event(5, "queued")), () => event(5, "queued"));
     await vi.waitFor(() => expect(invalidations).toEqual([[ID(5)]]));
+    expect(log).toEqual(["invalidate 1"]);
     release();
+    await vi.waitFor(() => expect(log).toEqual(["invalidate 1", `publish ${ID(5)} queued`]));
   });
 });

@@ -121,6 +121,55 @@ describe.skipIf(skipReason)("status service", () => {
     c.ws.close();
   });
 
+  test("the status replica receives the events of only the jobs it has a use for: watched, or cached while moving", async () => {
+    const metric = async (name: string) => {
+      const metrics = await (await fetch(s.svc.metricsUrls.status)).text();
+      return Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? Number.NaN);
+    };
+    const subscribedTo = () => metric("status_job_event_subscriptions");
+    const received = () => metric("status_job_events_received_total");
+    // What earlier tests cached while it moved lives out its short TTL first.
+    await expect.poll(subscribedTo, { timeout: 15_000 }).toBe(0);
+    const token = await s.token({ sub: "interest" });
+    const submit = async (job: unknown) =>
+      ((await (await s.submit(job as Parameters<typeof s.submit>[0], { token })).json()) as { id: string }).id;
+    // Watched in Postgres: a read through the status service would cache the job while it moves.
+    const reaches = (id: string, status: string) =>
+      expect
+        .poll(async () => (await s.svc.pool.query("SELECT status FROM jobs WHERE id = $1", [id])).rows[0]?.status, {
+          timeout: 20_000,
+        })
+        .toBe(status);
+    const before = await received();
+    const unwatched = await submit({ type: "hash", payload: { data: "nobody watches", rounds: 1 } });
+    await reaches(unwatched, "succeeded");
+    expect(await subscribedTo()).toBe(0);
+    expect(await received(), "events of a job nobody watches reached the status replica").toBe(before);
+
+    const c = client(`${s.svc.statusUrl}/v1/ws`);
+    await c.opened;
+    c.send({ type: "auth", token });
+    await c.until(() => c.messages.some((m) => m.type === "ready"));
+    const watched = await submit({ type: "sleep", payload: { ms: 300 } });
+    c.send({ type: "subscribe", ids: [watched] });
+    await c.until(() => c.messages.some((m) => m.type === "snapshot"));
+    expect(await subscribedTo()).toBe(1);
+    await c.until(() => c.messages.some((m) => m.event?.status === "succeeded"));
+    expect(await received()).toBeGreaterThan(before);
+    c.send({ type: "unsubscribe", ids: [watched] });
+    await expect.poll(subscribedTo).toBe(0);
+    c.ws.close();
+
+    // A running job read over HTTP is cached for a moment, and its events received for as long.
+    const moving = await submit({ type: "sleep", payload: { ms: 4_000 } });
+    await reaches(moving, "running");
+    const read = await s.getJob(moving, token);
+    expect(read.headers.get("x-cache")).toBe("miss");
+    expect(((await read.json()) as { status: string }).status).toBe("running");
+    expect(await subscribedTo()).toBe(1);
+    await expect.poll(subscribedTo, { timeout: 15_000 }).toBe(0);
+  });
+
   test("another caller's job is 404 over HTTP (cached or not) and over the WebSocket", async () => {
     const alice = await s.token({ sub: "alice", scope: "jobs:write jobs:read" });
     const mallory = await s.token({ sub: "mallory", scope: "jobs:read" });
