@@ -267,10 +267,11 @@ describe.skipIf(skipReason ?? chromiumMissing)("demo + dashboard in Chromium", (
 
     await deadLetter(page, id).locator("button.replay").click();
     await expect.poll(() => page.locator("#message").textContent(), { timeout: 10_000 }).toBe(`replayed ${id}`);
-    // The row shows the job go back to the queue and run again (a `fail` job fails again).
+    // The row shows the job go back to the queue and run again (a `fail` job fails again; its runs
+    // are too short to be announced as running).
     await expect
       .poll(() => jobRow(page, id).locator(".trail").textContent(), { timeout: 20_000 })
-      .toMatch(/^failed → queued → running.* → failed$/);
+      .toMatch(/^failed → queued.* → failed$/);
     await deadLetter(page, id).waitFor({ timeout: 10_000 });
     const view = (await (
       await fetch(`${ready.statusUrl}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${ready.token}` } })

@@ -8,7 +8,7 @@ import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp, traced } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
 import { installHttpMetrics, jobMetrics, type Registry } from "@ktsw/task-shared/metrics";
-import { type Nats, publishJob, publishJobEvent } from "@ktsw/task-shared/nats";
+import { type Nats, publishJob } from "@ktsw/task-shared/nats";
 import { HttpProblem, problem, unavailable } from "@ktsw/task-shared/problem";
 import type { FastifyInstance } from "fastify";
 import { toJobMessage } from "./message.ts";
@@ -133,11 +133,9 @@ async function enqueue(
     // A worker has had it: its message got through.
     if (!recorded.unstarted) return { duplicate: true };
   }
-  // Announced before the message goes out on the same connection: the server sees this "queued"
-  // before the job, so a worker's "running" can never overtake it on the way to live subscribers.
-  // (Should the publish fail, the announced job was never accepted: the caller got a 503.)
-  if (recorded.kind === "inserted")
-    publishJobEvent(nats.nc, { id: message.id, type: message.type, status: "queued", attempt: 0 });
+  // No "queued" event: nobody can be watching a job whose id this answer is the first to name
+  // (ids are keyed hashes, not computable beforehand), and a status replica subscribes to a job's
+  // events only for a watcher or a copy it read after this. Its snapshot already says "queued".
   let duplicate: boolean;
   try {
     ({ duplicate } = await publishJob(nats.js, message, { msgID: message.id, timeout: config.PUBLISH_TIMEOUT_MS }));

@@ -184,7 +184,12 @@ export function createWorker(deps: WorkerDeps): Worker {
     // Every status transition of this run carries the same job, type and attempt.
     const emitTransition = (status: JobEvent["status"], extra: Pick<JobEvent, "error" | "result"> = {}) =>
       publishJobEvent(nats.nc, { id: job.id, type: job.type, status, attempt, ...extra });
-    emitTransition("running");
+    // Announced only once the run has lasted RUNNING_EVENT_AFTER_MS: a shorter run's "running"
+    // would reach its watchers together with its verdict. The claim has recorded it either way, so
+    // anyone reading the job meanwhile is told "running".
+    let announceRunning: NodeJS.Timeout | undefined;
+    if (config.RUNNING_EVENT_AFTER_MS === 0) emitTransition("running");
+    else announceRunning = setTimeout(() => emitTransition("running"), config.RUNNING_EVENT_AFTER_MS);
     // The heartbeat keeps both the delivery (ack_wait) and the claim (its lease) alive.
     const heartbeat = setInterval(
       () => {
@@ -201,6 +206,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       );
     } catch (err) {
       clearInterval(heartbeat);
+      clearTimeout(announceRunning);
       const reason = (err as Error).message;
       if (attempt >= config.MAX_DELIVER) {
         await deadLetter(m, job.type, reason);
@@ -220,6 +226,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       return;
     }
     clearInterval(heartbeat);
+    clearTimeout(announceRunning);
     // Commit first, ack second: a crash in between redelivers, and the claim above then skips it.
     // So the ack needs no reply (ackAck's round trip): an ack the server never got is the same
     // redelivery, skipped the same way. Acks of concurrent jobs leave in one write.

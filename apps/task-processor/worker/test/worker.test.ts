@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type StackHandle, skipReason, useStack } from "@ktsw/task-devstack/testkit";
+import { type JobEvent, SUBJECTS } from "@ktsw/task-shared/contracts";
 import { serviceConfig, startService } from "@ktsw/task-shared/service";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { workerService } from "../src/service.ts";
 
 // The worker against real JetStream and Postgres: results, retries with backoff, dead letters,
@@ -79,6 +80,33 @@ describe.skipIf(skipReason)("worker", () => {
       [h, w],
     ]);
     expect(rows[0].n).toBe(2);
+  });
+
+  test("a new job announces nothing; a run announces running only once it has lasted RUNNING_EVENT_AFTER_MS", async () => {
+    const events = s.svc.nats.nc.subscribe(SUBJECTS.eventsAll);
+    const seen: JobEvent[] = [];
+    void (async () => {
+      for await (const m of events) seen.push(m.json());
+    })();
+    try {
+      await s.svc.nats.nc.flush();
+      // hash ends within the turn it starts in, so its timer can never fire; sleep outlasts the
+      // default 50 ms, and the timer is due before the sleep ends.
+      const fast = await submit({ type: "hash", payload: { data: "quick", rounds: 1 } });
+      const slow = await submit({ type: "sleep", payload: { ms: 300 } });
+      const statusesOf = (id: string) => seen.filter((e) => e.id === id).map((e) => e.status);
+      await vi.waitFor(
+        () => {
+          for (const id of [fast, slow])
+            if (!statusesOf(id).includes("succeeded")) throw new Error(`${id} seen: ${statusesOf(id)}`);
+        },
+        { timeout: 20_000, interval: 20 },
+      );
+      expect(statusesOf(fast)).toEqual(["succeeded"]);
+      expect(statusesOf(slow)).toEqual(["running", "succeeded"]);
+    } finally {
+      events.unsubscribe();
+    }
   });
 
   test("a job that fails once is retried after a backoff and then succeeds", async () => {
