@@ -34,7 +34,7 @@ export async function replayJob(deps: ReplayDeps, id: string, submittedBy?: stri
     const job = await reopenFailedJob(c, TRACER, id, submittedBy);
     if (!job) return undefined;
     // One message id per replay: JetStream drops a retried publish of the same replay.
-    const { duplicate } = await publishJob(deps.nats.js, job.message, {
+    const { duplicate } = await publishJob(deps.nats.publisher, job.message, {
       msgID: `${id}.replay.${job.replays}`,
       timeout: deps.publishTimeoutMs,
     });

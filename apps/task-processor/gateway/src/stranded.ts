@@ -66,7 +66,7 @@ export function startStrandedSweep(deps: StrandedSweepDeps, now: () => number = 
     for (;;) {
       const { messages, next } = await firstRunsQueuedBetween(pool, tracer, position, ageMs, pageSize);
       for (const message of messages) {
-        const { duplicate } = await publishJob(nats.js, message, {
+        const { duplicate } = await publishJob(nats.publisher, message, {
           msgID: message.id,
           timeout: timing.publishTimeoutMs,
         });
