@@ -297,69 +297,64 @@ export type Claim =
   | { kind: "finished" }
   | { kind: "leased"; retryInMs: number };
 
-/** A run's result, to be written once as the job's effect. */
-export interface Completion {
-  id: string;
-  output: unknown;
-}
-
-/** One item of the worker's statements: a delivery to claim, or a finished run to complete. */
-export type WorkerWrite = { claim: JobMessage } | { complete: Completion };
-
 /**
- * The worker's writes of a batch, claims and completions together, in one statement: one round
- * trip, one transaction, one plan (a statement's fixed cost in PostgreSQL is that of several jobs'
- * rows). One answer per item, in order: a Claim for a claim, undefined for a completion. Each id
- * once per batch (a statement may touch a row only once): callers batch with the id as key.
- *
- * A claim takes a job queued → running, or running → running when the last claim's lease
+ * Claims deliveries (one statement for the batch, one Claim per message, in order): queued → running, or running → running when the last claim's lease
  * (`leaseMs` since it, or since its last renewal) has run out, i.e. its worker died. A live lease
  * means another worker runs the job right now (a redelivery after NATS lost its consumer state):
  * running it here too would execute it twice. Inserting (rather than updating) covers a message
  * whose row is gone (a gateway took it back after a publish that reached JetStream after all).
  * `attempts` is the runs that already reached a verdict: a claim counts none, so a delivery lost to
  * an infrastructure failure (Postgres gone, a crash) does not use up the job's retry budget.
- *
- * A completion writes the job's effect once and marks it succeeded (a data-modifying CTE runs
- * whether or not anything reads it). A job already finished stays as it is (a late second run's
- * verdict changes nothing): finished is final but for a replay, which the finished jobs' counts
- * (job-counts.ts) rely on. Rows are written in id order, so two batches cannot deadlock.
  */
-export async function writeWorkerBatch(
+export async function claimJobs(
   db: pg.Pool,
   tracerName: string,
-  items: WorkerWrite[],
+  messages: JobMessage[],
   leaseMs: number,
-): Promise<(Claim | undefined)[]> {
-  const claims = items.flatMap((w) => ("claim" in w ? [w.claim] : []));
-  const done = items.flatMap((w) => ("complete" in w ? [w.complete] : []));
-  const completeParams = [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))];
-  if (claims.length === 0) {
-    await q(db, tracerName, "UPDATE jobs", `WITH ${completionCtes(1)} ${COMPLETION_UPDATE}`, completeParams);
-    return items.map(() => undefined);
-  }
-  const claimParams = [
-    claims.map((m) => m.id),
-    claims.map((m) => m.type),
-    claims.map((m) => JSON.stringify(m.payload)),
-    claims.map((m) => m.submittedBy),
-    claims.map((m) => m.submittedAt),
-    leaseMs,
-  ];
-  const both = done.length > 0;
-  const res = await q<{ id: string; kind: Claim["kind"]; attempts: number; lease_left_ms: number | null }>(
+): Promise<Claim[]> {
+  // Each id once per statement (ON CONFLICT DO UPDATE may touch a row only once): callers batch
+  // with a key. Rows are locked in id order, so two batches cannot deadlock on each other.
+  const res = await q<{
+    id: string;
+    kind: "claimed" | "finished" | "leased";
+    attempts: number;
+    lease_left_ms: number | null;
+  }>(
     db,
     tracerName,
     "UPSERT jobs",
-    both
-      ? `WITH ${completionCtes(1)}, completed AS (${COMPLETION_UPDATE} RETURNING 1), ${claimCtes(3)} ${claimAnswers(3)}`
-      : `WITH ${claimCtes(1)} ${claimAnswers(1)}`,
-    both ? [...completeParams, ...claimParams] : claimParams,
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[])
+         AS i(id, type, payload, submitted_by, submitted_at)
+     ), claimed AS (
+       INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
+       SELECT id, type, payload, 'running', 0, submitted_by, submitted_at, now() FROM input ORDER BY id
+       ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
+         WHERE jobs.status = 'queued'
+            OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $6::float8 / 1000))
+       RETURNING id, attempts
+     )
+     SELECT i.id,
+            CASE WHEN c.id IS NOT NULL THEN 'claimed'
+                 WHEN j.status IN ('succeeded', 'failed') THEN 'finished'
+                 ELSE 'leased' END AS kind,
+            coalesce(c.attempts, j.attempts, 0) AS attempts,
+            GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $6))::int AS lease_left_ms
+     FROM input i
+     LEFT JOIN claimed c ON c.id = i.id
+     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`,
+    [
+      messages.map((m) => m.id),
+      messages.map((m) => m.type),
+      messages.map((m) => JSON.stringify(m.payload)),
+      messages.map((m) => m.submittedBy),
+      messages.map((m) => m.submittedAt),
+      leaseMs,
+    ],
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
-  return items.map((w): Claim | undefined => {
-    if (!("claim" in w)) return undefined;
-    const r = byId.get(w.claim.id);
+  return messages.map((m): Claim => {
+    const r = byId.get(m.id);
     if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
     if (r?.kind === "finished") return { kind: "finished" };
     // No row visible (taken back by a gateway whose publish failed after all) counts as leased: try again shortly.
@@ -367,47 +362,40 @@ export async function writeWorkerBatch(
   });
 }
 
-/** The claims' CTEs (`claim_input`, `claimed`), their parameters from `$p`: ids, types, payloads, submitters, times, lease. */
-const claimCtes = (p: number) => `claim_input AS (
-       SELECT * FROM unnest($${p}::uuid[], $${p + 1}::text[], $${p + 2}::jsonb[], $${p + 3}::text[], $${p + 4}::timestamptz[])
-         AS i(id, type, payload, submitted_by, submitted_at)
-     ), claimed AS (
-       INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
-       SELECT id, type, payload, 'running', 0, submitted_by, submitted_at, now() FROM claim_input ORDER BY id
-       ON CONFLICT (id) DO UPDATE SET status = 'running', updated_at = now()
-         WHERE jobs.status = 'queued'
-            OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $${p + 5}::float8 / 1000))
-       RETURNING id, attempts
-     )`;
-
-/** What each claim found: its row claimed, or the row as it stands (finished, or leased and for how long). */
-const claimAnswers = (p: number) => `SELECT i.id,
-            CASE WHEN c.id IS NOT NULL THEN 'claimed'
-                 WHEN j.status IN ('succeeded', 'failed') THEN 'finished'
-                 ELSE 'leased' END AS kind,
-            coalesce(c.attempts, j.attempts, 0) AS attempts,
-            GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $${p + 5}))::int AS lease_left_ms
-     FROM claim_input i
-     LEFT JOIN claimed c ON c.id = i.id
-     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`;
-
-/** The completions' input and their effects (`done_input`, `effect`), parameters from `$p`: ids, outputs. */
-const completionCtes = (p: number) => `done_input AS (
-       SELECT * FROM unnest($${p}::uuid[], $${p + 1}::jsonb[]) AS d(id, output) ORDER BY id
-     ), effect AS (
-       INSERT INTO job_results (job_id, output) SELECT id, output FROM done_input ORDER BY id
-       ON CONFLICT (job_id) DO NOTHING
-     )`;
-
-const COMPLETION_UPDATE = `UPDATE jobs SET status = 'succeeded', result = d.output, error = NULL, attempts = jobs.attempts + 1,
-       updated_at = now()
-     FROM done_input d WHERE jobs.id = d.id AND jobs.status IN ('queued', 'running')`;
-
 /** Keeps a long run's claim alive (with the message's heartbeat), so no other worker takes it over. */
 export async function renewClaim(db: pg.Pool, tracerName: string, id: string): Promise<void> {
   await q(db, tracerName, "UPDATE jobs", "UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = 'running'", [
     id,
   ]);
+}
+
+/**
+ * Writes each job's effect once and marks it succeeded: one statement for the batch, so one round
+ * trip and one transaction (a data-modifying CTE runs whether or not the UPDATE reads it). Each id
+ * once per batch. A job already finished stays as it is (a late second run's verdict changes
+ * nothing): finished is final but for a replay, which the finished jobs' counts (job-counts.ts)
+ * rely on.
+ */
+export async function completeJobs(
+  db: pg.Pool,
+  tracerName: string,
+  done: { id: string; output: unknown }[],
+): Promise<void> {
+  await q(
+    db,
+    tracerName,
+    "UPDATE jobs",
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::jsonb[]) AS i(id, output)
+     ), effect AS (
+       INSERT INTO job_results (job_id, output) SELECT id, output FROM input ORDER BY id
+       ON CONFLICT (job_id) DO NOTHING
+     )
+     UPDATE jobs SET status = 'succeeded', result = i.output, error = NULL, attempts = jobs.attempts + 1,
+       updated_at = now()
+     FROM input i WHERE jobs.id = i.id AND jobs.status IN ('queued', 'running')`,
+    [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))],
+  );
 }
 
 /** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */
@@ -424,7 +412,7 @@ export async function requeueJob(db: pg.Pool, tracerName: string, id: string, er
 /**
  * Marks a job failed with its reason: what every dead letter leaves behind, so nothing stays
  * `queued`. `afterRun` counts the run that failed (a poison message never ran). A finished job
- * stays as it is, as with a completion (writeWorkerBatch).
+ * stays as it is, like in completeJob.
  */
 export async function failJob(
   db: pg.Pool | pg.PoolClient,

@@ -14,8 +14,8 @@ import { inTransaction, q } from "./db.ts";
 // commits later can leave a row behind a watermark that was already moved past it. The watermark
 // therefore stays `lag` behind the loading transaction's own start: it assumes that every
 // transaction writing a finished status commits within `lag` of its start, and that the server clock
-// never steps back by more than `lag`. The writers are the worker's completions (writeWorkerBatch)
-// and failJob, a statement each; a worker frozen for longer than `lag` between its BEGIN and COMMIT would break it, and the
+// never steps back by more than `lag`. The writers are completeJob and failJob, a few statements
+// each; a worker frozen for longer than `lag` between its BEGIN and COMMIT would break it, and the
 // job would then be missing from `succeeded`/`failed` for good. Rows inside the lag are only
 // counted live, never rolled up.
 // Finished is final except for a replay (failed → queued): reopenFailedJob takes a job that is

@@ -5,6 +5,8 @@ import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { JobMessage } from "../src/contracts.ts";
 import {
+  claimJobs,
+  completeJobs,
   createPool,
   failJob,
   inTransaction,
@@ -13,7 +15,6 @@ import {
   recordJobs,
   reopenFailedJob,
   requeueJob,
-  writeWorkerBatch,
 } from "../src/db.ts";
 import {
   type JobCounts,
@@ -56,8 +57,8 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   });
   // The job path's writers as the gateway and the worker call them: the only lines naming them.
   const record = (m: JobMessage) => recordJobs(pool, T, [m], 1_000_000);
-  const claim = async (m: JobMessage) => (await writeWorkerBatch(pool, T, [{ claim: m }], LEASE_MS))[0];
-  const complete = (id: string, output: unknown) => writeWorkerBatch(pool, T, [{ complete: { id, output } }], LEASE_MS);
+  const claim = async (m: JobMessage) => (await claimJobs(pool, T, [m], LEASE_MS))[0];
+  const complete = (id: string, output: unknown) => completeJobs(pool, T, [{ id, output }]);
 
   const submit = async () => {
     const m = message();

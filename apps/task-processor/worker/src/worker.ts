@@ -1,17 +1,7 @@
 import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import {
-  type Claim,
-  type Completion,
-  failJob,
-  isDataError,
-  type Pool,
-  renewClaim,
-  requeueJob,
-  type WorkerWrite,
-  writeWorkerBatch,
-} from "@ktsw/task-shared/db";
+import { claimJobs, completeJobs, failJob, isDataError, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -71,17 +61,19 @@ export function createWorker(deps: WorkerDeps): Worker {
   const breakerGauges = breakerMetrics(registry);
   installHttpMetrics(app, registry);
   queueDepthGauge(registry, () => consumerDepth(nats.jsm, config.JOBS_STREAM, config.CONSUMER_NAME));
-  // Deliveries handled at once share one statement for their claims and the completions of the
-  // runs that finished meanwhile (group commit).
-  const write = batched((items: WorkerWrite[]) => writeWorkerBatch(pool, TRACER, items, config.ACK_WAIT_MS), {
+  // Deliveries handled at once share their claim and their completion statements (group commit).
+  const claim = batched((jobs: JobMessage[]) => claimJobs(pool, TRACER, jobs, config.ACK_WAIT_MS), {
     ...HOT_PATH_BATCHES,
-    keyOf: (w) => ("claim" in w ? w.claim.id : w.complete.id),
+    keyOf: (j) => j.id,
     mayBeOneItems: isDataError,
   });
-  const claim = async (job: JobMessage) => (await write({ claim: job })) as Claim;
-  const complete = async (done: Completion) => {
-    await write({ complete: done });
-  };
+  const complete = batched(
+    async (done: { id: string; output: unknown }[]) => {
+      await completeJobs(pool, TRACER, done);
+      return done.map(() => undefined);
+    },
+    { ...HOT_PATH_BATCHES, keyOf: (d) => d.id, mayBeOneItems: isDataError },
+  );
   let stopping = false;
   let loop: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
