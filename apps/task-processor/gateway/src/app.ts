@@ -138,7 +138,10 @@ async function enqueue(
   // events only for a watcher or a copy it read after this. Its snapshot already says "queued".
   let duplicate: boolean;
   try {
-    ({ duplicate } = await publishJob(nats.publisher, message, { msgID: message.id, timeout: config.PUBLISH_TIMEOUT_MS }));
+    ({ duplicate } = await publishJob(nats.publisher, message, {
+      msgID: message.id,
+      timeout: config.PUBLISH_TIMEOUT_MS,
+    }));
   } catch (err) {
     if (recorded.kind === "inserted")
       await withdrawQueued(pool, TRACER, message.id).catch((e) =>
