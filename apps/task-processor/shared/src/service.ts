@@ -73,7 +73,7 @@ export async function startService<C extends BaseConfig, P extends ServiceParts>
       await fn().catch((err) => failures.push(err));
     };
     if (parts?.drain) await step(parts.drain);
-    if (parts) await step(() => (parts as P).app.close());
+    if (parts) await step(() => closeWithin((parts as P).app, SHUTDOWN_GRACE_MS, logger));
     await step(() => metrics.close());
     const nc = nats?.nc;
     if (nc)
@@ -158,4 +158,30 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
 export function fatal(err: unknown): never {
   console.error(JSON.stringify({ level: 60, msg: "failed to start", error: (err as Error).message }));
   process.exit(1);
+}
+
+/** How long a stopping service lets its open HTTP requests finish before it closes their connections. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Closes `app`: no new connections, in-flight requests finish; after `graceMs` the connections
+ * still open are closed, so that one client that never lets its connection go cannot hold the
+ * process (Kubernetes would SIGKILL it at the end of its grace period, mid-way through the rest).
+ */
+export async function closeWithin(app: FastifyInstance, graceMs: number, logger: Logger): Promise<void> {
+  const closed = app.close();
+  const timer = setTimeout(() => {
+    app.server.getConnections((_err, open) => {
+      logger.warn(
+        { open_connections: open, grace_ms: graceMs },
+        "HTTP connections still open after the grace period; closing them",
+      );
+      app.server.closeAllConnections();
+    });
+  }, graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
 }
