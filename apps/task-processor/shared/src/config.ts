@@ -72,8 +72,8 @@ export const workerEnv = baseEnv.extend({
     .pipe(z.array(z.number().int().nonnegative()).min(1)),
   FETCH_EXPIRES_MS: int(2_000),
   // A run is announced as "running" once it has lasted this long (0: as it starts). Most runs end
-  // sooner, and their watchers see queued → succeeded: an event per run that nobody could see was
-  // a tenth of the system's CPU per job.
+  // sooner, and their watchers see queued → succeeded. This event and the gateway's "queued" for a
+  // new job, which nobody could see either, cost about a tenth of the system's CPU per job.
   RUNNING_EVENT_AFTER_MS: z.coerce.number().int().min(0).default(50),
   // The infrastructure circuit breaker: open after this many failures in a row; retries (and the
   // half-open probe) wait INFRA_RETRY_MS, doubling per consecutive failure up to INFRA_RETRY_MAX_MS.
