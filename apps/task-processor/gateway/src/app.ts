@@ -140,7 +140,7 @@ async function enqueue(
   try {
     ({ duplicate } = await publishJob(nats.publisher, message, {
       msgID: message.id,
-      timeout: config.PUBLISH_TIMEOUT_MS,
+      timeoutMs: config.PUBLISH_TIMEOUT_MS,
     }));
   } catch (err) {
     if (recorded.kind === "inserted")

@@ -36,7 +36,7 @@ export async function replayJob(deps: ReplayDeps, id: string, submittedBy?: stri
     // One message id per replay: JetStream drops a retried publish of the same replay.
     const { duplicate } = await publishJob(deps.nats.publisher, job.message, {
       msgID: `${id}.replay.${job.replays}`,
-      timeout: deps.publishTimeoutMs,
+      timeoutMs: deps.publishTimeoutMs,
     });
     publishJobEvent(deps.nats.nc, { id, type: job.message.type, status: "queued", attempt: 0 }, { reopens: true });
     return { replays: job.replays, duplicate };

@@ -68,7 +68,7 @@ export function startStrandedSweep(deps: StrandedSweepDeps, now: () => number = 
       for (const message of messages) {
         const { duplicate } = await publishJob(nats.publisher, message, {
           msgID: message.id,
-          timeout: timing.publishTimeoutMs,
+          timeoutMs: timing.publishTimeoutMs,
         });
         if (!duplicate) {
           published += 1;

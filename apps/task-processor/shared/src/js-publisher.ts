@@ -38,27 +38,33 @@ export function jetStreamPublisher(nc: NatsConnection): JetStreamPublisher {
   >();
   let next = 0;
 
-  nc.subscribe(`${prefix}*`, {
-    callback: (err, msg) => {
-      if (err) {
-        // The subscription ended (connection closed): nothing more will be answered.
-        for (const token of [...waiting.keys()])
-          settle(token)?.reject(new Error(`PubAck subscription closed: ${err.message}`));
-        return;
-      }
-      const w = settle(msg.subject.slice(prefix.length));
-      if (!w) return;
-      if (msg.headers?.code === 503) {
-        w.reject(new Error("no responders: no JetStream stream listens on this subject"));
-        return;
-      }
-      try {
-        w.resolve(pubAck(msg.json()));
-      } catch (e) {
-        w.reject(e as Error);
-      }
-    },
-  });
+  // Opened by the first publish, not at connect: most services (the worker, the status service)
+  // publish to JetStream rarely or never, and an idle subscription still costs the server interest.
+  let subscribed = false;
+  const subscribe = () => {
+    nc.subscribe(`${prefix}*`, {
+      callback: (err, msg) => {
+        if (err) {
+          // The subscription ended (connection closed): nothing more will be answered.
+          for (const token of [...waiting.keys()])
+            settle(token)?.reject(new Error(`PubAck subscription closed: ${err.message}`));
+          return;
+        }
+        const w = settle(msg.subject.slice(prefix.length));
+        if (!w) return;
+        if (msg.headers?.code === 503) {
+          w.reject(new Error("no responders: no JetStream stream listens on this subject"));
+          return;
+        }
+        try {
+          w.resolve(pubAck(msg.json()));
+        } catch (e) {
+          w.reject(e as Error);
+        }
+      },
+    });
+    subscribed = true;
+  };
 
   /** Takes the entry of `token` out of the map and stops its timer. */
   function settle(token: string) {
@@ -80,6 +86,12 @@ export function jetStreamPublisher(nc: NatsConnection): JetStreamPublisher {
           settle(token)?.reject(new Error(`no PubAck for ${subject} within ${opts.timeoutMs} ms`));
         }, opts.timeoutMs);
         waiting.set(token, { resolve, reject, timer });
+        try {
+          if (!subscribed) subscribe();
+        } catch (err) {
+          settle(token)?.reject(err as Error);
+          return;
+        }
         const h = opts.headers ?? natsHeaders();
         h.set("Nats-Msg-Id", opts.msgID);
         try {

@@ -134,14 +134,14 @@ export function publishJobEvent(
 export async function publishJob(
   publisher: JetStreamPublisher,
   message: JobMessage,
-  opts: { msgID: string; timeout: number },
+  opts: { msgID: string; timeoutMs: number },
 ): Promise<{ duplicate: boolean }> {
   const h = headers();
   injectTrace(h);
   const ack = await publisher.publish(SUBJECTS.jobs(message.type), JSON.stringify(message), {
     msgID: opts.msgID,
     headers: h,
-    timeoutMs: opts.timeout,
+    timeoutMs: opts.timeoutMs,
   });
   return { duplicate: ack.duplicate };
 }

@@ -86,4 +86,31 @@ describe.skipIf(skipReason)("jetStreamPublisher on nats-server", () => {
     await expect(publisher.publish("pub.1", "m", { msgID: "c-1", timeoutMs: 5_000 })).rejects.toThrow();
     expect(publisher.pending).toBe(0);
   });
+
+  test("opens its reply subscription at the first publish, once, not before", async () => {
+    const own = await connectNats(server.url, "publisher-lazy");
+    try {
+      let subscriptions = 0;
+      // The real connection, with its subscribe calls counted.
+      const counted = new Proxy(own.nc, {
+        get: (target, key) =>
+          key === "subscribe"
+            ? (...args: Parameters<typeof target.subscribe>) => {
+                subscriptions += 1;
+                return target.subscribe(...args);
+              }
+            : Reflect.get(target, key, target),
+      });
+      const publisher = jetStreamPublisher(counted);
+      expect(subscriptions).toBe(0);
+      const acks = await Promise.all(
+        ["l-1", "l-2"].map((msgID) => publisher.publish("pub.2", msgID, { msgID, timeoutMs: 5_000 })),
+      );
+      expect(acks.every((a) => a.stream === "PUB")).toBe(true);
+      await publisher.publish("pub.2", "l-3", { msgID: "l-3", timeoutMs: 5_000 });
+      expect(subscriptions).toBe(1);
+    } finally {
+      await own.nc.close();
+    }
+  });
 });

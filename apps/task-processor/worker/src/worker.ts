@@ -40,6 +40,9 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
+/** How long a dead letter waits for its PubAck: nats.js's default for a JetStream publish, which it used before. */
+const DEAD_LETTER_PUBLISH_TIMEOUT_MS = 5_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -123,7 +126,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     h.set("Ktsw-Dlq-Reason", reason.slice(0, 500).replace(/[\r\n]+/g, " "));
     h.set("Ktsw-Dlq-Deliveries", String(m.info.deliveryCount));
     h.set("Ktsw-Original-Subject", m.subject);
-    await nats.js.publish(SUBJECTS.deadLetter(type), m.data, { msgID: `dlq-${m.info.streamSequence}`, headers: h });
+    await nats.publisher.publish(SUBJECTS.deadLetter(type), m.data, {
+      msgID: `dlq-${m.info.streamSequence}`,
+      headers: h,
+      timeoutMs: DEAD_LETTER_PUBLISH_TIMEOUT_MS,
+    });
   }
 
   async function handle(m: JsMsg): Promise<void> {
