@@ -8,7 +8,15 @@ export type Pool = pg.Pool;
 export type Client = pg.PoolClient;
 
 export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 10_000,
+    // Only named (prepared) statements are affected, and only the hot path's are named (see `q`):
+    // each execution is planned for its own values, never with a generic plan.
+    options: "-c plan_cache_mode=force_custom_plan",
+  });
   // A client losing its server (a PostgreSQL restart sends 57P01 to every backend) must not crash
   // the process. pg-pool handles that only for idle clients; a client checked out at that moment
   // emits `error` with no listener, which Node turns into an uncaught exception. The query in
@@ -58,8 +66,10 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
 
 /**
  * A query inside a client span, named like the semantic conventions ask (`db.operation db.table`).
- * Statements stay unnamed, planned for their values each time: named (prepared) hot-path
- * statements switched to generic plans that halved throughput in `bench:app`.
+ * `prepareAs` names a hot-path statement: each connection then parses and analyses it once (its
+ * text is sent once, too) and runs it by name. It is still planned for its values on every run
+ * (`plan_cache_mode`, set by `createPool`): generic plans of these statements halved throughput in
+ * `bench:app`, while parsing and analysing them was a sixth of PostgreSQL's CPU there.
  */
 export function q<R extends pg.QueryResultRow>(
   db: pg.Pool | pg.PoolClient,
@@ -67,12 +77,13 @@ export function q<R extends pg.QueryResultRow>(
   name: string,
   sql: string,
   params: unknown[] = [],
+  prepareAs?: string,
 ): Promise<pg.QueryResult<R>> {
   return withSpan(
     tracerName,
     name,
     { "db.system": "postgresql", "db.statement": sql },
-    () => db.query<R>(sql, params),
+    () => (prepareAs ? db.query<R>({ name: prepareAs, text: sql, values: params }) : db.query<R>(sql, params)),
     SpanKind.CLIENT,
   );
 }
@@ -198,6 +209,7 @@ export async function recordJobs(
       messages.map((m) => m.submittedAt),
       maxActive,
     ],
+    "record_jobs",
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return Promise.all(
@@ -351,6 +363,7 @@ export async function claimJobs(
       messages.map((m) => m.submittedAt),
       leaseMs,
     ],
+    "claim_jobs",
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return messages.map((m): Claim => {
@@ -395,6 +408,7 @@ export async function completeJobs(
        updated_at = now()
      FROM input i WHERE jobs.id = i.id AND jobs.status IN ('queued', 'running')`,
     [done.map((d) => d.id), done.map((d) => JSON.stringify(d.output))],
+    "complete_jobs",
   );
 }
 

@@ -1,11 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { type RunningServer, startPostgres } from "@ktsw/task-devstack/servers";
 import { skipReason } from "@ktsw/task-devstack/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createPool, type Pool } from "../src/db.ts";
+import type { JobMessage } from "../src/contracts.ts";
+import { claimJobs, completeJobs, createPool, migrate, type Pool, recordJobs } from "../src/db.ts";
 
 // A PostgreSQL restart terminates every backend with 57P01. A client checked out of the pool at that
-// moment must not take the process down; the pool hands out a working client afterwards.
+// moment must not take the process down; the pool hands out a working client afterwards. And the
+// hot path's statements are prepared once per connection but planned for their values every time.
 
 describe.skipIf(skipReason)("createPool when the server terminates a checked-out connection", () => {
   let server: RunningServer;
@@ -42,5 +45,43 @@ describe.skipIf(skipReason)("createPool when the server terminates a checked-out
     }
     const { rows } = await pool.query("SELECT 1 AS ok");
     expect(rows).toEqual([{ ok: 1 }]);
+  });
+});
+
+describe.skipIf(skipReason)("the hot path's statements on a pool's connection", () => {
+  let server: RunningServer;
+  let pool: Pool;
+  beforeAll(async () => {
+    server = await startPostgres();
+    // One connection, so every call below and the look at its prepared statements share it.
+    pool = createPool(server.url, 1);
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await server?.stop();
+  });
+
+  test("are prepared once under their names and planned for their values on every run, never generically", async () => {
+    // PostgreSQL's default (plan_cache_mode auto) weighs a generic plan after the fifth run.
+    const runs = 8;
+    for (let i = 0; i < runs; i++) {
+      const m: JobMessage = {
+        id: randomUUID(),
+        type: "hash",
+        payload: { data: `job ${i}`, rounds: 1 },
+        submittedBy: "alice",
+        submittedAt: new Date().toISOString(),
+      };
+      expect(await recordJobs(pool, "pool-test", [m], 1_000)).toEqual([{ kind: "inserted" }]);
+      expect(await claimJobs(pool, "pool-test", [m], 30_000)).toEqual([{ kind: "claimed", attempts: 0 }]);
+      await completeJobs(pool, "pool-test", [{ id: m.id, output: { i } }]);
+    }
+    const { rows } = await pool.query(
+      "SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements ORDER BY name",
+    );
+    expect(rows).toEqual(
+      ["claim_jobs", "complete_jobs", "record_jobs"].map((name) => ({ name, generic: 0, custom: runs })),
+    );
   });
 });
