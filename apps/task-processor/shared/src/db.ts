@@ -412,6 +412,78 @@ export async function completeJobs(
   );
 }
 
+/** What finishing an unclaimed run found: the job is now succeeded by it, was over already, or is claimed elsewhere. */
+export type Finish =
+  | { kind: "completed"; attempts: number }
+  | { kind: "finished" }
+  | { kind: "leased"; retryInMs: number };
+
+/**
+ * Finishes runs that were never claimed (a job type that is a plain function of its payload, see
+ * `UNCLAIMED_TYPES` in the worker): queued → succeeded, or running → succeeded when the claim on
+ * it ran out (its worker died), with the effect written once, only by the run that finishes the
+ * job. A job already finished stays as it is and gets no second effect; a job another worker has
+ * claimed and still runs is left to it (`leased`: hand the delivery back until its claim runs out).
+ * A row that is gone (a gateway took it back after a publish that reached JetStream after all) is
+ * inserted, as a claim would. One statement for the batch, one Finish per run, in order; each id
+ * once per batch.
+ */
+export async function finishUnclaimed(
+  db: pg.Pool,
+  tracerName: string,
+  runs: { message: JobMessage; output: unknown }[],
+  leaseMs: number,
+): Promise<Finish[]> {
+  const res = await q<{ id: string; kind: Finish["kind"]; attempts: number | null; lease_left_ms: number | null }>(
+    db,
+    tracerName,
+    "UPSERT jobs",
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[], $6::jsonb[])
+         AS i(id, type, payload, submitted_by, submitted_at, output)
+     ), completed AS (
+       INSERT INTO jobs (id, type, payload, status, attempts, result, submitted_by, created_at, updated_at)
+       SELECT id, type, payload, 'succeeded', 1, output, submitted_by, submitted_at, now() FROM input ORDER BY id
+       ON CONFLICT (id) DO UPDATE SET status = 'succeeded', result = excluded.result, error = NULL,
+         attempts = jobs.attempts + 1, updated_at = now()
+         WHERE jobs.status = 'queued'
+            OR (jobs.status = 'running' AND jobs.updated_at <= now() - make_interval(secs => $7::float8 / 1000))
+       RETURNING id, attempts
+     ), effect AS (
+       INSERT INTO job_results (job_id, output)
+       SELECT i.id, i.output FROM input i JOIN completed c ON c.id = i.id ORDER BY i.id
+       ON CONFLICT (job_id) DO NOTHING
+     )
+     SELECT i.id,
+            CASE WHEN c.id IS NOT NULL THEN 'completed'
+                 WHEN j.status IN ('succeeded', 'failed') THEN 'finished'
+                 ELSE 'leased' END AS kind,
+            c.attempts,
+            GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $7))::int AS lease_left_ms
+     FROM input i
+     LEFT JOIN completed c ON c.id = i.id
+     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`,
+    [
+      runs.map((r) => r.message.id),
+      runs.map((r) => r.message.type),
+      runs.map((r) => JSON.stringify(r.message.payload)),
+      runs.map((r) => r.message.submittedBy),
+      runs.map((r) => r.message.submittedAt),
+      runs.map((r) => JSON.stringify(r.output)),
+      leaseMs,
+    ],
+    "finish_unclaimed_jobs",
+  );
+  const byId = new Map(res.rows.map((r) => [r.id, r]));
+  return runs.map(({ message }): Finish => {
+    const r = byId.get(message.id);
+    if (r?.kind === "completed") return { kind: "completed", attempts: r.attempts ?? 1 };
+    if (r?.kind === "finished") return { kind: "finished" };
+    // No row visible (taken back meanwhile, as in claimJobs) counts as leased: try again shortly.
+    return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+  });
+}
+
 /** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */
 export async function requeueJob(db: pg.Pool, tracerName: string, id: string, error: string): Promise<void> {
   await q(

@@ -4,7 +4,7 @@ import { skipReason } from "@ktsw/task-devstack/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { JobMessage } from "../src/contracts.ts";
-import { claimJobs, completeJobs, createPool, migrate, type Pool, recordJobs } from "../src/db.ts";
+import { claimJobs, completeJobs, createPool, finishUnclaimed, migrate, type Pool, recordJobs } from "../src/db.ts";
 
 // A PostgreSQL restart terminates every backend with 57P01. A client checked out of the pool at that
 // moment must not take the process down; the pool hands out a working client afterwards. And the
@@ -65,23 +65,35 @@ describe.skipIf(skipReason)("the hot path's statements on a pool's connection", 
   test("are prepared once under their names and planned for their values on every run, never generically", async () => {
     // PostgreSQL's default (plan_cache_mode auto) weighs a generic plan after the fifth run.
     const runs = 8;
+    const message = (i: number): JobMessage => ({
+      id: randomUUID(),
+      type: "hash",
+      payload: { data: `job ${i}`, rounds: 1 },
+      submittedBy: "alice",
+      submittedAt: new Date().toISOString(),
+    });
     for (let i = 0; i < runs; i++) {
-      const m: JobMessage = {
-        id: randomUUID(),
-        type: "hash",
-        payload: { data: `job ${i}`, rounds: 1 },
-        submittedBy: "alice",
-        submittedAt: new Date().toISOString(),
-      };
-      expect(await recordJobs(pool, "pool-test", [m], 1_000)).toEqual([{ kind: "inserted" }]);
-      expect(await claimJobs(pool, "pool-test", [m], 30_000)).toEqual([{ kind: "claimed", attempts: 0 }]);
-      await completeJobs(pool, "pool-test", [{ id: m.id, output: { i } }]);
+      // One job through a claim, one without.
+      const [claimed, unclaimed] = [message(i), message(i)];
+      expect(await recordJobs(pool, "pool-test", [claimed, unclaimed], 1_000)).toEqual([
+        { kind: "inserted" },
+        { kind: "inserted" },
+      ]);
+      expect(await claimJobs(pool, "pool-test", [claimed], 30_000)).toEqual([{ kind: "claimed", attempts: 0 }]);
+      await completeJobs(pool, "pool-test", [{ id: claimed.id, output: { i } }]);
+      expect(await finishUnclaimed(pool, "pool-test", [{ message: unclaimed, output: { i } }], 30_000)).toEqual([
+        { kind: "completed", attempts: 1 },
+      ]);
     }
     const { rows } = await pool.query(
       "SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements ORDER BY name",
     );
     expect(rows).toEqual(
-      ["claim_jobs", "complete_jobs", "record_jobs"].map((name) => ({ name, generic: 0, custom: runs })),
+      ["claim_jobs", "complete_jobs", "finish_unclaimed_jobs", "record_jobs"].map((name) => ({
+        name,
+        generic: 0,
+        custom: runs,
+      })),
     );
   });
 });

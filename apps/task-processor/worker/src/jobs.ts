@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { JobSpec } from "@ktsw/task-shared/contracts";
+import type { JobSpec, JobType } from "@ktsw/task-shared/contracts";
 
 // The job types themselves: plain functions of their payload, with no I/O beyond time passing.
 
@@ -11,6 +11,17 @@ export interface JobContext {
 }
 
 export class JobFailed extends Error {}
+
+/**
+ * The job types a worker runs without claiming them first: synchronous, plain functions of their
+ * payload that do not read their attempt. A claim keeps two runs of one job apart and counts its
+ * attempts; for these, two runs (a redelivery after a lost ack) compute the same output and only
+ * the run that finishes the job writes it (`finishUnclaimed`), so a claim would cost a statement
+ * and a round trip per job for nothing. Being synchronous, no heartbeat or "running" event could
+ * fire during such a run anyway. A run that throws is run again under a claim, which counts it.
+ * `fail` reads its attempt and `sleep` runs long: both are claimed.
+ */
+export const UNCLAIMED_TYPES: ReadonlySet<JobType> = new Set<JobType>(["hash", "wordstats"]);
 
 export function hashRounds(data: string, rounds: number): string {
   let digest = createHash("sha256").update(data).digest();

@@ -1,7 +1,16 @@
 import { batched, HOT_PATH_BATCHES } from "@ktsw/task-shared/batch";
 import type { WorkerConfig } from "@ktsw/task-shared/config";
 import { type JobEvent, type JobMessage, jobMessage, SUBJECTS } from "@ktsw/task-shared/contracts";
-import { claimJobs, completeJobs, failJob, isDataError, type Pool, renewClaim, requeueJob } from "@ktsw/task-shared/db";
+import {
+  claimJobs,
+  completeJobs,
+  failJob,
+  finishUnclaimed,
+  isDataError,
+  type Pool,
+  renewClaim,
+  requeueJob,
+} from "@ktsw/task-shared/db";
 import { installHealth } from "@ktsw/task-shared/health";
 import { createHttpApp } from "@ktsw/task-shared/http";
 import type { Logger } from "@ktsw/task-shared/logger";
@@ -20,7 +29,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import { context } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
 import { type Breaker, breakerAt, closedBreaker, recordFailure, recordSuccess, retryDelay } from "./breaker.ts";
-import { runJob } from "./jobs.ts";
+import { runJob, UNCLAIMED_TYPES } from "./jobs.ts";
 
 export const TRACER = "task-worker";
 
@@ -76,6 +85,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       return done.map(() => undefined);
     },
     { ...HOT_PATH_BATCHES, keyOf: (d) => d.id, mayBeOneItems: isDataError },
+  );
+  const finish = batched(
+    (runs: { message: JobMessage; output: unknown }[]) => finishUnclaimed(pool, TRACER, runs, config.ACK_WAIT_MS),
+    { ...HOT_PATH_BATCHES, keyOf: (r) => r.message.id, mayBeOneItems: isDataError },
   );
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -160,28 +173,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       return;
     }
     job = parsed.data;
+    if (UNCLAIMED_TYPES.has(job.type) && (await runUnclaimed(m, job))) return;
     const claimed = await claim(job);
-    if (claimed.kind === "finished") {
-      // Already finished: a redelivery after a lost ack. Ack again, never execute twice.
-      m.ack();
-      metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
-      logger.info(
-        { job_id: job.id, type: job.type, delivery },
-        "redelivered job already finished; acked without running",
-      );
-      return;
-    }
-    if (claimed.kind === "leased") {
-      // Another worker runs it right now: come back when its claim would have run out.
-      const retryIn = Math.max(100, claimed.retryInMs);
-      m.nak(retryIn);
-      metrics.processed.inc({ type: job.type, outcome: "running_elsewhere" });
-      logger.info(
-        { job_id: job.id, type: job.type, delivery, retry_in_ms: retryIn },
-        "job running elsewhere; handed back",
-      );
-      return;
-    }
+    if (claimed.kind === "finished") return ackFinished(m, job);
+    if (claimed.kind === "leased") return handBack(m, job, claimed.retryInMs);
     // This run's number: runs that reached a verdict before it, plus one. Deliveries lost to
     // infrastructure failures are not runs, so they do not count against MAX_DELIVER.
     const attempt = claimed.attempts + 1;
@@ -243,6 +238,63 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
     emitTransition("succeeded", { result: output });
     logger.info(run, "job succeeded");
+  }
+
+  /** A redelivery of a job already finished (its ack was lost): acked again, never run or written twice. */
+  function ackFinished(m: JsMsg, job: JobMessage): void {
+    m.ack();
+    metrics.processed.inc({ type: job.type, outcome: "skipped_duplicate" });
+    logger.info(
+      { job_id: job.id, type: job.type, delivery: m.info.deliveryCount },
+      "redelivered job already finished; acked without running",
+    );
+  }
+
+  /** Another worker runs the job right now: come back when its claim would have run out. */
+  function handBack(m: JsMsg, job: JobMessage, retryInMs: number): void {
+    const retryIn = Math.max(100, retryInMs);
+    m.nak(retryIn);
+    metrics.processed.inc({ type: job.type, outcome: "running_elsewhere" });
+    logger.info(
+      { job_id: job.id, type: job.type, delivery: m.info.deliveryCount, retry_in_ms: retryIn },
+      "job running elsewhere; handed back",
+    );
+  }
+
+  /**
+   * Runs a job of an UNCLAIMED_TYPES type without claiming it, then finishes it in one statement.
+   * False when the run threw: the caller runs it again under a claim, which counts the attempt.
+   */
+  async function runUnclaimed(m: JsMsg, job: JobMessage): Promise<boolean> {
+    const delivery = m.info.deliveryCount;
+    const started = performance.now();
+    let output: unknown;
+    try {
+      // `attempt` is not read by these types; the delivery is the closest thing known before the finish.
+      output = await withSpan(TRACER, `run ${job.type}`, { "job.id": job.id, "job.type": job.type }, () =>
+        runJob(job, { attempt: delivery }),
+      );
+    } catch {
+      return false;
+    }
+    const finished = await finish({ message: job, output });
+    if (finished.kind === "finished") ackFinished(m, job);
+    else if (finished.kind === "leased") handBack(m, job, finished.retryInMs);
+    else {
+      // Committed first, acked second, as after a claimed run.
+      m.ack();
+      metrics.processed.inc({ type: job.type, outcome: "succeeded" });
+      metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
+      publishJobEvent(nats.nc, {
+        id: job.id,
+        type: job.type,
+        status: "succeeded",
+        attempt: finished.attempts,
+        result: output,
+      });
+      logger.info({ job_id: job.id, type: job.type, delivery, attempt: finished.attempts }, "job succeeded");
+    }
+    return true;
   }
 
   async function handleSafely(m: JsMsg): Promise<void> {
