@@ -44,16 +44,16 @@ describe.skipIf(skipReason)("distributed tracing", () => {
     const server = by("POST /v1/jobs", "task-gateway");
     const insert = by("INSERT jobs", "task-gateway");
     const consume = by("process job", "task-worker");
-    const claim = by("UPSERT jobs", "task-worker");
     const run = by("run hash", "task-worker");
-    // One statement writes the effect and marks the job succeeded.
-    const result = by("UPDATE jobs", "task-worker");
-    for (const sp of [server, insert, consume, claim, run, result]) expect(sp).toBeDefined();
+    // A hash job runs without a claim: one statement writes the effect and marks the job succeeded.
+    const result = by("UPSERT jobs", "task-worker");
+    for (const sp of [server, insert, consume, run, result]) expect(sp).toBeDefined();
     // The parent chain: caller → gateway server span → (message) → worker consumer span → db spans.
     expect(server.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
     expect(insert.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(consume.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
-    expect(claim.parentSpanContext?.spanId).toBe(consume.spanContext().spanId);
+    expect(run.parentSpanContext?.spanId).toBe(consume.spanContext().spanId);
+    expect(result.parentSpanContext?.spanId).toBe(consume.spanContext().spanId);
     expect(result.attributes["db.system"]).toBe("postgresql");
     expect(String(result.attributes["db.statement"])).toMatch(/INSERT INTO job_results/);
 
