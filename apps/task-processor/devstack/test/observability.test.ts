@@ -366,13 +366,13 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
         );
         await expect.poll(() => jobStatus(id), { timeout: 30_000 }).toBe("succeeded");
         const names = (spans: OtlpSpan[]) => spans.map((s) => `${s.service}: ${s.name}`);
-        // Spans arrive in batches: wait for the worker's last (its completion statement).
+        // Spans arrive in batches: wait for the worker's last (its finishing statement: a hash job is not claimed).
         const spans = await vi.waitFor(
           () => {
             const t = c.trace(traceId);
             const got = names(t);
             const want = ["task-gateway: POST /v1/jobs", "task-worker: process job", "task-worker: run hash"];
-            if (!want.every((w) => got.includes(w)) || !got.some((n) => n.startsWith("task-worker: UPDATE")))
+            if (!want.every((w) => got.includes(w)) || !got.some((n) => n.startsWith("task-worker: UPSERT")))
               throw new Error(`trace ${traceId} so far: ${got.join(", ") || "no span"}`);
             return t;
           },
@@ -390,7 +390,7 @@ describe.skipIf(missing)("observability proof on real VictoriaMetrics and vmaler
         expect(consumer.service).toBe("task-worker");
         expect(consumer.attributes["messaging.system"]).toBe("nats");
         expect(byId.get(consumer.parentSpanId)?.service).toBe("task-gateway");
-        // PostgreSQL from both sides: the gateway records the job, the worker claims and completes it.
+        // PostgreSQL from both sides: the gateway records the job, the worker finishes it.
         const dbServices = new Set(
           spans.filter((s) => s.attributes["db.system"] === "postgresql").map((s) => s.service),
         );
