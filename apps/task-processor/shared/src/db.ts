@@ -303,11 +303,36 @@ export async function firstRunsQueuedBetween(
   return { messages, next };
 }
 
-/** What a delivery's claim found: the job is this delivery's to run, already over, or running elsewhere. */
-export type Claim =
-  | { kind: "claimed"; attempts: number }
-  | { kind: "finished" }
-  | { kind: "leased"; retryInMs: number };
+/** A job that is not a run's to move: over already, or claimed by a run elsewhere that still has it. */
+export type Elsewhere = { kind: "finished" } | { kind: "leased"; retryInMs: number };
+
+/** What a delivery's claim found: the job is this delivery's to run, or it is elsewhere. */
+export type Claim = { kind: "claimed"; attempts: number } | Elsewhere;
+
+/** What finishing an unclaimed run found: the job is now succeeded by it, or it is elsewhere. */
+export type Finish = { kind: "completed"; attempts: number } | Elsewhere;
+
+interface MoveRow {
+  id: string;
+  kind: string;
+  attempts: number | null;
+  lease_left_ms: number | null;
+}
+
+/**
+ * The answer for each id, in order, from the rows of a claim or a finish: `moved` where this run
+ * moved the job, else over or leased. No row visible (a gateway took it back after a publish that
+ * reached JetStream after all) counts as leased: try again shortly.
+ */
+function movesOf<K extends "claimed" | "completed">(ids: string[], rows: MoveRow[], moved: K) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id): { kind: K; attempts: number } | Elsewhere => {
+    const r = byId.get(id);
+    if (r?.kind === moved) return { kind: moved, attempts: r.attempts ?? 0 };
+    if (r?.kind === "finished") return { kind: "finished" };
+    return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
+  });
+}
 
 /**
  * Claims deliveries (one statement for the batch, one Claim per message, in order): queued → running, or running → running when the last claim's lease
@@ -326,12 +351,7 @@ export async function claimJobs(
 ): Promise<Claim[]> {
   // Each id once per statement (ON CONFLICT DO UPDATE may touch a row only once): callers batch
   // with a key. Rows are locked in id order, so two batches cannot deadlock on each other.
-  const res = await q<{
-    id: string;
-    kind: "claimed" | "finished" | "leased";
-    attempts: number;
-    lease_left_ms: number | null;
-  }>(
+  const res = await q<MoveRow>(
     db,
     tracerName,
     "UPSERT jobs",
@@ -365,14 +385,11 @@ export async function claimJobs(
     ],
     "claim_jobs",
   );
-  const byId = new Map(res.rows.map((r) => [r.id, r]));
-  return messages.map((m): Claim => {
-    const r = byId.get(m.id);
-    if (r?.kind === "claimed") return { kind: "claimed", attempts: r.attempts };
-    if (r?.kind === "finished") return { kind: "finished" };
-    // No row visible (taken back by a gateway whose publish failed after all) counts as leased: try again shortly.
-    return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
-  });
+  return movesOf(
+    messages.map((m) => m.id),
+    res.rows,
+    "claimed",
+  );
 }
 
 /** Keeps a long run's claim alive (with the message's heartbeat), so no other worker takes it over. */
@@ -412,12 +429,6 @@ export async function completeJobs(
   );
 }
 
-/** What finishing an unclaimed run found: the job is now succeeded by it, was over already, or is claimed elsewhere. */
-export type Finish =
-  | { kind: "completed"; attempts: number }
-  | { kind: "finished" }
-  | { kind: "leased"; retryInMs: number };
-
 /**
  * Finishes runs that were never claimed (a job type that is a plain function of its payload, see
  * `UNCLAIMED_TYPES` in the worker): queued → succeeded, or running → succeeded when the claim on
@@ -434,7 +445,7 @@ export async function finishUnclaimed(
   runs: { message: JobMessage; output: unknown }[],
   leaseMs: number,
 ): Promise<Finish[]> {
-  const res = await q<{ id: string; kind: Finish["kind"]; attempts: number | null; lease_left_ms: number | null }>(
+  const res = await q<MoveRow>(
     db,
     tracerName,
     "UPSERT jobs",
@@ -474,14 +485,11 @@ export async function finishUnclaimed(
     ],
     "finish_unclaimed_jobs",
   );
-  const byId = new Map(res.rows.map((r) => [r.id, r]));
-  return runs.map(({ message }): Finish => {
-    const r = byId.get(message.id);
-    if (r?.kind === "completed") return { kind: "completed", attempts: r.attempts ?? 1 };
-    if (r?.kind === "finished") return { kind: "finished" };
-    // No row visible (taken back meanwhile, as in claimJobs) counts as leased: try again shortly.
-    return { kind: "leased", retryInMs: r?.lease_left_ms ?? 0 };
-  });
+  return movesOf(
+    runs.map((r) => r.message.id),
+    res.rows,
+    "completed",
+  );
 }
 
 /** Hands a failed run back to the queue (running → queued), counting the attempt and keeping why it failed. */
