@@ -14,8 +14,8 @@ export function createPool(url: string, max = 10): pg.Pool {
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 10_000,
     // Only named (prepared) statements are affected, and only the hot path's are named (see `q`):
-    // each execution is planned for its own values, never with a generic plan.
-    options: "-c plan_cache_mode=force_custom_plan",
+    // each is planned once per connection, not for every run (see ROW_BY_ID for why that is safe).
+    options: "-c plan_cache_mode=force_generic_plan",
   });
   // A client losing its server (a PostgreSQL restart sends 57P01 to every backend) must not crash
   // the process. pg-pool handles that only for idle clients; a client checked out at that moment
@@ -66,10 +66,10 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
 
 /**
  * A query inside a client span, named like the semantic conventions ask (`db.operation db.table`).
- * `prepareAs` names a hot-path statement: each connection then parses and analyses it once (its
- * text is sent once, too) and runs it by name. It is still planned for its values on every run
- * (`plan_cache_mode`, set by `createPool`): generic plans of these statements halved throughput in
- * `bench:app`, while parsing and analysing them was a sixth of PostgreSQL's CPU there.
+ * `prepareAs` names a hot-path statement: each connection then parses, analyses and plans it once
+ * (its text is sent once, too) and runs it by name. Its one plan (`plan_cache_mode`, set by
+ * `createPool`) serves batches of every size: planning each run was half of what a small batch
+ * cost PostgreSQL. Such a statement must read the jobs table by key only (ROW_BY_ID).
  */
 export function q<R extends pg.QueryResultRow>(
   db: pg.Pool | pg.PoolClient,
@@ -154,6 +154,14 @@ export type Recorded =
   | { kind: "exists"; sameRequest: boolean; unstarted: boolean }
   | { kind: "at_limit" };
 
+/**
+ * One input row's job, read by its primary key: a statement reads it as `LEFT JOIN LATERAL
+ * (${ROW_BY_ID} ...) j ON true`. The LIMIT keeps the planner from flattening it into a join it could
+ * run as a hash join over the whole table: prepared once, a statement runs with one generic plan for
+ * ever (see createPool), which must never scan the jobs table, whatever its size when it was made.
+ */
+const ROW_BY_ID = "SELECT jobs.* FROM jobs WHERE jobs.id = i.id";
+
 /** A job (`j`) still waiting for its first run: never claimed, never retried, never replayed. */
 const UNSTARTED = "(j.status = 'queued' AND j.attempts = 0 AND j.replays = 0)";
 
@@ -200,7 +208,7 @@ export async function recordJobs(
             ${UNSTARTED} AS unstarted
      FROM input i
      LEFT JOIN inserted ins ON ins.id = i.id
-     LEFT JOIN jobs j ON ins.id IS NULL AND j.id = i.id`,
+     LEFT JOIN LATERAL (${ROW_BY_ID} AND ins.id IS NULL LIMIT 1) j ON true`,
     [
       messages.map((m) => m.id),
       messages.map((m) => m.type),
@@ -374,7 +382,7 @@ export async function claimJobs(
             GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $6))::int AS lease_left_ms
      FROM input i
      LEFT JOIN claimed c ON c.id = i.id
-     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`,
+     LEFT JOIN LATERAL (${ROW_BY_ID} AND c.id IS NULL LIMIT 1) j ON true`,
     [
       messages.map((m) => m.id),
       messages.map((m) => m.type),
@@ -473,7 +481,7 @@ export async function finishUnclaimed(
             GREATEST(0, ceil(extract(epoch FROM j.updated_at - now()) * 1000 + $7))::int AS lease_left_ms
      FROM input i
      LEFT JOIN completed c ON c.id = i.id
-     LEFT JOIN jobs j ON c.id IS NULL AND j.id = i.id`,
+     LEFT JOIN LATERAL (${ROW_BY_ID} AND c.id IS NULL LIMIT 1) j ON true`,
     [
       runs.map((r) => r.message.id),
       runs.map((r) => r.message.type),

@@ -91,7 +91,7 @@ export async function readJobCounts(pool: pg.Pool, tracerName: string): Promise<
     const r = rolled.rows[0];
     if (!r) throw new Error("finished_job_counts has no row (migration 004 inserts it)");
     // The watermark as a parameter of an unnamed statement, planned for its value: the planner sees
-    // how few rows lie past it (a named prepared statement could switch to a generic plan that cannot).
+    // how few rows lie past it (a named prepared statement runs one generic plan, which cannot).
     const live = await q<Record<"queued" | "running" | "succeeded" | "failed" | "recent", string>>(
       c,
       tracerName,
