@@ -233,11 +233,16 @@ export function createWorker(deps: WorkerDeps): Worker {
     // So the ack needs no reply (ackAck's round trip): an ack the server never got is the same
     // redelivery, skipped the same way. Acks of concurrent jobs leave in one write.
     await complete({ id: job.id, output });
+    ackSucceeded(m, job, attempt, output, started);
+  }
+
+  /** A run whose success is committed: acked, counted, announced and logged (every successful run ends here). */
+  function ackSucceeded(m: JsMsg, job: JobMessage, attempt: number, output: unknown, started: number): void {
     m.ack();
     metrics.processed.inc({ type: job.type, outcome: "succeeded" });
     metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
-    emitTransition("succeeded", { result: output });
-    logger.info(run, "job succeeded");
+    publishJobEvent(nats.nc, { id: job.id, type: job.type, status: "succeeded", attempt, result: output });
+    logger.info({ job_id: job.id, type: job.type, delivery: m.info.deliveryCount, attempt }, "job succeeded");
   }
 
   /** A redelivery of a job already finished (its ack was lost): acked again, never run or written twice. */
@@ -280,20 +285,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     const finished = await finish({ message: job, output });
     if (finished.kind === "finished") ackFinished(m, job);
     else if (finished.kind === "leased") handBack(m, job, finished.retryInMs);
-    else {
-      // Committed first, acked second, as after a claimed run.
-      m.ack();
-      metrics.processed.inc({ type: job.type, outcome: "succeeded" });
-      metrics.duration.observe({ type: job.type, outcome: "succeeded" }, (performance.now() - started) / 1000);
-      publishJobEvent(nats.nc, {
-        id: job.id,
-        type: job.type,
-        status: "succeeded",
-        attempt: finished.attempts,
-        result: output,
-      });
-      logger.info({ job_id: job.id, type: job.type, delivery, attempt: finished.attempts }, "job succeeded");
-    }
+    // Committed first, acked second, as after a claimed run.
+    else ackSucceeded(m, job, finished.attempts, output, started);
     return true;
   }
 
