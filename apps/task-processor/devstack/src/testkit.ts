@@ -1,6 +1,8 @@
 import { whyMissing } from "@ktsw/cli/tools";
+import { createPool, migrate, type Pool } from "@ktsw/task-shared/db";
 import { initTracing } from "@ktsw/task-shared/tracing";
 import { afterAll, beforeAll, expect, vi } from "vitest";
+import { type RunningServer, startPostgres } from "./servers.ts";
 import { type Infra, infraUrls, type ServiceOptions, type Services, startInfra, startServices } from "./stack.ts";
 import type { IssueOptions } from "./token-issuer.ts";
 
@@ -14,6 +16,28 @@ export function missingPrerequisite(): string | undefined {
 
 export const skipReason = missingPrerequisite();
 if (skipReason) console.warn(`\n!!! task-processor real-server tests SKIPPED: ${skipReason}\n`);
+
+export interface DatabaseHandle {
+  server: RunningServer;
+  /** `poolSize` connections to the migrated database */
+  pool: Pool;
+}
+
+/** A PostgreSQL of the calling describe block's own, migrated, with a pool; always stopped. */
+export function useMigratedPostgres(poolSize: number): DatabaseHandle {
+  const h = {} as DatabaseHandle;
+  beforeAll(async () => {
+    if (skipReason) return;
+    h.server = await startPostgres();
+    h.pool = createPool(h.server.url, poolSize);
+    await migrate(h.pool);
+  });
+  afterAll(async () => {
+    await h.pool?.end();
+    await h.server?.stop();
+  });
+  return h;
+}
 
 export interface StackHandle {
   infra: Infra;

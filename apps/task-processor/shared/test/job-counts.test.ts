@@ -1,21 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { type RunningServer, startPostgres } from "@ktsw/task-devstack/servers";
-import { skipReason } from "@ktsw/task-devstack/testkit";
+import { skipReason, useMigratedPostgres } from "@ktsw/task-devstack/testkit";
 import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import type { JobMessage } from "../src/contracts.ts";
-import {
-  claimJobs,
-  completeJobs,
-  createPool,
-  failJob,
-  inTransaction,
-  migrate,
-  type Pool,
-  recordJobs,
-  reopenFailedJob,
-  requeueJob,
-} from "../src/db.ts";
+import { claimJobs, completeJobs, failJob, inTransaction, recordJobs, reopenFailedJob, requeueJob } from "../src/db.ts";
 import {
   type JobCounts,
   jobCounts,
@@ -31,21 +19,10 @@ const T = "job-counts-test";
 const LEASE_MS = 30_000;
 
 describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => {
-  let server: RunningServer;
-  let pool: Pool;
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    pool = createPool(server.url, 12);
-    await migrate(pool);
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await server?.stop();
-  });
+  const db = useMigratedPostgres(12);
   beforeEach(async () => {
-    await pool.query("TRUNCATE job_results, jobs");
-    await pool.query("UPDATE finished_job_counts SET watermark = '-infinity', succeeded = 0, failed = 0");
+    await db.pool.query("TRUNCATE job_results, jobs");
+    await db.pool.query("UPDATE finished_job_counts SET watermark = '-infinity', succeeded = 0, failed = 0");
   });
 
   const message = (): JobMessage => ({
@@ -56,9 +33,9 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     submittedAt: new Date().toISOString(),
   });
   // The job path's writers as the gateway and the worker call them: the only lines naming them.
-  const record = (m: JobMessage) => recordJobs(pool, T, [m], 1_000_000);
-  const claim = async (m: JobMessage) => (await claimJobs(pool, T, [m], LEASE_MS))[0];
-  const complete = (id: string, output: unknown) => completeJobs(pool, T, [{ id, output }]);
+  const record = (m: JobMessage) => recordJobs(db.pool, T, [m], 1_000_000);
+  const claim = async (m: JobMessage) => (await claimJobs(db.pool, T, [m], LEASE_MS))[0];
+  const complete = (id: string, output: unknown) => completeJobs(db.pool, T, [{ id, output }]);
 
   const submit = async () => {
     const m = message();
@@ -70,10 +47,10 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     expect((await claim(m))?.kind).toBe("claimed");
     return m;
   };
-  const replay = (id: string) => inTransaction(pool, (c) => reopenFailedJob(c, T, id, undefined));
+  const replay = (id: string) => inTransaction(db.pool, (c) => reopenFailedJob(c, T, id, undefined));
   /** Finished jobs from the past: `n` rows of `status` whose updated_at lies `ageSec` seconds back and more. */
   const history = (n: number, status: "succeeded" | "failed", ageSec = 3_600) =>
-    pool.query(
+    db.pool.query(
       `INSERT INTO jobs (id, type, payload, status, attempts, submitted_by, created_at, updated_at)
        SELECT gen_random_uuid(), 'wordstats', '{}', $2, 1, 'alice', t, t
        FROM (SELECT now() - make_interval(secs => $3 + i) AS t FROM generate_series(1, $1) i) s`,
@@ -82,7 +59,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
 
   /** What the roll-up replaces: a full count by status, and the finished jobs of the last minute. */
   const fullCount = async (): Promise<JobCounts> => {
-    const { rows } = await pool.query<{ status: keyof JobCounts["counts"]; n: number; recent: number }>(
+    const { rows } = await db.pool.query<{ status: keyof JobCounts["counts"]; n: number; recent: number }>(
       `SELECT status, count(*)::int AS n,
               count(*) FILTER (WHERE updated_at > now() - interval '60 seconds')::int AS recent
        FROM jobs GROUP BY status`,
@@ -97,13 +74,13 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   };
   const rollup = async () =>
     (
-      await pool.query<{ watermark: Date; succeeded: number; failed: number }>(
+      await db.pool.query<{ watermark: Date; succeeded: number; failed: number }>(
         "SELECT watermark, succeeded::int, failed::int FROM finished_job_counts",
       )
     ).rows[0];
   /** The roll-up holds exactly the finished rows up to its watermark. */
   const expectRollupExact = async () => {
-    const { rows } = await pool.query(
+    const { rows } = await db.pool.query(
       `SELECT count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
               count(*) FILTER (WHERE status = 'failed')::int AS failed
        FROM jobs, finished_job_counts WHERE updated_at <= watermark`,
@@ -113,7 +90,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   };
   /** A stats load (rolling up to now() - lagMs) answers exactly what a full count answers. */
   const expectExact = async (lagMs: number, why: string) => {
-    expect(await jobCounts(pool, T, lagMs), why).toEqual(await fullCount());
+    expect(await jobCounts(db.pool, T, lagMs), why).toEqual(await fullCount());
     await expectRollupExact();
   };
 
@@ -127,15 +104,15 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await submit();
     await expectExact(0, "queued and running");
     await complete(a.id, { ok: 1 });
-    await failJob(pool, T, b.id, "boom");
-    await requeueJob(pool, T, c.id, "retry");
+    await failJob(db.pool, T, b.id, "boom");
+    await requeueJob(db.pool, T, c.id, "retry");
     // Rows finishing now are counted live while the lag keeps them out of the roll-up.
     await expectExact(60_000, "finished inside the lag");
     await expectExact(0, "finished, then rolled up");
-    await failJob(pool, T, d.id, "boom");
+    await failJob(db.pool, T, d.id, "boom");
 
     // A replay of a failed job already in the roll-up takes it out; of one not rolled up yet, only live.
-    const oldFailed = (await pool.query("SELECT id FROM jobs WHERE status = 'failed' ORDER BY updated_at LIMIT 1"))
+    const oldFailed = (await db.pool.query("SELECT id FROM jobs WHERE status = 'failed' ORDER BY updated_at LIMIT 1"))
       .rows[0].id;
     expect(await replay(oldFailed)).toBeDefined();
     expect(await replay(d.id)).toBeDefined();
@@ -153,7 +130,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(5, "failed");
     await expectExact(0, "before");
     // A worker's failJob that began now and commits only after stats loads ran.
-    const late = new pg.Client({ connectionString: server.url });
+    const late = new pg.Client({ connectionString: db.server.url });
     await late.connect();
     try {
       await late.query("BEGIN");
@@ -173,17 +150,17 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   test("the bound is real: with no lag, a transaction still open behind the watermark is missed", async () => {
     // Why the watermark keeps its lag: this is the miss the lag exists to rule out.
     const m = await claimed();
-    const late = new pg.Client({ connectionString: server.url });
+    const late = new pg.Client({ connectionString: db.server.url });
     await late.connect();
     try {
       await late.query("BEGIN");
       await late.query("UPDATE jobs SET status = 'succeeded', updated_at = now() WHERE id = $1", [m.id]);
-      await jobCounts(pool, T, 0);
+      await jobCounts(db.pool, T, 0);
       await late.query("COMMIT");
     } finally {
       await late.end();
     }
-    const answer = await jobCounts(pool, T, 0);
+    const answer = await jobCounts(db.pool, T, 0);
     expect(answer.counts.succeeded).toBe((await fullCount()).counts.succeeded - 1);
   });
 
@@ -192,14 +169,14 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
   test("completing or failing a job again once it is finished and rolled up changes neither it nor the counts", async () => {
     const [ok, bad] = [await claimed(), await claimed()];
     await complete(ok.id, { first: true });
-    await failJob(pool, T, bad.id, "first reason");
+    await failJob(db.pool, T, bad.id, "first reason");
     await expectExact(0, "rolled up");
-    const before = (await pool.query("SELECT * FROM jobs ORDER BY id")).rows;
+    const before = (await db.pool.query("SELECT * FROM jobs ORDER BY id")).rows;
     await complete(ok.id, { second: true });
-    await failJob(pool, T, bad.id, "second reason");
-    await failJob(pool, T, ok.id, "a failure after success");
+    await failJob(db.pool, T, bad.id, "second reason");
+    await failJob(db.pool, T, ok.id, "a failure after success");
     await complete(bad.id, { success: "after failure" });
-    expect((await pool.query("SELECT * FROM jobs ORDER BY id")).rows).toEqual(before);
+    expect((await db.pool.query("SELECT * FROM jobs ORDER BY id")).rows).toEqual(before);
     await expectExact(60_000, "after the late verdicts");
   });
 
@@ -207,12 +184,12 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(1, "failed");
     await expectExact(0, "rolled up");
     // As if a writer had broken the bound: the roll-up misses the failed job it should hold.
-    await pool.query("UPDATE finished_job_counts SET failed = 0");
-    const id = (await pool.query("SELECT id FROM jobs")).rows[0].id as string;
+    await db.pool.query("UPDATE finished_job_counts SET failed = 0");
+    const id = (await db.pool.query("SELECT id FROM jobs")).rows[0].id as string;
     expect(await replay(id)).toBeDefined();
     expect(await rollup()).toMatchObject({ failed: -1 });
     // The repair the README names: back to nothing counted, and the next load counts it all again.
-    await pool.query("UPDATE finished_job_counts SET watermark = '-infinity', succeeded = 0, failed = 0");
+    await db.pool.query("UPDATE finished_job_counts SET watermark = '-infinity', succeeded = 0, failed = 0");
     await expectExact(0, "recounted");
   });
 
@@ -221,9 +198,9 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(30, "failed");
     for (let round = 0; round < 5; round++) {
       const running = await Promise.all(Array.from({ length: 4 }, () => claimed()));
-      await Promise.all(running.map((m, i) => (i % 2 ? failJob(pool, T, m.id, "x") : complete(m.id, i))));
+      await Promise.all(running.map((m, i) => (i % 2 ? failJob(db.pool, T, m.id, "x") : complete(m.id, i))));
       const truth = await fullCount();
-      const answers = await Promise.all(Array.from({ length: 8 }, () => jobCounts(pool, T, 0)));
+      const answers = await Promise.all(Array.from({ length: 8 }, () => jobCounts(db.pool, T, 0)));
       for (const a of answers) expect(a, `round ${round}`).toEqual(truth);
       await expectRollupExact();
     }
@@ -234,11 +211,11 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await expectExact(0, "rolled up");
     await complete((await claimed()).id, 1);
     const before = await rollup();
-    const holder = await pool.connect();
+    const holder = await db.pool.connect();
     try {
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM finished_job_counts FOR UPDATE");
-      expect(await jobCounts(pool, T, 0)).toEqual(await fullCount());
+      expect(await jobCounts(db.pool, T, 0)).toEqual(await fullCount());
       expect(await rollup(), "the held roll-up is left alone").toEqual(before);
     } finally {
       await holder.query("ROLLBACK");
@@ -254,11 +231,11 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     { kind: "not rolled up yet", lagBefore: 60_000 },
   ])("a replay of a $kind job in flight, loads meanwhile: exact before and after its commit", async (c) => {
     await history(9, "failed");
-    await failJob(pool, T, (await claimed()).id, "recent");
+    await failJob(db.pool, T, (await claimed()).id, "recent");
     await expectExact(c.lagBefore, "before");
-    const id = (await pool.query("SELECT id FROM jobs WHERE status = 'failed' ORDER BY updated_at DESC LIMIT 1"))
+    const id = (await db.pool.query("SELECT id FROM jobs WHERE status = 'failed' ORDER BY updated_at DESC LIMIT 1"))
       .rows[0].id as string;
-    const replaying = await pool.connect();
+    const replaying = await db.pool.connect();
     try {
       await replaying.query("BEGIN");
       expect(await reopenFailedJob(replaying, T, id, undefined)).toBeDefined();
@@ -278,13 +255,13 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
     await history(300, "failed", 3_600);
     for (let i = 0; i < 30; i++) await submit();
     for (let i = 0; i < 10; i++) await complete((await claimed()).id, i);
-    await jobCounts(pool, T, 60_000);
-    await pool.query("ANALYZE jobs");
+    await jobCounts(db.pool, T, 60_000);
+    await db.pool.query("ANALYZE jobs");
     const plan = async (sql: string, params: unknown[]) =>
-      (await pool.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params)).rows
+      (await db.pool.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params)).rows
         .map((r) => r["QUERY PLAN"])
         .join("\n");
-    const { rows } = await pool.query<{ watermark: string; to_at: string }>(
+    const { rows } = await db.pool.query<{ watermark: string; to_at: string }>(
       "SELECT watermark::text, now()::text AS to_at FROM finished_job_counts",
     );
     const w = rows[0];
@@ -294,7 +271,7 @@ describe.skipIf(skipReason)("job counts from the finished jobs' roll-up", () => 
       rollForward: await plan(ROLL_FORWARD_SQL, [w.watermark, w.to_at]),
       live: await plan(LIVE_COUNTS_SQL, [w.watermark]),
     };
-    expect((await pool.query("SHOW enable_seqscan")).rows[0].enable_seqscan).toBe("on");
+    expect((await db.pool.query("SHOW enable_seqscan")).rows[0].enable_seqscan).toBe("on");
     for (const [name, p] of Object.entries(plans)) {
       expect(p, `${name} plan`).not.toMatch(/Seq Scan on jobs/);
       if (name !== "window") expect(p, `${name} plan`).toMatch(/Index (Only )?Scan|Bitmap Index Scan/);

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { type RunningServer, startPostgres } from "@ktsw/task-devstack/servers";
-import { skipReason } from "@ktsw/task-devstack/testkit";
+import { skipReason, useMigratedPostgres } from "@ktsw/task-devstack/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { JobMessage } from "../src/contracts.ts";
-import { claimJobs, completeJobs, createPool, finishUnclaimed, migrate, type Pool, recordJobs } from "../src/db.ts";
+import { claimJobs, completeJobs, createPool, finishUnclaimed, type Pool, recordJobs } from "../src/db.ts";
 
 // A PostgreSQL restart terminates every backend with 57P01. A client checked out of the pool at that
 // moment must not take the process down; the pool hands out a working client afterwards. And the
@@ -49,23 +49,13 @@ describe.skipIf(skipReason)("createPool when the server terminates a checked-out
 });
 
 describe.skipIf(skipReason)("the hot path's statements on a pool's connection", () => {
-  let server: RunningServer;
-  let pool: Pool;
-  beforeAll(async () => {
-    server = await startPostgres();
-    // One connection, so every call below and the look at its prepared statements share it.
-    pool = createPool(server.url, 1);
-    await migrate(pool);
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await server?.stop();
-  });
+  // One connection, so every call below and the look at its prepared statements share it.
+  const db = useMigratedPostgres(1);
 
   test("are prepared once under their names and planned once, and the plan made on a small table looks jobs up by key on a big one", async () => {
     // A table's new statistics (autovacuum, ANALYZE) make PostgreSQL plan its statements again:
     // with autovacuum off, the plans made while the table is nearly empty are the ones used once it is big.
-    await pool.query("ALTER TABLE jobs SET (autovacuum_enabled = false)");
+    await db.pool.query("ALTER TABLE jobs SET (autovacuum_enabled = false)");
     const message = (i: number): JobMessage => ({
       id: randomUUID(),
       type: "hash",
@@ -76,18 +66,18 @@ describe.skipIf(skipReason)("the hot path's statements on a pool's connection", 
     const round = async (i: number) => {
       // One job through a claim, one without.
       const [claimed, unclaimed] = [message(i), message(i)];
-      expect(await recordJobs(pool, "pool-test", [claimed, unclaimed], 1_000)).toEqual([
+      expect(await recordJobs(db.pool, "pool-test", [claimed, unclaimed], 1_000)).toEqual([
         { kind: "inserted" },
         { kind: "inserted" },
       ]);
-      expect(await claimJobs(pool, "pool-test", [claimed], 30_000)).toEqual([{ kind: "claimed", attempts: 0 }]);
-      await completeJobs(pool, "pool-test", [{ id: claimed.id, output: { i } }]);
-      expect(await finishUnclaimed(pool, "pool-test", [{ message: unclaimed, output: { i } }], 30_000)).toEqual([
+      expect(await claimJobs(db.pool, "pool-test", [claimed], 30_000)).toEqual([{ kind: "claimed", attempts: 0 }]);
+      await completeJobs(db.pool, "pool-test", [{ id: claimed.id, output: { i } }]);
+      expect(await finishUnclaimed(db.pool, "pool-test", [{ message: unclaimed, output: { i } }], 30_000)).toEqual([
         { kind: "completed", attempts: 1 },
       ]);
     };
     const finishedJobs = (n: number) =>
-      pool.query(
+      db.pool.query(
         `INSERT INTO jobs (id, type, payload, status, submitted_by)
          SELECT gen_random_uuid(), 'hash', '{}', 'succeeded', 'bob' FROM generate_series(1, $1::int)`,
         [n],
@@ -101,7 +91,7 @@ describe.skipIf(skipReason)("the hot path's statements on a pool's connection", 
     const before = await sequentialScansOfJobs();
     await round(runs);
     expect(await sequentialScansOfJobs(), "a hot-path statement read the whole jobs table").toBe(before);
-    const { rows } = await pool.query(
+    const { rows } = await db.pool.query(
       "SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements ORDER BY name",
     );
     expect(rows).toEqual(
@@ -115,8 +105,8 @@ describe.skipIf(skipReason)("the hot path's statements on a pool's connection", 
 
   /** Sequential scans of `jobs` so far, this connection's included (it reports them when told to, once idle). */
   async function sequentialScansOfJobs(): Promise<number> {
-    await pool.query("SELECT pg_stat_force_next_flush()");
-    const { rows } = await pool.query<{ n: string }>(
+    await db.pool.query("SELECT pg_stat_force_next_flush()");
+    const { rows } = await db.pool.query<{ n: string }>(
       "SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'jobs'",
     );
     return Number(rows[0]?.n);
