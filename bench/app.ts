@@ -104,8 +104,16 @@ const plan = (peer: Peer, mode: DriverPlan["mode"], jobs: number, rate = 1): Dri
   timeoutMs: settings.timeoutSeconds * 1000,
 });
 
-/** One round of `jobs` at full load, with the CPU, transactions and WAL it cost. */
-async function fullLoadRound(peer: Peer, jobs: number, infra: Infra, pool: Pool): Promise<FullLoad> {
+/** What running a load cost: CPU of each of the peer's processes and of each server's tree, PG transactions and WAL. */
+interface Cost {
+  serviceCpu: Record<string, number>;
+  serverCpu: Record<string, number>;
+  xids: number;
+  walBytes: number;
+}
+
+/** Runs the load client with `load` and measures what the run cost. */
+async function measuredRun(peer: Peer, load: DriverPlan, infra: Infra, pool: Pool): Promise<[DriverResult, Cost]> {
   const servers = {
     nats: infra.nats.process.pid,
     postgres: infra.postgres.process.pid,
@@ -115,19 +123,25 @@ async function fullLoadRound(peer: Peer, jobs: number, infra: Infra, pool: Pool)
   const sample = () => ({ services: treeCpuMs(own), servers: treeCpuMs(servers) });
   const pg0 = await pgCounters(pool);
   const cpu0 = sample();
-  const r = await runDriver(plan(peer, "max", jobs));
+  const r = await runDriver(load);
   const cpu1 = sample();
   const pg1 = await pgCounters(pool);
-  return {
-    completed: r.completed,
-    failed: r.failed,
-    seconds: r.seconds,
-    serviceCpu: cpuDelta(cpu0.services, cpu1.services),
-    serverCpu: cpuDelta(cpu0.servers, cpu1.servers),
-    // The reading itself is one transaction.
-    xids: pg1.xids - pg0.xids - 1,
-    walBytes: pg1.walBytes - pg0.walBytes,
-  };
+  return [
+    r,
+    {
+      serviceCpu: cpuDelta(cpu0.services, cpu1.services),
+      serverCpu: cpuDelta(cpu0.servers, cpu1.servers),
+      // The reading itself is one transaction.
+      xids: pg1.xids - pg0.xids - 1,
+      walBytes: pg1.walBytes - pg0.walBytes,
+    },
+  ];
+}
+
+/** One round of `jobs` at full load, with the CPU, transactions and WAL it cost. */
+async function fullLoadRound(peer: Peer, jobs: number, infra: Infra, pool: Pool): Promise<FullLoad> {
+  const [r, cost] = await measuredRun(peer, plan(peer, "max", jobs), infra, pool);
+  return { completed: r.completed, failed: r.failed, seconds: r.seconds, ...cost };
 }
 
 /**
@@ -150,7 +164,8 @@ async function measure(peers: Peer[], infra: Infra, pool: Pool): Promise<PeerRow
   for (const [i, peer] of peers.entries()) {
     const f = full[i] as FullLoad;
     console.error(`… ${peer.name}: half load`);
-    rows.push(peerRow(peer.name, f, await runDriver(plan(peer, "rate", 0, f.completed / f.seconds / 2))));
+    const [half, cost] = await measuredRun(peer, plan(peer, "rate", 0, f.completed / f.seconds / 2), infra, pool);
+    rows.push(peerRow(peer.name, f, half, cost.serviceCpu, cost.serverCpu));
   }
   const crashed = peers.flatMap((p) => Object.values(p.processes)).filter((p) => p.crashes() > 0);
   if (crashed.length > 0) throw new Error(`${crashed.map((p) => p.name).join(", ")} crashed during the run`);

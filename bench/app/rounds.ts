@@ -39,12 +39,22 @@ export const addRounds = (a: FullLoad, b: FullLoad): FullLoad => ({
   walBytes: a.walBytes + b.walBytes,
 });
 
-/** A peer's row: its full-load rounds together, and its half-load run. */
-export function peerRow(name: string, full: FullLoad, half: DriverResult): PeerRow {
+const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+
+/**
+ * A peer's row: its full-load rounds together, and its half-load run with the CPU it cost (each
+ * of the peer's processes and each server's tree, as in a round).
+ */
+export function peerRow(
+  name: string,
+  full: FullLoad,
+  half: DriverResult,
+  halfServiceCpu: Record<string, number>,
+  halfServerCpu: Record<string, number>,
+): PeerRow {
   const perJob = (v: number) => v / Math.max(1, full.completed);
   const perJobEach = (cpu: Record<string, number>) =>
     Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, perJob(v)]));
-  const sum = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
   const jobsPerSecond = full.completed / full.seconds;
   return {
     name,
@@ -54,6 +64,7 @@ export function peerRow(name: string, full: FullLoad, half: DriverResult): PeerR
     p50Ms: half.p50Ms,
     p99Ms: half.p99Ms,
     cpuMsPerJob: perJob(sum(full.serviceCpu) + sum(full.serverCpu)),
+    halfLoadCpuMsPerJob: (sum(halfServiceCpu) + sum(halfServerCpu)) / Math.max(1, half.completed),
     serviceCpu: perJobEach(full.serviceCpu),
     serverCpu: perJobEach(full.serverCpu),
     pgWriteTransactionsPerJob: perJob(full.xids),

@@ -45,6 +45,7 @@ describe("bench:app report", () => {
       p50Ms: 1,
       p99Ms,
       cpuMsPerJob,
+      halfLoadCpuMsPerJob: cpuMsPerJob * 2,
       serviceCpu: { gateway: cpuMsPerJob / 2, worker: cpuMsPerJob / 4 },
       serverCpu: { nats: cpuMsPerJob / 4 },
       pgWriteTransactionsPerJob: 1,
@@ -58,7 +59,7 @@ describe("bench:app report", () => {
     });
     expect(text).toContain("Test CPU, 2 cores, Node v20");
     expect(text).toContain("settings: jobs=10");
-    expect(text).toContain("| KTSW | 500 | 1.0 / 40.0 ms at 250/s | 3.00 |");
+    expect(text).toContain("| KTSW | 500 | 1.0 / 40.0 ms at 250/s | 3.00 | 6.00 |");
     expect(text).toContain("| KTSW | gateway 1.500 + worker 0.750 | 0.750 | 1.00 | 500 | 0 |");
     expect(text).toContain("| KTSW completed/s ÷ HTTP + JWT + BullMQ | 0.50× | ≥ 1× | NOT met |");
     expect(text).toContain("| KTSW completed/s ÷ BullMQ direct | 0.25× | ≥ 0.5× | NOT met |");
@@ -68,7 +69,7 @@ describe("bench:app report", () => {
 });
 
 describe("bench:app rounds", () => {
-  it("adds a peer's full-load rounds up: jobs/s over all of them, CPU, transactions and WAL per job", () => {
+  it("adds a peer's full-load rounds up (jobs/s over all of them, CPU, transactions and WAL per job) and prices its half-load run's jobs", () => {
     const round = (completed: number, seconds: number, gatewayMs: number) => ({
       completed,
       failed: 1,
@@ -80,7 +81,7 @@ describe("bench:app rounds", () => {
     });
     const full = [round(100, 1, 100), round(300, 1, 300)].reduce(addRounds, noLoad);
     const half = { completed: 10, failed: 0, seconds: 1, jobsPerSecond: 10, p50Ms: 3, p99Ms: 9 };
-    expect(peerRow("KTSW", full, half)).toEqual({
+    expect(peerRow("KTSW", full, half, { gateway: 12, worker: 6 }, { postgres: 2 })).toEqual({
       name: "KTSW",
       jobsPerSecond: 200,
       failed: 2,
@@ -88,6 +89,7 @@ describe("bench:app rounds", () => {
       p50Ms: 3,
       p99Ms: 9,
       cpuMsPerJob: (400 + 200 + 100) / 400,
+      halfLoadCpuMsPerJob: (12 + 6 + 2) / 10,
       serviceCpu: { gateway: 1, worker: 0.5 },
       serverCpu: { postgres: 0.25 },
       pgWriteTransactionsPerJob: 0.1,
