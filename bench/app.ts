@@ -4,6 +4,9 @@
 // the goals of the task processor's README are printed as ratios, met or not. Every service runs
 // as a process of its own, as each is a pod of its own in Kubernetes (and so does each part of
 // the peers): one event loop does not carry the whole system, and each one's CPU is measured.
+// This process idles while a load runs, and V8's memory reducer collects an idle heap in full,
+// up to 35 ms on one of the machine's cores at a moment of its choosing: `npm run bench:app` starts
+// it with --no-memory-reducer, and without tsx's CLI, a node process that would idle beside it.
 import { spawn } from "node:child_process";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
