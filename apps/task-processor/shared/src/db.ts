@@ -166,6 +166,21 @@ const ROW_BY_ID = "SELECT jobs.* FROM jobs WHERE jobs.id = i.id";
 const UNSTARTED = "(j.status = 'queued' AND j.attempts = 0 AND j.replays = 0)";
 
 /**
+ * The job messages of a batch as the five arrays every hot-path statement unnests first, in this
+ * order: `$1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::timestamptz[]` (id, type, payload,
+ * submitted_by, submitted_at).
+ */
+function messageColumns(messages: JobMessage[]): [string[], string[], string[], string[], string[]] {
+  return [
+    messages.map((m) => m.id),
+    messages.map((m) => m.type),
+    messages.map((m) => JSON.stringify(m.payload)),
+    messages.map((m) => m.submittedBy),
+    messages.map((m) => m.submittedAt),
+  ];
+}
+
+/**
  * Records queued jobs, one statement for the batch (committed on its own: no transaction spans the
  * publish that follows), one answer per message in order. A job is not recorded when its submitter
  * already has `maxActive` jobs queued or running. A retried submission with the same id leaves the
@@ -180,7 +195,8 @@ export async function recordJobs(
   messages: JobMessage[],
   maxActive: number,
 ): Promise<Recorded[]> {
-  const payloads = messages.map((m) => JSON.stringify(m.payload));
+  const columns = messageColumns(messages);
+  const payloads = columns[2];
   const res = await q<{ id: string; inserted: boolean; same: boolean | null; unstarted: boolean | null }>(
     db,
     tracerName,
@@ -209,14 +225,7 @@ export async function recordJobs(
      FROM input i
      LEFT JOIN inserted ins ON ins.id = i.id
      LEFT JOIN LATERAL (${ROW_BY_ID} AND ins.id IS NULL LIMIT 1) j ON true`,
-    [
-      messages.map((m) => m.id),
-      messages.map((m) => m.type),
-      payloads,
-      messages.map((m) => m.submittedBy),
-      messages.map((m) => m.submittedAt),
-      maxActive,
-    ],
+    [...columns, maxActive],
     "record_jobs",
   );
   const byId = new Map(res.rows.map((r) => [r.id, r]));
@@ -383,14 +392,7 @@ export async function claimJobs(
      FROM input i
      LEFT JOIN claimed c ON c.id = i.id
      LEFT JOIN LATERAL (${ROW_BY_ID} AND c.id IS NULL LIMIT 1) j ON true`,
-    [
-      messages.map((m) => m.id),
-      messages.map((m) => m.type),
-      messages.map((m) => JSON.stringify(m.payload)),
-      messages.map((m) => m.submittedBy),
-      messages.map((m) => m.submittedAt),
-      leaseMs,
-    ],
+    [...messageColumns(messages), leaseMs],
     "claim_jobs",
   );
   return movesOf(
@@ -482,15 +484,7 @@ export async function finishUnclaimed(
      FROM input i
      LEFT JOIN completed c ON c.id = i.id
      LEFT JOIN LATERAL (${ROW_BY_ID} AND c.id IS NULL LIMIT 1) j ON true`,
-    [
-      runs.map((r) => r.message.id),
-      runs.map((r) => r.message.type),
-      runs.map((r) => JSON.stringify(r.message.payload)),
-      runs.map((r) => r.message.submittedBy),
-      runs.map((r) => r.message.submittedAt),
-      runs.map((r) => JSON.stringify(r.output)),
-      leaseMs,
-    ],
+    [...messageColumns(runs.map((r) => r.message)), runs.map((r) => JSON.stringify(r.output)), leaseMs],
     "finish_unclaimed_jobs",
   );
   return movesOf(
