@@ -29,6 +29,7 @@ import { renderHelmReleases } from "./helm/index.ts";
 import { SOURCES_FILE } from "./offline-sources.ts";
 import { checkPins, imagePinSummary } from "./pins.ts";
 import { runPolicies } from "./policy-check.ts";
+import { checkRemediation } from "./remediation.ts";
 import { checkSchemas } from "./schema-check.ts";
 import { type SchemaSources, SchemaStore } from "./schemas.ts";
 import { checkSecrets } from "./secrets-check.ts";
@@ -170,6 +171,7 @@ export async function validateTree(opts: TreeValidateOptions): Promise<TreeRepor
     ...checkDeadlocks(walk.nodes),
     ...checkHelmReleaseDependsOn(objects),
     ...checkValuesFrom(objects),
+    ...checkRemediation(objects),
     ...checkExternalSources(walk.nodes, objects),
     ...checkSourceRefs(walk.nodes, objects),
     ...checkNamespaces(walk.nodes, objects),

@@ -65,6 +65,7 @@ describe("ktsw validate: one fixture per rule, the finding points at the mistake
     ["deadlock", "flux.deadlock"],
     ["decryption", "secrets.decryption"],
     ["storage-class", "storage.class"],
+    ["remediation", "flux.remediation"],
   ];
   test.each(cases)("%s -> %s", async (name, rule) => {
     const report = await validateFixture(name);
