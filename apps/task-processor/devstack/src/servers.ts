@@ -1,11 +1,12 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { checkTools } from "@ktsw/cli/catalog";
+import { freePort } from "@ktsw/cli/ports";
 import { gofakes3Args, standInKeys } from "@ktsw/cli/s3";
 import { requireSimTool, requireTool } from "@ktsw/cli/tools";
 
@@ -28,16 +29,9 @@ export interface RunningServer {
   start(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
+// Ports are picked as the sim picks them (below the kernel's ephemeral range): a server binds its port
+// a moment after it is chosen, and an outgoing connection of the same machine could take one from that range.
+export { freePort };
 
 export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,4 +1,5 @@
-// Ports for the sim, chosen when it starts: a port the OS hands out as free, or one the user asked for, checked.
+// Loopback ports for servers started a moment later (the sim's, the task processor's devstack): one picked
+// free, or one the user asked for, checked.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
@@ -33,7 +34,7 @@ const handedOut = new Set<number>();
 
 /**
  * A free loopback port below the kernel's ephemeral range. The sim picks its ports when it starts
- * and its processes bind them up to a minute later; a port from the ephemeral range could meanwhile
+ * and its processes bind them up to a minute later (the devstack's servers, a moment later); a port from the ephemeral range could meanwhile
  * be taken by any outgoing connection on the machine (the sim's own kubectl and controllers make
  * hundreds), and the process meant to listen there fails with "address already in use". Below the
  * range only another listener can take it; each candidate is checked free, and none is handed out
