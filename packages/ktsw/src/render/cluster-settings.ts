@@ -20,7 +20,6 @@ export function clusterSettingsData(c: KtswConfig): Record<string, string> {
     SITE_NAME: c.site.name,
     SITE_DOMAIN: c.site.domain,
     TIMEZONE: c.site.timezone,
-    HARBOR_HOST: `harbor.${c.site.domain}`,
     KUBE_API_HOST: kubeApiHost(c),
     KUBE_API_PORT: String(kubeApiPort),
     CLUSTER_POD_CIDR: c.kubernetes.podCidr,
