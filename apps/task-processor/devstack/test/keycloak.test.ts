@@ -152,13 +152,19 @@ describe.skipIf(skip)("the tree's realms on real Keycloak", () => {
     expect(read.status).toBe(200);
   });
 
-  test("Keycloak refuses what the realm does not allow: no verifier, the password grant", async () => {
+  test("Keycloak refuses what the realm does not allow: no verifier, the password grant (built-in admin-cli too)", async () => {
     await expectVerifierRequired(dashboard, user);
-    const password = await tokenRequest(dashboard, { grant_type: "password", ...user });
-    expect({ status: password.status, ...((await password.json()) as object) }).toMatchObject({
-      status: 400,
-      error: "unauthorized_client",
-    });
+    const refusedGrant = async (client: CodeFlowClient) => {
+      const password = await tokenRequest(client, { grant_type: "password", ...user });
+      return { status: password.status, ...((await password.json()) as object) };
+    };
+    const unauthorized = { status: 400, error: "unauthorized_client" };
+    expect(await refusedGrant(dashboard)).toMatchObject(unauthorized);
+    // Every realm gets Keycloak's admin-cli with the password grant on; both realms turn it off.
+    expect(await refusedGrant({ ...dashboard, clientId: "admin-cli" })).toMatchObject(unauthorized);
+    expect(await refusedGrant({ ...dashboard, issuer: kc.issuer("platform"), clientId: "admin-cli" })).toMatchObject(
+      unauthorized,
+    );
   });
 
   test("the gateway refuses a real token of the realm without the task-api audience, and a tampered one", async () => {
@@ -168,12 +174,11 @@ describe.skipIf(skip)("the tree's realms on real Keycloak", () => {
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify({ type: "hash", payload: { data: "refused", rounds: 1 } }),
       });
-    // Keycloak's built-in admin-cli, a public client every realm gets: same issuer, real signature,
-    // and (a Keycloak default the realm import does not turn off) the password grant.
-    const cli = { ...dashboard, clientId: "admin-cli" };
-    const answer = await tokenRequest(cli, { grant_type: "password", ...user });
-    expect(answer.status).toBe(200);
-    const other = ((await answer.json()) as { access_token: string }).access_token;
+    // Keycloak's built-in account console, a public client every realm gets: the same person's login,
+    // the same issuer, a real signature, but a token meant for the account API.
+    const accountConsole = { ...dashboard, clientId: "account-console", redirectUri: `${kc.issuer("ktsw")}/account/` };
+    const other = (await exchangeCode(accountConsole, await logInThroughKeycloak(browser, accountConsole, user)))
+      .access_token;
     expect(decodeJwt(other).iss).toBe(kc.issuer("ktsw"));
     expect([decodeJwt(other).aud ?? []].flat()).not.toContain("task-api");
     const refused = await post(other);
