@@ -51,6 +51,17 @@ kubernetes_ldflags() {
   echo "${flags[*]}"
 }
 
+# The version a project's own release build stamps in with the linker, which `go build` of its module leaves empty.
+release_ldflags() {
+  local module="$1" version="$2" wrapper="$3"
+  case "$module" in
+    k8s.io/kubernetes) kubernetes_ldflags "$wrapper" "$version" ;;
+    # Velero's Makefile sets pkg/buildinfo; without it `velero version` and the server's status report no version.
+    github.com/vmware-tanzu/velero)
+      echo "-X $module/pkg/buildinfo.Version=$version -X $module/pkg/buildinfo.GitTreeState=clean" ;;
+  esac
+}
+
 # Flux's controllers: each module's go.mod replaces its `…/api` module with `./api`, a folder the module zip does not
 # hold (it is a module of its own). Build a writable copy of the released module with that one replace dropped and the
 # published `…/api` of the same version required, as the release's own go.sum expects. The CRDs of the release
@@ -105,8 +116,8 @@ build_one() {
     echo "build-sim-tools: $wrapper resolves ${module:-$pkg} to ${resolved:-nothing}, but deps/sim-tools.txt pins $version" >&2
     exit 1
   fi
-  local ldflags=""
-  if [ "$module" = "k8s.io/kubernetes" ]; then ldflags="$(kubernetes_ldflags "$wrapper" "$version")"; fi
+  local ldflags
+  ldflags="$(release_ldflags "$module" "$version" "$wrapper")"
   # A wrapper with Go files of its own is the program (etcd's main around etcdmain); otherwise build the package.
   local what="$pkg"
   if compgen -G "$wrapper/*.go" >/dev/null; then what="."; fi
