@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Browser } from "playwright-core";
+import type { Browser, Request as BrowserRequest } from "playwright-core";
 import { s256 } from "./auth-code.ts";
 
 // A person's login through a real Keycloak: the authorization code flow with PKCE (S256) driven in
@@ -53,17 +53,25 @@ export async function logInThroughKeycloak(
   try {
     const page = await context.newPage();
     const back = new Promise<URL>((resolve) => {
+      // Only the navigation carrying our state is the answer; a page's own requests under the same
+      // prefix (Keycloak's account console loads its resources there) go on as usual.
+      const ours = (r: BrowserRequest) =>
+        r.isNavigationRequest() &&
+        r.url().startsWith(client.redirectUri) &&
+        new URL(r.url()).searchParams.get("state") === state;
+      // Seen as a request even when the route below does not catch it: Keycloak's redirect to its own
+      // account console reaches the page unrouted (the console loads and starts a login of its own,
+      // with its own state, so our code stays unspent).
+      page.on("request", (r) => {
+        if (ours(r)) resolve(new URL(r.url()));
+      });
+      // An app's address (which does not resolve here) is answered by the route.
       void page.route(
         (u) => u.href.startsWith(client.redirectUri),
-        async (route) => {
-          // Only the redirect carrying our state is the answer; a page's own requests under the
-          // same prefix (Keycloak's account console loads its resources there) go on as usual.
-          const url = new URL(route.request().url());
-          if (!route.request().isNavigationRequest() || url.searchParams.get("state") !== state)
-            return route.continue();
-          resolve(url);
-          await route.fulfill({ status: 200, contentType: "text/plain", body: "signed in" });
-        },
+        (route) =>
+          ours(route.request())
+            ? route.fulfill({ status: 200, contentType: "text/plain", body: "signed in" })
+            : route.continue(),
       );
     });
     await page.goto(authorize.toString());

@@ -70,6 +70,19 @@ describe.skipIf(skip)("the tree's realms on real Keycloak", () => {
     expect(await noVerifier.json()).toMatchObject({ error: "invalid_grant" });
   };
   let dashboard: CodeFlowClient;
+  /** Runs `fn` with `scope` a default scope of `clientId` in realm ktsw, and takes it away again. */
+  const withScope = async <T>(clientId: string, scope: string, fn: () => Promise<T>): Promise<T> => {
+    const [client] = (await (await kc.admin(`/realms/ktsw/clients?clientId=${clientId}`)).json()) as { id: string }[];
+    const scopes = (await (await kc.admin("/realms/ktsw/client-scopes")).json()) as { id: string; name: string }[];
+    const link = `/realms/ktsw/clients/${client?.id}/default-client-scopes/${scopes.find((s) => s.name === scope)?.id}`;
+    const added = await kc.admin(link, { method: "PUT" });
+    expect(added.status, await added.text()).toBe(204);
+    try {
+      return await fn();
+    } finally {
+      await kc.admin(link, { method: "DELETE" });
+    }
+  };
 
   beforeAll(async () => {
     secrets = await decryptSecrets(
@@ -175,10 +188,19 @@ describe.skipIf(skip)("the tree's realms on real Keycloak", () => {
         body: JSON.stringify({ type: "hash", payload: { data: "refused", rounds: 1 } }),
       });
     // Keycloak's built-in account console, a public client every realm gets: the same person's login,
-    // the same issuer, a real signature, but a token meant for the account API.
-    const accountConsole = { ...dashboard, clientId: "account-console", redirectUri: `${kc.issuer("ktsw")}/account/` };
-    const other = (await exchangeCode(accountConsole, await logInThroughKeycloak(browser, accountConsole, user)))
-      .access_token;
+    // the same issuer, a real signature, but a token meant for the account API. The realm gives `basic`
+    // (the `sub` claim) to its own clients only; for this test the console gets it too, so that its
+    // token differs from the dashboard's in the audience alone.
+    const other = await withScope("account-console", "basic", async () => {
+      const accountConsole = {
+        ...dashboard,
+        clientId: "account-console",
+        redirectUri: `${kc.issuer("ktsw")}/account/`,
+      };
+      return (await exchangeCode(accountConsole, await logInThroughKeycloak(browser, accountConsole, user)))
+        .access_token;
+    });
+    expect(decodeJwt(other).sub).toEqual(expect.any(String));
     expect(decodeJwt(other).iss).toBe(kc.issuer("ktsw"));
     expect([decodeJwt(other).aud ?? []].flat()).not.toContain("task-api");
     const refused = await post(other);
