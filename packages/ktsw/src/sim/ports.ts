@@ -34,11 +34,11 @@ const handedOut = new Set<number>();
 
 /**
  * A free loopback port below the kernel's ephemeral range. The sim picks its ports when it starts
- * and its processes bind them up to a minute later (the devstack's servers, a moment later); a port from the ephemeral range could meanwhile
- * be taken by any outgoing connection on the machine (the sim's own kubectl and controllers make
- * hundreds), and the process meant to listen there fails with "address already in use". Below the
- * range only another listener can take it; each candidate is checked free, and none is handed out
- * twice by this process.
+ * and its processes bind them up to a minute later (the devstack's servers, a moment later); a port
+ * from the ephemeral range could meanwhile be taken by any outgoing connection on the machine (the
+ * sim's own kubectl and controllers make hundreds), and the process meant to listen there fails with
+ * "address already in use". Below the range only another listener can take it; each candidate is
+ * checked free, and none is handed out twice by this process.
  */
 export async function freePort(random: () => number = Math.random): Promise<number> {
   const [low] = ephemeralRange();
